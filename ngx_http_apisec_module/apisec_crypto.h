@@ -1,0 +1,81 @@
+/*
+ * apisec: master key, sealing of secrets (AES-256-GCM), HMAC-SHA256,
+ * constant-time comparison, random identifiers, hex and base64.
+ * Plain C over OpenSSL 3, no nginx types.
+ */
+
+#ifndef _APISEC_CRYPTO_H_INCLUDED_
+#define _APISEC_CRYPTO_H_INCLUDED_
+
+
+#include <stddef.h>
+#include <stdint.h>
+
+
+#define APISEC_MASTER_KEY_LEN   32
+#define APISEC_SEAL_NONCE_LEN   12
+#define APISEC_SEAL_TAG_LEN     16
+#define APISEC_SEAL_OVERHEAD    (APISEC_SEAL_NONCE_LEN + APISEC_SEAL_TAG_LEN)
+#define APISEC_SHA256_LEN       32
+
+
+/*
+ * The master key file holds exactly 32 bytes, or 64 hex digits optionally
+ * followed by a newline.  A file that group or others may read or write is
+ * refused, as is any other size.  On error, a one-line message naming the
+ * file is written into err and -1 is returned.
+ */
+int apisec_master_key_load(const char *path, uint8_t *key,
+    char *err, size_t errlen);
+
+/* new random key, raw 32 bytes, O_CREAT|O_EXCL, mode 0600 */
+int apisec_master_key_create(const char *path, char *err, size_t errlen);
+
+/*
+ * out = nonce || ciphertext || tag, outlen = ptlen + APISEC_SEAL_OVERHEAD.
+ * aad binds the sealed value to its owner (the access key).  -1 on error
+ * (including outcap too small).
+ */
+int apisec_seal(const uint8_t *mk, const uint8_t *aad, size_t aadlen,
+    const uint8_t *pt, size_t ptlen, uint8_t *out, size_t outcap,
+    size_t *outlen);
+
+/* -1 when the tag does not verify (wrong master key, tampering, wrong aad) */
+int apisec_unseal(const uint8_t *mk, const uint8_t *aad, size_t aadlen,
+    const uint8_t *in, size_t inlen, uint8_t *out, size_t outcap,
+    size_t *outlen);
+
+
+/* a reusable HMAC-SHA256 context: EVP_MAC fetched once, EVP_MAC_CTX reused */
+typedef struct apisec_hmac_s  apisec_hmac_t;
+
+apisec_hmac_t *apisec_hmac_new(void);
+void apisec_hmac_free(apisec_hmac_t *h);
+int apisec_hmac_sha256(apisec_hmac_t *h, const uint8_t *key, size_t keylen,
+    const uint8_t *data, size_t len, uint8_t *out);
+
+
+/* 1 when equal; lengths compared first, contents in constant time */
+int apisec_ct_equal(const void *a, size_t alen, const void *b, size_t blen);
+
+/* n characters of [A-Za-z0-9] from RAND_bytes (unbiased), then a NUL */
+int apisec_random_alnum(char *out, size_t n);
+
+/* lowercase hex of n bytes plus NUL into out[2n + 1] */
+void apisec_hex_encode(const uint8_t *in, size_t n, char *out);
+
+/* hex of either case; returns decoded length, or -1 (odd, bad digit, cap) */
+int apisec_hex_decode(const char *in, size_t n, uint8_t *out, size_t outcap);
+
+/* standard base64 with padding plus NUL; returns the length without NUL */
+size_t apisec_base64_encode(const uint8_t *in, size_t n, char *out);
+
+/* standard base64, padding required; returns length, or -1 */
+int apisec_base64_decode(const char *in, size_t n, uint8_t *out,
+    size_t outcap);
+
+/* OPENSSL_cleanse */
+void apisec_wipe(void *p, size_t n);
+
+
+#endif /* _APISEC_CRYPTO_H_INCLUDED_ */

@@ -1,0 +1,176 @@
+/*
+ * apisec: the key store.  An LMDB environment directory shared by every
+ * nginx worker and by apisecctl.  Plain C over LMDB and OpenSSL, no nginx
+ * types: the module, apisecctl, the unit tests and the fuzz targets link
+ * this one implementation of the format.
+ *
+ * Layout (named databases):
+ *   "meta"  "format"  -> 4 bytes, big-endian format version
+ *           "mkcheck" -> a constant sealed under the master key, so that a
+ *                        wrong master key is detected at open
+ *   "keys"  access key -> encoded key record (apisec_key_encode)
+ *
+ * Records carry their own record version byte and are made of
+ * tag-length-value fields, so that later fields can be added without a
+ * format change; decoding bounds every length and refuses a record that
+ * does not parse (APISEC_ERR_CORRUPT), it never crashes.
+ *
+ * Processes: open the store after fork, never use a handle across fork,
+ * never open one directory twice in a process.  Each handle keeps one
+ * renewable read transaction (MDB_NOTLS): apisec_key_get() renews it,
+ * copies the record out and resets it, so nothing is held between calls.
+ * Writers take short write transactions; LMDB serialises them across
+ * processes.
+ */
+
+#ifndef _APISEC_STORE_H_INCLUDED_
+#define _APISEC_STORE_H_INCLUDED_
+
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "apisec_parse.h"
+#include "apisec_crypto.h"
+
+
+#define APISEC_STORE_FORMAT        1
+#define APISEC_RECORD_VERSION      1
+#define APISEC_DEFAULT_MAP_SIZE    ((size_t) 1 << 30)    /* 1 GiB */
+#define APISEC_MAX_READERS         1022
+#define APISEC_IPS_MAX             20
+#define APISEC_SEALED_MAX          (APISEC_SECRET_MAX + APISEC_SEAL_OVERHEAD)
+#define APISEC_TOTP_SEALED_MAX     (64 + APISEC_SEAL_OVERHEAD)
+#define APISEC_PASSHASH_LEN        48      /* 16 bytes salt, 32 bytes hash */
+#define APISEC_RECORD_MAX          4096    /* an encoded record never exceeds */
+#define APISEC_ERR_LEN             256
+
+#define APISEC_OPEN_RDONLY         0x01    /* MDB_RDONLY */
+
+
+typedef enum {
+    APISEC_OK = 0,
+    APISEC_ERR_NOTFOUND,        /* no such key */
+    APISEC_ERR_EXISTS,          /* key or store exists already */
+    APISEC_ERR_NOSTORE,         /* no store at this path */
+    APISEC_ERR_MASTER_KEY,      /* master key does not open this store */
+    APISEC_ERR_VERSION,         /* store of another format version */
+    APISEC_ERR_MAP_FULL,        /* store's map size is exhausted */
+    APISEC_ERR_CORRUPT,         /* a record or meta value does not decode */
+    APISEC_ERR_INVALID,         /* bad argument */
+    APISEC_ERR_SYSTEM,          /* OS or LMDB error, see apisec_store_error */
+    APISEC_ERR_CRYPTO           /* OpenSSL failure */
+} apisec_rc_t;
+
+
+typedef struct {
+    char           access_key[APISEC_KEY_MAX + 1];
+    char           account[APISEC_ACCOUNT_MAX + 1];
+    char           label[APISEC_LABEL_MAX + 1];
+    unsigned       perms;               /* APISEC_PERM_* */
+    int            status;              /* APISEC_STATUS_* */
+    int64_t        created_at;          /* Unix seconds */
+    int64_t        last_used_at;        /* 0: never used */
+    int64_t        expires_at;          /* 0: no absolute expiry */
+    int64_t        locked_until;        /* 0: not locked / until unlocked */
+    unsigned       n_ips;
+    apisec_cidr_t  ips[APISEC_IPS_MAX];
+    size_t         secret_len;          /* sealed secret, aad = access key */
+    uint8_t        secret[APISEC_SEALED_MAX];
+    size_t         totp_len;            /* sealed TOTP secret, 0: none */
+    uint8_t        totp[APISEC_TOTP_SEALED_MAX];
+    int64_t        totp_last_step;
+    size_t         passhash_len;        /* 0 or APISEC_PASSHASH_LEN */
+    uint8_t        passhash[APISEC_PASSHASH_LEN];
+} apisec_key_t;
+
+
+typedef struct {
+    size_t         keys;                /* number of key records */
+    size_t         map_size;            /* bytes */
+    size_t         map_used;            /* bytes in use (last page * psize) */
+    unsigned       readers_used;
+    unsigned       readers_max;
+} apisec_store_stat_t;
+
+
+typedef struct apisec_store_s  apisec_store_t;
+typedef struct apisec_wtxn_s   apisec_wtxn_t;
+
+typedef int (*apisec_key_cb)(const apisec_key_t *k, void *arg);
+
+
+/* the text of a return code, e.g. "wrong master key" */
+const char *apisec_rc_str(int rc);
+
+
+/*
+ * Create a new empty store in dir (the directory is created with mode
+ * 0700 when missing; an existing store there is APISEC_ERR_EXISTS).
+ * map_size 0 means APISEC_DEFAULT_MAP_SIZE.  err gets a one-line message.
+ */
+int apisec_store_init(const char *dir, const uint8_t *mk, size_t map_size,
+    char *err, size_t errlen);
+
+/*
+ * Open an existing store: checks that dir holds a store
+ * (APISEC_ERR_NOSTORE), its format version (APISEC_ERR_VERSION) and that
+ * mk opens it (APISEC_ERR_MASTER_KEY); runs mdb_reader_check to reclaim
+ * reader slots of dead processes.  map_size 0 keeps the store's size; a
+ * larger value grows it.  The handle keeps a copy of mk (wiped at close).
+ */
+int apisec_store_open(apisec_store_t **st, const char *dir,
+    const uint8_t *mk, unsigned flags, size_t map_size,
+    char *err, size_t errlen);
+
+void apisec_store_close(apisec_store_t *st);
+
+/* detail of the last error on this handle (LMDB's text, the path, ...) */
+const char *apisec_store_error(apisec_store_t *st);
+
+int apisec_store_stat(apisec_store_t *st, apisec_store_stat_t *stat);
+
+/* number of stale reader slots cleared */
+int apisec_store_reader_check(apisec_store_t *st, int *dead);
+
+
+/*
+ * Read path: one lookup in the handle's renewable read transaction
+ * (renew, get, decode into out, reset).  Handles MDB_MAP_RESIZED (another
+ * process grew the map) by adopting the new size and retrying once.
+ */
+int apisec_key_get(apisec_store_t *st, const char *ak, size_t aklen,
+    apisec_key_t *out);
+
+/* every key in access-key order, in one read transaction; cb != 0 stops */
+int apisec_key_foreach(apisec_store_t *st, apisec_key_cb cb, void *arg);
+
+
+/* write transactions (one at a time per handle) */
+int apisec_store_begin(apisec_store_t *st, apisec_wtxn_t **txn);
+int apisec_store_commit(apisec_wtxn_t *txn);     /* frees txn, even on error */
+void apisec_store_abort(apisec_wtxn_t *txn);     /* frees txn */
+
+int apisec_key_get_w(apisec_wtxn_t *txn, const char *ak, size_t aklen,
+    apisec_key_t *out);
+/* overwrite 0: APISEC_ERR_EXISTS when the key exists */
+int apisec_key_put(apisec_wtxn_t *txn, const apisec_key_t *k, int overwrite);
+int apisec_key_del(apisec_wtxn_t *txn, const char *ak, size_t aklen);
+
+
+/* seal secret (1..APISEC_SECRET_MAX bytes) into k, aad = k->access_key */
+int apisec_key_set_secret(apisec_store_t *st, apisec_key_t *k,
+    const char *secret, size_t len);
+
+/* unseal k's secret into out (cap >= APISEC_SECRET_MAX); *len set */
+int apisec_key_get_secret(apisec_store_t *st, const apisec_key_t *k,
+    char *out, size_t cap, size_t *len);
+
+
+/* the record codec (exposed for unit tests and fuzzing) */
+int apisec_key_encode(const apisec_key_t *k, uint8_t *buf, size_t cap,
+    size_t *len);
+int apisec_key_decode(const uint8_t *buf, size_t len, apisec_key_t *k);
+
+
+#endif /* _APISEC_STORE_H_INCLUDED_ */

@@ -1,0 +1,50 @@
+#!/bin/sh
+# Install the Debian packages that a target needs, when they are missing.
+#   scripts/deps.sh build|test|demo|bench|fuzz
+# Runs apt-get only when something is missing (and only as root); otherwise
+# it says what to install and fails.
+set -eu
+
+build="nginx-core nginx-dev liblmdb-dev lmdb-utils libssl-dev gcc make"
+test="$build curl libtest-base-perl libtext-diff-perl libtest-longstring-perl
+      libwww-perl libipc-run-perl liblist-moreutils-perl liburi-perl
+      libjson-pp-perl"
+demo="$build curl"
+bench="$test wrk valgrind libnginx-mod-http-lua"
+fuzz="$build clang libclang-rt-14-dev"
+
+case "${1:-build}" in
+    build) want=$build ;;
+    test)  want=$test ;;
+    demo)  want=$demo ;;
+    bench) want=$bench ;;
+    fuzz)  want=$fuzz ;;
+    *) echo "deps.sh: unknown target \"$1\"" >&2; exit 2 ;;
+esac
+
+missing=
+for p in $want; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null \
+         | grep -q 'install ok installed'; then
+        missing="$missing $p"
+    fi
+done
+
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" != 0 ]; then
+    echo "apisec: missing Debian packages:$missing" >&2
+    echo "apisec: run as root, or: apt-get install$missing" >&2
+    exit 1
+fi
+
+echo "apisec: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# the nginx package starts a server on port 80 when installed; keep it off
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+    chmod 755 /usr/sbin/policy-rc.d
+    trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+fi
+apt-get install -y -qq --no-install-recommends $missing >/dev/null
