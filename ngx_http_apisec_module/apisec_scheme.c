@@ -1,0 +1,584 @@
+/*
+ * apisec: signature schemes over one verification core.
+ */
+
+
+#include <string.h>
+
+#include "apisec_parse.h"
+#include "apisec_scheme.h"
+
+
+#define apisec_lower(c)  (((c) >= 'A' && (c) <= 'Z') ? ((c) | 0x20) : (c))
+
+
+static int apisec_name_next(apisec_bytes_t *n, size_t *i);
+static int apisec_name_check(apisec_bytes_t n);
+static int apisec_name_eq(apisec_bytes_t a, apisec_bytes_t b);
+static int apisec_name_is(apisec_bytes_t a, const char *name);
+static int apisec_hexval(unsigned char c);
+static apisec_err_t apisec_params_unique(apisec_auth_t *a);
+static size_t apisec_copy_without(unsigned char *dst, apisec_bytes_t src,
+    const apisec_param_t *cut);
+static apisec_err_t apisec_hashkey_parse(const apisec_scheme_t *s,
+    const apisec_req_t *r, int64_t window_ms, apisec_auth_t *a);
+static size_t apisec_hashkey_canon_max(const apisec_req_t *r);
+
+
+static const apisec_err_info_t  apisec_errors[APISEC_E_MAX] = {
+    { 200, "", "" },
+    { 400, "request-malformed", "The request is malformed." },
+    { 400, "amount-invalid", "The amount is missing or malformed." },
+    { 401, "key-missing", "The API key is missing." },
+    { 401, "key-unknown", "The API key is unknown." },
+    { 401, "key-disabled", "The API key is disabled." },
+    { 401, "key-expired", "The API key has expired." },
+    { 401, "key-locked", "The API key is locked." },
+    { 401, "signature-missing", "The signature is missing." },
+    { 401, "signature-invalid", "The signature is invalid." },
+    { 401, "signature-replayed", "The signature was already used." },
+    { 401, "timestamp-invalid",
+      "The timestamp is missing, malformed or outside the window." },
+    { 403, "ip-not-allowed", "The client address is not allowed for this key." },
+    { 403, "permission-denied",
+      "The API key lacks the permission for this endpoint." },
+    { 403, "2fa-required", "A two-factor code is required." },
+    { 403, "2fa-invalid", "The two-factor code is invalid." },
+    { 403, "2fa-not-enrolled", "The API key is not enrolled for 2FA." },
+    { 403, "rule-blocked", "The request was blocked by a risk rule." },
+    { 429, "rate-limited", "Too many requests." },
+    { 503, "store-unavailable", "The key store is unavailable." }
+};
+
+
+/*
+ * The table of schemes.  A scheme is a set of headers, its windows and a
+ * parse function that finds the timestamp and signature and lays out the
+ * canonical bytes; the rest (key, window, MAC) is the shared core.
+ */
+
+const apisec_scheme_t  apisec_schemes[] = {
+
+    { "hashkey",
+      { "X-HK-APIKEY", NULL },
+      5000, 60000,
+      apisec_hashkey_parse, apisec_hashkey_canon_max },
+
+    { NULL, { NULL }, 0, 0, NULL, NULL }
+};
+
+
+const apisec_err_info_t *
+apisec_err_info(apisec_err_t e)
+{
+    if ((unsigned) e >= APISEC_E_MAX) {
+        e = APISEC_E_REQUEST_MALFORMED;
+    }
+
+    return &apisec_errors[e];
+}
+
+
+const apisec_scheme_t *
+apisec_scheme_find(const char *name, size_t len)
+{
+    const apisec_scheme_t  *s;
+
+    for (s = apisec_schemes; s->name != NULL; s++) {
+        if (strlen(s->name) == len && memcmp(s->name, name, len) == 0) {
+            return s;
+        }
+    }
+
+    return NULL;
+}
+
+
+apisec_err_t
+apisec_scheme_key(const apisec_scheme_t *s, const apisec_req_t *r,
+    apisec_auth_t *a)
+{
+    size_t                i;
+    const unsigned char  *p;
+    apisec_bytes_t        k;
+
+    if (r->header_dup & 1) {
+        a->detail = "the key header is sent twice";
+        return APISEC_E_REQUEST_MALFORMED;
+    }
+
+    k = r->headers[0];
+
+    if (k.data == NULL || k.len == 0) {
+        a->detail = "no key header";
+        return APISEC_E_KEY_MISSING;
+    }
+
+    a->access_key = k;
+
+    if (k.len > APISEC_KEY_MAX) {
+        a->detail = "the key is too long";
+        return APISEC_E_KEY_UNKNOWN;
+    }
+
+    p = k.data;
+
+    for (i = 0; i < k.len; i++) {
+        if (!((p[i] >= 'a' && p[i] <= 'z') || (p[i] >= 'A' && p[i] <= 'Z')
+              || (p[i] >= '0' && p[i] <= '9')
+              || p[i] == '.' || p[i] == '_' || p[i] == '-'))
+        {
+            a->detail = "the key has characters no key has";
+            return APISEC_E_KEY_UNKNOWN;
+        }
+    }
+
+    return APISEC_E_OK;
+}
+
+
+size_t
+apisec_scheme_canon_max(const apisec_scheme_t *s, const apisec_req_t *r)
+{
+    return s->canon_max(r);
+}
+
+
+apisec_err_t
+apisec_scheme_parse(const apisec_scheme_t *s, const apisec_req_t *r,
+    int64_t window_ms, apisec_auth_t *a)
+{
+    a->nparams = 0;
+    a->canon_len = 0;
+    a->mac_len = 0;
+
+    return s->parse(s, r, window_ms, a);
+}
+
+
+apisec_err_t
+apisec_scheme_verify(const apisec_scheme_t *s, apisec_auth_t *a,
+    int64_t now_ms, apisec_hmac_t *h, const unsigned char *secret,
+    size_t secret_len)
+{
+    unsigned char  mac[APISEC_SHA256_LEN];
+    int            ok;
+
+    if (a->ts_ms >= now_ms + APISEC_FUTURE_MS) {
+        a->detail = "the timestamp is in the future";
+        return APISEC_E_TIMESTAMP_INVALID;
+    }
+
+    if (now_ms - a->ts_ms > a->window_ms) {
+        a->detail = "the timestamp is older than the window";
+        return APISEC_E_TIMESTAMP_INVALID;
+    }
+
+    if (apisec_hmac_sha256(h, secret, secret_len, a->canon, a->canon_len, mac)
+        != 0)
+    {
+        a->detail = "HMAC failed";
+        return APISEC_E_STORE_UNAVAILABLE;
+    }
+
+    ok = apisec_ct_equal(mac, sizeof(mac), a->mac, a->mac_len);
+
+    apisec_wipe(mac, sizeof(mac));
+
+    if (!ok) {
+        a->detail = "the signature does not match";
+        return APISEC_E_SIGNATURE_INVALID;
+    }
+
+    return APISEC_E_OK;
+}
+
+
+/*
+ * Parameters.  Names are compared percent-decoded ('+' is a space), so
+ * that "%74imestamp" is the timestamp too; values are taken as sent.
+ */
+
+apisec_err_t
+apisec_params_split(apisec_bytes_t src, unsigned in_body, apisec_auth_t *a)
+{
+    size_t           i, start, eq;
+    apisec_param_t  *p;
+
+    i = 0;
+
+    while (i <= src.len) {
+        start = i;
+        eq = (size_t) -1;
+
+        while (i < src.len && src.data[i] != '&') {
+            if (src.data[i] == '=' && eq == (size_t) -1) {
+                eq = i;
+            }
+            i++;
+        }
+
+        if (i > start) {
+            if (a->nparams == APISEC_PARAMS_MAX) {
+                a->detail = "too many parameters";
+                return APISEC_E_REQUEST_MALFORMED;
+            }
+
+            p = &a->params[a->nparams++];
+            p->start = start;
+            p->end = i;
+            p->in_body = in_body;
+            p->name.data = src.data + start;
+
+            if (eq == (size_t) -1) {
+                p->name.len = i - start;
+                p->value.data = src.data + i;
+                p->value.len = 0;
+
+            } else {
+                p->name.len = eq - start;
+                p->value.data = src.data + eq + 1;
+                p->value.len = i - eq - 1;
+            }
+
+            if (apisec_name_check(p->name) != 0) {
+                a->detail = "a parameter name is malformed or too long";
+                return APISEC_E_REQUEST_MALFORMED;
+            }
+        }
+
+        i++;
+    }
+
+    return APISEC_E_OK;
+}
+
+
+const apisec_param_t *
+apisec_params_find(const apisec_auth_t *a, const char *name)
+{
+    unsigned  i;
+
+    for (i = 0; i < a->nparams; i++) {
+        if (apisec_name_is(a->params[i].name, name)) {
+            return &a->params[i];
+        }
+    }
+
+    return NULL;
+}
+
+
+int
+apisec_parse_uint(apisec_bytes_t v, size_t maxdigits, int64_t *out)
+{
+    size_t   i;
+    int64_t  n;
+
+    if (v.len == 0 || v.len > maxdigits || maxdigits > 18) {
+        return -1;
+    }
+
+    n = 0;
+
+    for (i = 0; i < v.len; i++) {
+        if (v.data[i] < '0' || v.data[i] > '9') {
+            return -1;
+        }
+
+        n = n * 10 + (v.data[i] - '0');
+    }
+
+    *out = n;
+
+    return 0;
+}
+
+
+/*
+ * The next decoded character of a name: 0..255, -1 at the end, -2 for a
+ * malformed escape.  *i is set to the number of bytes consumed.
+ */
+
+static int
+apisec_name_next(apisec_bytes_t *n, size_t *i)
+{
+    int  hi, lo;
+
+    if (n->len == 0) {
+        return -1;
+    }
+
+    if (n->data[0] == '+') {
+        *i = 1;
+        return ' ';
+    }
+
+    if (n->data[0] != '%') {
+        *i = 1;
+        return n->data[0];
+    }
+
+    if (n->len < 3) {
+        return -2;
+    }
+
+    hi = apisec_hexval(n->data[1]);
+    lo = apisec_hexval(n->data[2]);
+
+    if (hi < 0 || lo < 0) {
+        return -2;
+    }
+
+    *i = 3;
+
+    return hi * 16 + lo;
+}
+
+
+/* 0 when every escape is well formed and the decoded name is short */
+
+static int
+apisec_name_check(apisec_bytes_t n)
+{
+    int     c;
+    size_t  i, len;
+
+    for (len = 0; /* void */; len++) {
+        i = 0;
+        c = apisec_name_next(&n, &i);
+
+        if (c == -1) {
+            return 0;
+        }
+
+        if (c == -2 || len == APISEC_PARAM_NAME_MAX) {
+            return -1;
+        }
+
+        n.data += i;
+        n.len -= i;
+    }
+}
+
+
+static int
+apisec_name_eq(apisec_bytes_t a, apisec_bytes_t b)
+{
+    int     ca, cb;
+    size_t  ia, ib;
+
+    for ( ;; ) {
+        ia = 0;
+        ib = 0;
+        ca = apisec_name_next(&a, &ia);
+        cb = apisec_name_next(&b, &ib);
+
+        if (ca != cb) {
+            return 0;
+        }
+
+        if (ca < 0) {
+            return 1;
+        }
+
+        a.data += ia;
+        a.len -= ia;
+        b.data += ib;
+        b.len -= ib;
+    }
+}
+
+
+static int
+apisec_name_is(apisec_bytes_t a, const char *name)
+{
+    apisec_bytes_t  b;
+
+    b.data = (const unsigned char *) name;
+    b.len = strlen(name);
+
+    if (a.len == b.len) {
+        return memcmp(a.data, b.data, b.len) == 0;
+    }
+
+    if (a.len < b.len) {
+        return 0;
+    }
+
+    return apisec_name_eq(a, b);
+}
+
+
+static int
+apisec_hexval(unsigned char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+
+    c = apisec_lower(c);
+
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+
+    return -1;
+}
+
+
+/* every parameter name once, across the query and the body */
+
+static apisec_err_t
+apisec_params_unique(apisec_auth_t *a)
+{
+    unsigned  i, j;
+
+    for (i = 1; i < a->nparams; i++) {
+        for (j = 0; j < i; j++) {
+            if (apisec_name_eq(a->params[i].name, a->params[j].name)) {
+                a->detail = apisec_name_is(a->params[i].name, "signature")
+                            ? "the signature is sent twice"
+                            : "a parameter is sent twice";
+                return APISEC_E_REQUEST_MALFORMED;
+            }
+        }
+    }
+
+    return APISEC_E_OK;
+}
+
+
+/* src without the parameter cut and one '&' next to it */
+
+static size_t
+apisec_copy_without(unsigned char *dst, apisec_bytes_t src,
+    const apisec_param_t *cut)
+{
+    size_t  from, to;
+
+    if (cut == NULL) {
+        memcpy(dst, src.data, src.len);
+        return src.len;
+    }
+
+    from = cut->start;
+    to = cut->end;
+
+    if (to < src.len) {
+        to++;                   /* the '&' after it */
+
+    } else if (from > 0) {
+        from--;                 /* the '&' before it */
+    }
+
+    memcpy(dst, src.data, from);
+    memcpy(dst + from, src.data + to, src.len - to);
+
+    return src.len - (to - from);
+}
+
+
+/*
+ * hashkey (and binance): totalParams = the query string followed by the
+ * form body, each without its signature parameter; timestamp in ms,
+ * optional recvWindow; signature = hex HMAC-SHA256.
+ *
+ * apisec_time_window caps recvWindow (default 60 s); a request without
+ * recvWindow gets 5 s, or the cap when that is smaller.
+ */
+
+static apisec_err_t
+apisec_hashkey_parse(const apisec_scheme_t *s, const apisec_req_t *r,
+    int64_t window_ms, apisec_auth_t *a)
+{
+    int                    n;
+    int64_t                max, rw;
+    apisec_err_t           rc;
+    const apisec_param_t  *sig, *ts, *recv;
+
+    rc = apisec_params_split(r->query, 0, a);
+    if (rc != APISEC_E_OK) {
+        return rc;
+    }
+
+    rc = apisec_params_split(r->body, 1, a);
+    if (rc != APISEC_E_OK) {
+        return rc;
+    }
+
+    rc = apisec_params_unique(a);
+    if (rc != APISEC_E_OK) {
+        return rc;
+    }
+
+    sig = apisec_params_find(a, "signature");
+
+    if (sig == NULL) {
+        a->detail = "no signature parameter";
+        return APISEC_E_SIGNATURE_MISSING;
+    }
+
+    ts = apisec_params_find(a, "timestamp");
+
+    if (ts == NULL) {
+        a->detail = "no timestamp parameter";
+        return APISEC_E_TIMESTAMP_INVALID;
+    }
+
+    if (apisec_parse_uint(ts->value, 16, &a->ts_ms) != 0) {
+        a->detail = "the timestamp is not a number of milliseconds";
+        return APISEC_E_TIMESTAMP_INVALID;
+    }
+
+    max = (window_ms >= 0) ? window_ms : s->window_max_ms;
+
+    recv = apisec_params_find(a, "recvWindow");
+
+    if (recv == NULL) {
+        a->window_ms = (s->window_default_ms < max) ? s->window_default_ms
+                                                    : max;
+
+    } else {
+        if (apisec_parse_uint(recv->value, 9, &rw) != 0 || rw == 0) {
+            a->detail = "recvWindow is not a positive number";
+            return APISEC_E_TIMESTAMP_INVALID;
+        }
+
+        if (rw > max) {
+            a->detail = "recvWindow is above the maximum";
+            return APISEC_E_TIMESTAMP_INVALID;
+        }
+
+        a->window_ms = rw;
+    }
+
+    n = apisec_hex_decode((const char *) sig->value.data, sig->value.len,
+                          a->mac, sizeof(a->mac));
+
+    if (n != APISEC_SHA256_LEN) {
+        a->detail = "the signature is not 64 hex digits";
+        return APISEC_E_SIGNATURE_INVALID;
+    }
+
+    a->mac_len = (size_t) n;
+
+    if (a->canon_cap < r->query.len + r->body.len) {
+        a->detail = "canonical buffer too small";
+        return APISEC_E_REQUEST_MALFORMED;
+    }
+
+    a->canon_len = apisec_copy_without(a->canon, r->query,
+                                       sig->in_body ? NULL : sig);
+    a->canon_len += apisec_copy_without(a->canon + a->canon_len, r->body,
+                                        sig->in_body ? sig : NULL);
+
+    return APISEC_E_OK;
+}
+
+
+static size_t
+apisec_hashkey_canon_max(const apisec_req_t *r)
+{
+    return r->query.len + r->body.len;
+}

@@ -1,0 +1,1246 @@
+/*
+ * apisec: API-key authentication for exchange-style REST APIs.
+ *
+ * Directives, configuration, the per-worker store and the access-phase
+ * handler.  A request's path reads top to bottom in
+ * ngx_http_apisec_handler(): form body (when signed) -> scheme -> store ->
+ * checks.
+ */
+
+
+#include "ngx_http_apisec_module.h"
+
+
+#define NGX_HTTP_APISEC_MAX_BODY   (64 * 1024)
+
+
+static ngx_int_t ngx_http_apisec_handler(ngx_http_request_t *r);
+static void ngx_http_apisec_body_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_apisec_form_body(ngx_http_request_t *r);
+static ngx_int_t ngx_http_apisec_gather_body(ngx_http_request_t *r,
+    size_t max, ngx_str_t *body);
+static apisec_err_t ngx_http_apisec_check(ngx_http_request_t *r,
+    ngx_http_apisec_ctx_t *ctx, const char **detail);
+static void ngx_http_apisec_request(ngx_http_request_t *r,
+    const apisec_scheme_t *s, ngx_http_apisec_ctx_t *ctx, apisec_req_t *req);
+static apisec_err_t ngx_http_apisec_key_state(apisec_key_t *k,
+    int64_t now, const char **detail);
+static ngx_int_t ngx_http_apisec_ip_allowed(ngx_http_request_t *r,
+    apisec_key_t *k);
+static apisec_store_t *ngx_http_apisec_store(ngx_log_t *log,
+    ngx_http_apisec_main_conf_t *amcf);
+static ngx_int_t ngx_http_apisec_refuse(ngx_http_request_t *r,
+    ngx_http_apisec_ctx_t *ctx, apisec_err_t err, const char *detail);
+static u_char *ngx_http_apisec_log_handler(ngx_log_t *log, u_char *buf,
+    size_t len);
+
+static ngx_int_t ngx_http_apisec_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_apisec_error_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+
+static char *ngx_http_apisec_store_directive(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_apisec_scheme(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static void ngx_http_apisec_wipe_key(void *data);
+
+static ngx_int_t ngx_http_apisec_add_variables(ngx_conf_t *cf);
+static ngx_int_t ngx_http_apisec_init(ngx_conf_t *cf);
+static void *ngx_http_apisec_create_main_conf(ngx_conf_t *cf);
+static char *ngx_http_apisec_init_main_conf(ngx_conf_t *cf, void *conf);
+static void *ngx_http_apisec_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_http_apisec_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static ngx_int_t ngx_http_apisec_init_process(ngx_cycle_t *cycle);
+static void ngx_http_apisec_exit_process(ngx_cycle_t *cycle);
+
+
+static ngx_conf_enum_t  ngx_http_apisec_permissions[] = {
+    { ngx_string("read"), APISEC_PERM_READ },
+    { ngx_string("trade"), APISEC_PERM_TRADE },
+    { ngx_string("withdraw"), APISEC_PERM_WITHDRAW },
+    { ngx_null_string, 0 }
+};
+
+
+static ngx_command_t  ngx_http_apisec_commands[] = {
+
+    { ngx_string("apisec_store"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE12,
+      ngx_http_apisec_store_directive,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("apisec_master_key"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_apisec_main_conf_t, master_key_file),
+      NULL },
+
+    { ngx_string("apisec"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_apisec_loc_conf_t, enable),
+      NULL },
+
+    { ngx_string("apisec_scheme"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_apisec_scheme,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("apisec_time_window"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_apisec_loc_conf_t, time_window),
+      NULL },
+
+    { ngx_string("apisec_permission"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_apisec_loc_conf_t, permission),
+      &ngx_http_apisec_permissions },
+
+    { ngx_string("apisec_max_body_size"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_apisec_loc_conf_t, max_body_size),
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_http_apisec_module_ctx = {
+    ngx_http_apisec_add_variables,         /* preconfiguration */
+    ngx_http_apisec_init,                  /* postconfiguration */
+
+    ngx_http_apisec_create_main_conf,      /* create main configuration */
+    ngx_http_apisec_init_main_conf,        /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    ngx_http_apisec_create_loc_conf,       /* create location configuration */
+    ngx_http_apisec_merge_loc_conf         /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_apisec_module = {
+    NGX_MODULE_V1,
+    &ngx_http_apisec_module_ctx,           /* module context */
+    ngx_http_apisec_commands,              /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    ngx_http_apisec_init_process,          /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    ngx_http_apisec_exit_process,          /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+static ngx_http_variable_t  ngx_http_apisec_vars[] = {
+
+    { ngx_string("apisec_access_key"), NULL, ngx_http_apisec_variable,
+      offsetof(ngx_http_apisec_ctx_t, access_key),
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("apisec_account"), NULL, ngx_http_apisec_variable,
+      offsetof(ngx_http_apisec_ctx_t, account),
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("apisec_error"), NULL, ngx_http_apisec_error_variable,
+      0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+      ngx_http_null_variable
+};
+
+
+static ngx_str_t  ngx_http_apisec_json_type = ngx_string("application/json");
+
+
+static ngx_int_t
+ngx_http_apisec_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                    rc;
+    const char                  *detail;
+    apisec_err_t                 err;
+    ngx_http_apisec_ctx_t       *ctx;
+    ngx_http_apisec_loc_conf_t  *alcf;
+
+    alcf = ngx_http_get_module_loc_conf(r, ngx_http_apisec_module);
+
+    if (!alcf->enable) {
+        return NGX_DECLINED;
+    }
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_apisec_module);
+
+    if (ctx == NULL) {
+        ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_apisec_ctx_t));
+        if (ctx == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ngx_http_set_ctx(r, ctx, ngx_http_apisec_module);
+
+        if (ngx_http_apisec_form_body(r)) {
+
+            /* the form body is signed: read it first (mirror's pattern) */
+
+            if (r->headers_in.content_length_n > (off_t) alcf->max_body_size)
+            {
+                return ngx_http_apisec_refuse(r, ctx,
+                                              APISEC_E_REQUEST_MALFORMED,
+                                              "the form body is too large");
+            }
+
+            ctx->reading_body = 1;
+
+            rc = ngx_http_read_client_request_body(r,
+                                                ngx_http_apisec_body_handler);
+            if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+                return rc;
+            }
+
+            ngx_http_finalize_request(r, NGX_DONE);
+            return NGX_DONE;
+        }
+
+    } else if (ctx->done) {
+        return (ctx->err == APISEC_E_OK) ? NGX_OK : NGX_HTTP_FORBIDDEN;
+
+    } else if (ctx->reading_body && !ctx->body_done) {
+        return NGX_DONE;
+    }
+
+    if (ctx->reading_body) {
+        rc = ngx_http_apisec_gather_body(r, alcf->max_body_size, &ctx->body);
+
+        if (rc == NGX_ERROR) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        if (rc == NGX_DECLINED) {
+            return ngx_http_apisec_refuse(r, ctx, APISEC_E_REQUEST_MALFORMED,
+                                          "the form body is too large");
+        }
+    }
+
+    detail = "";
+    err = ngx_http_apisec_check(r, ctx, &detail);
+
+    if (err != APISEC_E_OK) {
+        return ngx_http_apisec_refuse(r, ctx, err, detail);
+    }
+
+    ctx->done = 1;
+    ctx->err = APISEC_E_OK;
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "apisec: key \"%V\" of account \"%V\" accepted",
+                   &ctx->access_key, &ctx->account);
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_apisec_body_handler(ngx_http_request_t *r)
+{
+    ngx_http_apisec_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_apisec_module);
+    ctx->body_done = 1;
+
+    r->write_event_handler = ngx_http_core_run_phases;
+    ngx_http_core_run_phases(r);
+}
+
+
+/* a request with an application/x-www-form-urlencoded body */
+
+static ngx_int_t
+ngx_http_apisec_form_body(ngx_http_request_t *r)
+{
+    size_t            n;
+    ngx_table_elt_t  *ct;
+
+    static const char  form[] = "application/x-www-form-urlencoded";
+
+    if (r->headers_in.content_length_n <= 0 && !r->headers_in.chunked) {
+        return 0;
+    }
+
+    ct = r->headers_in.content_type;
+
+    if (ct == NULL) {
+        return 0;
+    }
+
+    n = sizeof(form) - 1;
+
+    if (ct->value.len < n
+        || ngx_strncasecmp(ct->value.data, (u_char *) form, n) != 0)
+    {
+        return 0;
+    }
+
+    return ct->value.len == n || ct->value.data[n] == ';'
+           || ct->value.data[n] == ' ' || ct->value.data[n] == '\t';
+}
+
+
+/*
+ * The body in one buffer, bounded by max.  A body larger than
+ * client_body_buffer_size is in a temporary file: it is read back, at
+ * most max bytes of it.
+ */
+
+static ngx_int_t
+ngx_http_apisec_gather_body(ngx_http_request_t *r, size_t max,
+    ngx_str_t *body)
+{
+    off_t         len;
+    u_char       *p;
+    size_t        size;
+    ssize_t       n;
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    body->len = 0;
+    body->data = NULL;
+
+    if (r->request_body == NULL || r->request_body->bufs == NULL) {
+        return NGX_OK;
+    }
+
+    len = 0;
+
+    for (cl = r->request_body->bufs; cl != NULL; cl = cl->next) {
+        len += ngx_buf_size(cl->buf);
+
+        if (len > (off_t) max) {
+            return NGX_DECLINED;
+        }
+    }
+
+    if (len == 0) {
+        return NGX_OK;
+    }
+
+    p = ngx_pnalloc(r->pool, (size_t) len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    body->data = p;
+    body->len = (size_t) len;
+
+    for (cl = r->request_body->bufs; cl != NULL; cl = cl->next) {
+        b = cl->buf;
+        size = (size_t) ngx_buf_size(b);
+
+        if (size == 0) {
+            continue;
+        }
+
+        if (ngx_buf_in_memory(b)) {
+            p = ngx_cpymem(p, b->pos, size);
+            continue;
+        }
+
+        if (b->in_file && b->file != NULL) {
+            n = ngx_read_file(b->file, p, size, b->file_pos);
+
+            if (n != (ssize_t) size) {
+                ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                              "apisec: cannot read the request body back "
+                              "from \"%V\"", &b->file->name);
+                return NGX_ERROR;
+            }
+
+            p += size;
+            continue;
+        }
+
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/* checks 1-5 of SPEC.md, in order */
+
+static apisec_err_t
+ngx_http_apisec_check(ngx_http_request_t *r, ngx_http_apisec_ctx_t *ctx,
+    const char **detail)
+{
+    int                           rc;
+    char                          secret[APISEC_SECRET_MAX + 1];
+    size_t                        secret_len;
+    int64_t                       now_ms, window;
+    ngx_time_t                   *tp;
+    apisec_key_t                  key;
+    apisec_req_t                  req;
+    apisec_err_t                  err;
+    apisec_auth_t                 auth;
+    apisec_store_t               *store;
+    const apisec_scheme_t        *scheme;
+    ngx_http_apisec_loc_conf_t   *alcf;
+    ngx_http_apisec_main_conf_t  *amcf;
+
+    alcf = ngx_http_get_module_loc_conf(r, ngx_http_apisec_module);
+    amcf = ngx_http_get_module_main_conf(r, ngx_http_apisec_module);
+
+    scheme = alcf->scheme;
+
+    ngx_http_apisec_request(r, scheme, ctx, &req);
+
+    auth.detail = "";
+
+    /* 1. the access key, looked up in one read transaction */
+
+    err = apisec_scheme_key(scheme, &req, &auth);
+
+    if (err != APISEC_E_OK) {
+        *detail = auth.detail;
+        return err;
+    }
+
+    ctx->access_key.data = (u_char *) auth.access_key.data;
+    ctx->access_key.len = auth.access_key.len;
+
+    store = ngx_http_apisec_store(r->connection->log, amcf);
+
+    if (store == NULL) {
+        *detail = "the store is not open";
+        return APISEC_E_STORE_UNAVAILABLE;
+    }
+
+    rc = apisec_key_get(store, (const char *) ctx->access_key.data,
+                        ctx->access_key.len, &key);
+
+    if (rc == APISEC_ERR_NOTFOUND) {
+        *detail = "no such key in the store";
+        return APISEC_E_KEY_UNKNOWN;
+    }
+
+    if (rc != APISEC_OK) {
+        ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                      "apisec: store \"%V\": %s: %s", &amcf->store_path,
+                      apisec_rc_str(rc), apisec_store_error(store));
+        *detail = "the store cannot be read";
+        return APISEC_E_STORE_UNAVAILABLE;
+    }
+
+    ctx->account.len = ngx_strlen(key.account);
+    ctx->account.data = ngx_pnalloc(r->pool, ctx->account.len);
+    if (ctx->account.data == NULL) {
+        *detail = "out of memory";
+        return APISEC_E_STORE_UNAVAILABLE;
+    }
+
+    ngx_memcpy(ctx->account.data, key.account, ctx->account.len);
+
+    tp = ngx_timeofday();
+    now_ms = (int64_t) tp->sec * 1000 + (int64_t) tp->msec;
+
+    /* 2. status and absolute expiry */
+
+    err = ngx_http_apisec_key_state(&key, (int64_t) tp->sec, detail);
+    if (err != APISEC_E_OK) {
+        return err;
+    }
+
+    /* 3. the client address in the key's allow-list */
+
+    if (key.n_ips > 0 && !ngx_http_apisec_ip_allowed(r, &key)) {
+        *detail = "the client address is not in the key's allow-list";
+        return APISEC_E_IP_NOT_ALLOWED;
+    }
+
+    /* 4. timestamp window and signature */
+
+    auth.canon_cap = apisec_scheme_canon_max(scheme, &req);
+    auth.canon = ngx_pnalloc(r->pool, auth.canon_cap + 1);
+    if (auth.canon == NULL) {
+        *detail = "out of memory";
+        return APISEC_E_STORE_UNAVAILABLE;
+    }
+
+    window = (alcf->time_window == NGX_CONF_UNSET_MSEC)
+             ? -1 : (int64_t) alcf->time_window;
+
+    err = apisec_scheme_parse(scheme, &req, window, &auth);
+
+    if (err != APISEC_E_OK) {
+        *detail = auth.detail;
+        return err;
+    }
+
+    if (amcf->hmac == NULL
+        || apisec_key_get_secret(store, &key, secret, sizeof(secret),
+                                 &secret_len)
+           != APISEC_OK)
+    {
+        ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                      "apisec: the secret of key \"%V\" cannot be unsealed",
+                      &ctx->access_key);
+        *detail = "the secret cannot be unsealed";
+        return APISEC_E_STORE_UNAVAILABLE;
+    }
+
+    err = apisec_scheme_verify(scheme, &auth, now_ms, amcf->hmac,
+                               (const unsigned char *) secret, secret_len);
+
+    apisec_wipe(secret, sizeof(secret));
+
+    if (err != APISEC_E_OK) {
+        *detail = auth.detail;
+        return err;
+    }
+
+    /* 5. the location's permission */
+
+    if ((key.perms & alcf->permission) == 0) {
+        *detail = "the key lacks the location's permission";
+        return APISEC_E_PERMISSION_DENIED;
+    }
+
+    return APISEC_E_OK;
+}
+
+
+/* the request as the scheme sees it: bytes as sent, nothing re-encoded */
+
+static void
+ngx_http_apisec_request(ngx_http_request_t *r, const apisec_scheme_t *s,
+    ngx_http_apisec_ctx_t *ctx, apisec_req_t *req)
+{
+    size_t            n[APISEC_HDR_MAX];
+    u_char           *q;
+    ngx_uint_t        i, j, nh;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    ngx_memzero(req, sizeof(apisec_req_t));
+
+    req->method.data = r->method_name.data;
+    req->method.len = r->method_name.len;
+
+    if (r->headers_in.host != NULL) {
+        req->host.data = r->headers_in.host->value.data;
+        req->host.len = r->headers_in.host->value.len;
+    }
+
+    req->path.data = r->unparsed_uri.data;
+    req->path.len = r->unparsed_uri.len;
+
+    q = ngx_strlchr(r->unparsed_uri.data,
+                    r->unparsed_uri.data + r->unparsed_uri.len, '?');
+    if (q != NULL) {
+        req->path.len = q - r->unparsed_uri.data;
+    }
+
+    req->query.data = r->args.data;
+    req->query.len = r->args.len;
+
+    req->body.data = ctx->body.data;
+    req->body.len = ctx->body.len;
+
+    for (nh = 0; nh < APISEC_HDR_MAX && s->headers[nh] != NULL; nh++) {
+        n[nh] = ngx_strlen(s->headers[nh]);
+    }
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].hash == 0) {
+            continue;
+        }
+
+        for (j = 0; j < nh; j++) {
+            if (h[i].key.len != n[j]
+                || ngx_strncasecmp(h[i].key.data, (u_char *) s->headers[j],
+                                   n[j])
+                   != 0)
+            {
+                continue;
+            }
+
+            if (req->headers[j].data != NULL) {
+                req->header_dup |= 1 << j;
+            }
+
+            req->headers[j].data = h[i].value.data;
+            req->headers[j].len = h[i].value.len;
+        }
+    }
+}
+
+
+static apisec_err_t
+ngx_http_apisec_key_state(apisec_key_t *k, int64_t now, const char **detail)
+{
+    switch (k->status) {
+
+    case APISEC_STATUS_ACTIVE:
+        break;
+
+    case APISEC_STATUS_DISABLED:
+        *detail = "the key is disabled";
+        return APISEC_E_KEY_DISABLED;
+
+    case APISEC_STATUS_EXPIRED:
+        *detail = "the key is expired";
+        return APISEC_E_KEY_EXPIRED;
+
+    case APISEC_STATUS_LOCKED:
+        if (k->locked_until == 0 || now < k->locked_until) {
+            *detail = "the key is locked";
+            return APISEC_E_KEY_LOCKED;
+        }
+
+        break;
+
+    default:
+        *detail = "the key has an unknown status";
+        return APISEC_E_KEY_DISABLED;
+    }
+
+    if (k->expires_at != 0 && now >= k->expires_at) {
+        *detail = "the key is past its expires_at";
+        return APISEC_E_KEY_EXPIRED;
+    }
+
+    return APISEC_E_OK;
+}
+
+
+static ngx_int_t
+ngx_http_apisec_ip_allowed(ngx_http_request_t *r, apisec_key_t *k)
+{
+    int                   family;
+    ngx_uint_t            i;
+    const uint8_t        *addr;
+    struct sockaddr_in   *sin;
+#if (NGX_HAVE_INET6)
+    struct sockaddr_in6  *sin6;
+#endif
+
+    switch (r->connection->sockaddr->sa_family) {
+
+    case AF_INET:
+        sin = (struct sockaddr_in *) r->connection->sockaddr;
+        family = 4;
+        addr = (const uint8_t *) &sin->sin_addr.s_addr;
+        break;
+
+#if (NGX_HAVE_INET6)
+    case AF_INET6:
+        sin6 = (struct sockaddr_in6 *) r->connection->sockaddr;
+
+        if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+            family = 4;
+            addr = &sin6->sin6_addr.s6_addr[12];
+
+        } else {
+            family = 6;
+            addr = sin6->sin6_addr.s6_addr;
+        }
+
+        break;
+#endif
+
+    default:
+        return 0;
+    }
+
+    for (i = 0; i < k->n_ips; i++) {
+        if (apisec_cidr_match(&k->ips[i], family, addr)) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/*
+ * The worker's store handle.  It is opened in init_process; when that
+ * failed (or the store went away), it is opened again here, at most once
+ * a second, and requests fail closed meanwhile.
+ */
+
+static apisec_store_t *
+ngx_http_apisec_store(ngx_log_t *log, ngx_http_apisec_main_conf_t *amcf)
+{
+    char  err[APISEC_ERR_LEN];
+
+    if (amcf->store != NULL) {
+        return amcf->store;
+    }
+
+    if ((ngx_msec_int_t) (ngx_current_msec - amcf->reopen_at) < 0) {
+        return NULL;
+    }
+
+    amcf->reopen_at = ngx_current_msec + NGX_HTTP_APISEC_REOPEN_MSEC;
+
+    if (apisec_store_open(&amcf->store, (char *) amcf->store_path.data,
+                          amcf->master_key, 0, amcf->map_size,
+                          err, sizeof(err))
+        != APISEC_OK)
+    {
+        amcf->store = NULL;
+        ngx_log_error(NGX_LOG_ALERT, log, 0, "apisec: %s", err);
+        return NULL;
+    }
+
+    ngx_log_error(NGX_LOG_INFO, log, 0, "apisec: store \"%V\" open",
+                  &amcf->store_path);
+
+    return amcf->store;
+}
+
+
+/*
+ * A refusal: the JSON body of SPEC.md with its status, and one error-log
+ * line naming the key and the reason.  The log line leaves out the query
+ * string and the headers, where the signature travels.
+ */
+
+static ngx_int_t
+ngx_http_apisec_refuse(ngx_http_request_t *r, ngx_http_apisec_ctx_t *ctx,
+    apisec_err_t err, const char *detail)
+{
+    u_char                   *p;
+    size_t                    len;
+    ngx_int_t                 rc;
+    ngx_buf_t                *b;
+    ngx_log_t                 log;
+    ngx_str_t                 none = ngx_string("-");
+    ngx_chain_t               out;
+    const apisec_err_info_t  *info;
+
+    info = apisec_err_info(err);
+
+    ctx->err = err;
+    ctx->done = 1;
+
+    log = *r->connection->log;
+    log.handler = ngx_http_apisec_log_handler;
+
+    ngx_log_error(NGX_LOG_ERR, &log, 0,
+                  "apisec: key \"%V\" refused: %s, %s",
+                  ctx->access_key.len ? &ctx->access_key : &none,
+                  info->code, detail);
+
+    len = sizeof("{\"code\":\"\",\"msg\":\"\"}") - 1
+          + ngx_strlen(info->code) + ngx_strlen(info->msg);
+
+    b = ngx_create_temp_buf(r->pool, len);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = b->last;
+    b->last = ngx_sprintf(p, "{\"code\":\"%s\",\"msg\":\"%s\"}",
+                          info->code, info->msg);
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    if (ngx_http_discard_request_body(r) != NGX_OK) {
+        r->keepalive = 0;
+    }
+
+    r->headers_out.status = info->status;
+    r->headers_out.content_type = ngx_http_apisec_json_type;
+    r->headers_out.content_type_len = ngx_http_apisec_json_type.len;
+    r->headers_out.content_type_lowcase = NULL;
+    r->headers_out.content_length_n = b->last - b->pos;
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        ngx_http_finalize_request(r, rc);
+        return NGX_DONE;
+    }
+
+    out.buf = b;
+    out.next = NULL;
+
+    rc = ngx_http_output_filter(r, &out);
+
+    ngx_http_finalize_request(r, rc);
+    return NGX_DONE;
+}
+
+
+/*
+ * The context of apisec's log lines: client, server, method and path,
+ * host.  Unlike the usual http context it leaves out the request line,
+ * whose query string may hold a signature.
+ */
+
+static u_char *
+ngx_http_apisec_log_handler(ngx_log_t *log, u_char *buf, size_t len)
+{
+    u_char                    *p;
+    ngx_http_request_t        *r;
+    ngx_http_log_ctx_t        *ctx;
+    ngx_http_core_srv_conf_t  *cscf;
+
+    p = buf;
+
+    if (log->action) {
+        p = ngx_snprintf(buf, len, " while %s", log->action);
+        len -= p - buf;
+        buf = p;
+    }
+
+    ctx = log->data;
+
+    if (ctx == NULL || ctx->request == NULL) {
+        return p;
+    }
+
+    r = ctx->request;
+
+    p = ngx_snprintf(buf, len, ", client: %V", &r->connection->addr_text);
+    len -= p - buf;
+    buf = p;
+
+    cscf = ngx_http_get_module_srv_conf(r, ngx_http_core_module);
+
+    p = ngx_snprintf(buf, len, ", server: %V, request: \"%V %V\"",
+                     &cscf->server_name, &r->method_name, &r->uri);
+    len -= p - buf;
+    buf = p;
+
+    if (r->headers_in.host) {
+        p = ngx_snprintf(buf, len, ", host: \"%V\"",
+                         &r->headers_in.host->value);
+    }
+
+    return p;
+}
+
+
+static ngx_int_t
+ngx_http_apisec_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
+    uintptr_t data)
+{
+    ngx_str_t              *s;
+    ngx_http_apisec_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_apisec_module);
+
+    if (ctx == NULL) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    s = (ngx_str_t *) ((char *) ctx + data);
+
+    v->len = s->len;
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+    v->data = s->data;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_apisec_error_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    const char             *code;
+    ngx_http_apisec_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_apisec_module);
+
+    if (ctx == NULL || !ctx->done) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    code = (ctx->err == APISEC_E_OK) ? "" : apisec_err_info(ctx->err)->code;
+
+    v->len = ngx_strlen(code);
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+    v->data = (u_char *) code;
+
+    return NGX_OK;
+}
+
+
+/* apisec_store PATH [map_size=SIZE] */
+
+static char *
+ngx_http_apisec_store_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_apisec_main_conf_t *amcf = conf;
+
+    ssize_t     size;
+    ngx_str_t  *value, s;
+
+    if (amcf->store_path.data != NULL) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (value[1].len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "empty apisec store path");
+        return NGX_CONF_ERROR;
+    }
+
+    amcf->store_path = value[1];
+
+    if (ngx_conf_full_name(cf->cycle, &amcf->store_path, 0) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (cf->args->nelts == 3) {
+        if (ngx_strncmp(value[2].data, "map_size=", 9) != 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid parameter \"%V\"", &value[2]);
+            return NGX_CONF_ERROR;
+        }
+
+        s.data = value[2].data + 9;
+        s.len = value[2].len - 9;
+
+        size = ngx_parse_size(&s);
+
+        if (size == NGX_ERROR || size < 1024 * 1024) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid map_size \"%V\", "
+                               "it must be at least 1m", &value[2]);
+            return NGX_CONF_ERROR;
+        }
+
+        amcf->map_size = (size_t) size;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_apisec_scheme(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_apisec_loc_conf_t *alcf = conf;
+
+    ngx_str_t              *value;
+    const apisec_scheme_t  *s;
+
+    if (alcf->scheme != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    s = apisec_scheme_find((const char *) value[1].data, value[1].len);
+
+    if (s == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "unknown apisec scheme \"%V\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    alcf->scheme = s;
+
+    return NGX_CONF_OK;
+}
+
+
+static void
+ngx_http_apisec_wipe_key(void *data)
+{
+    ngx_http_apisec_main_conf_t *amcf = data;
+
+    apisec_wipe(amcf->master_key, sizeof(amcf->master_key));
+}
+
+
+static ngx_int_t
+ngx_http_apisec_add_variables(ngx_conf_t *cf)
+{
+    ngx_http_variable_t  *var, *v;
+
+    for (v = ngx_http_apisec_vars; v->name.len; v++) {
+        var = ngx_http_add_variable(cf, &v->name, v->flags);
+        if (var == NULL) {
+            return NGX_ERROR;
+        }
+
+        var->get_handler = v->get_handler;
+        var->data = v->data;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_apisec_init(ngx_conf_t *cf)
+{
+    ngx_http_handler_pt        *h;
+    ngx_http_core_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_ACCESS_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_apisec_handler;
+
+    return NGX_OK;
+}
+
+
+static void *
+ngx_http_apisec_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_http_apisec_main_conf_t  *amcf;
+
+    amcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_apisec_main_conf_t));
+    if (amcf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     amcf->store_path = { 0, NULL };
+     *     amcf->master_key_file = { 0, NULL };
+     *     amcf->map_size = 0;
+     *     amcf->store = NULL;
+     *     amcf->hmac = NULL;
+     */
+
+    return amcf;
+}
+
+
+/*
+ * At configuration time (nginx -t, start, reload) the master loads the
+ * master key and opens the store once, read-only, to check its format
+ * and that the key opens it; then it closes it.  Workers open their own
+ * handle after fork.
+ */
+
+static char *
+ngx_http_apisec_init_main_conf(ngx_conf_t *cf, void *conf)
+{
+    ngx_http_apisec_main_conf_t *amcf = conf;
+
+    char                 err[APISEC_ERR_LEN];
+    apisec_store_t      *st;
+    ngx_pool_cleanup_t  *cln;
+
+    if (amcf->store_path.len == 0) {
+        if (amcf->master_key_file.len != 0) {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "\"apisec_master_key\" is set, "
+                          "but \"apisec_store\" is not");
+            return NGX_CONF_ERROR;
+        }
+
+        return NGX_CONF_OK;
+    }
+
+    if (amcf->master_key_file.len == 0) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "\"apisec_store\" \"%V\" is set, "
+                      "but \"apisec_master_key\" is not",
+                      &amcf->store_path);
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_conf_full_name(cf->cycle, &amcf->master_key_file, 1) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    cln->handler = ngx_http_apisec_wipe_key;
+    cln->data = amcf;
+
+    if (apisec_master_key_load((char *) amcf->master_key_file.data,
+                               amcf->master_key, err, sizeof(err))
+        != 0)
+    {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "apisec_master_key: %s", err);
+        return NGX_CONF_ERROR;
+    }
+
+    amcf->master_key_loaded = 1;
+
+    if (apisec_store_open(&st, (char *) amcf->store_path.data,
+                          amcf->master_key, APISEC_OPEN_RDONLY, 0,
+                          err, sizeof(err))
+        != APISEC_OK)
+    {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0, "apisec_store: %s", err);
+        return NGX_CONF_ERROR;
+    }
+
+    apisec_store_close(st);
+
+    return NGX_CONF_OK;
+}
+
+
+static void *
+ngx_http_apisec_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_http_apisec_loc_conf_t  *conf;
+
+    conf = ngx_pcalloc(cf->pool, sizeof(ngx_http_apisec_loc_conf_t));
+    if (conf == NULL) {
+        return NULL;
+    }
+
+    conf->enable = NGX_CONF_UNSET;
+    conf->scheme = NGX_CONF_UNSET_PTR;
+    conf->time_window = NGX_CONF_UNSET_MSEC;
+    conf->permission = NGX_CONF_UNSET_UINT;
+    conf->max_body_size = NGX_CONF_UNSET_SIZE;
+
+    return conf;
+}
+
+
+static char *
+ngx_http_apisec_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_http_apisec_loc_conf_t *prev = parent;
+    ngx_http_apisec_loc_conf_t *conf = child;
+
+    ngx_http_apisec_main_conf_t  *amcf;
+
+    ngx_conf_merge_value(conf->enable, prev->enable, 0);
+    ngx_conf_merge_ptr_value(conf->scheme, prev->scheme, &apisec_schemes[0]);
+    ngx_conf_merge_msec_value(conf->time_window, prev->time_window,
+                              NGX_CONF_UNSET_MSEC);
+    ngx_conf_merge_uint_value(conf->permission, prev->permission,
+                              APISEC_PERM_READ);
+    ngx_conf_merge_size_value(conf->max_body_size, prev->max_body_size,
+                              NGX_HTTP_APISEC_MAX_BODY);
+
+    if (conf->time_window == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"apisec_time_window\" must be more than 0");
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->enable) {
+        amcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_apisec_module);
+
+        if (amcf->store_path.len == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"apisec\" is on, but \"apisec_store\" "
+                               "is not set");
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_apisec_init_process(ngx_cycle_t *cycle)
+{
+    ngx_http_apisec_main_conf_t  *amcf;
+
+    if (ngx_process != NGX_PROCESS_WORKER
+        && ngx_process != NGX_PROCESS_SINGLE)
+    {
+        return NGX_OK;
+    }
+
+    amcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_apisec_module);
+
+    if (amcf == NULL || amcf->store_path.len == 0) {
+        return NGX_OK;
+    }
+
+    amcf->hmac = apisec_hmac_new();
+
+    if (amcf->hmac == NULL) {
+        ngx_log_error(NGX_LOG_ALERT, cycle->log, 0,
+                      "apisec: cannot create an HMAC context");
+    }
+
+    amcf->reopen_at = ngx_current_msec;
+
+    (void) ngx_http_apisec_store(cycle->log, amcf);
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_apisec_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_http_apisec_main_conf_t  *amcf;
+
+    amcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_apisec_module);
+
+    if (amcf == NULL) {
+        return;
+    }
+
+    if (amcf->store != NULL) {
+        apisec_store_close(amcf->store);
+        amcf->store = NULL;
+    }
+
+    if (amcf->hmac != NULL) {
+        apisec_hmac_free(amcf->hmac);
+        amcf->hmac = NULL;
+    }
+
+    apisec_wipe(amcf->master_key, sizeof(amcf->master_key));
+}

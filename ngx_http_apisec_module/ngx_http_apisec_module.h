@@ -1,0 +1,59 @@
+/*
+ * apisec: nginx glue shared by the module's files.
+ */
+
+#ifndef _NGX_HTTP_APISEC_MODULE_H_INCLUDED_
+#define _NGX_HTTP_APISEC_MODULE_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "apisec_parse.h"
+#include "apisec_crypto.h"
+#include "apisec_store.h"
+#include "apisec_scheme.h"
+
+
+#define NGX_HTTP_APISEC_REOPEN_MSEC  1000     /* store reopen backoff */
+
+
+typedef struct {
+    ngx_str_t                  store_path;
+    size_t                     map_size;
+    ngx_str_t                  master_key_file;
+    u_char                     master_key[APISEC_MASTER_KEY_LEN];
+    ngx_flag_t                 master_key_loaded;
+
+    /* per worker, opened in init_process */
+    apisec_store_t            *store;
+    apisec_hmac_t             *hmac;
+    ngx_msec_t                 reopen_at;
+} ngx_http_apisec_main_conf_t;
+
+
+typedef struct {
+    ngx_flag_t                 enable;
+    const apisec_scheme_t     *scheme;
+    ngx_msec_t                 time_window;
+    ngx_uint_t                 permission;
+    size_t                     max_body_size;
+} ngx_http_apisec_loc_conf_t;
+
+
+typedef struct {
+    apisec_err_t               err;
+    ngx_str_t                  access_key;     /* as sent, once validated */
+    ngx_str_t                  account;
+    ngx_str_t                  body;           /* form body, when read */
+    unsigned                   reading_body:1;
+    unsigned                   body_done:1;
+    unsigned                   done:1;
+} ngx_http_apisec_ctx_t;
+
+
+extern ngx_module_t  ngx_http_apisec_module;
+
+
+#endif /* _NGX_HTTP_APISEC_MODULE_H_INCLUDED_ */

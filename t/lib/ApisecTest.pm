@@ -1,0 +1,317 @@
+package ApisecTest;
+
+# Helpers shared by the Test::Nginx::Socket files of apisec.
+#
+#   use lib 't/lib';
+#   use Test::Nginx::Socket 'no_plan';
+#   use ApisecTest;
+#
+#   ApisecTest::setup(keys => [ { access_key => ..., secret_key => ...,
+#                                 account => ..., permissions => [...] } ]);
+#   add_block_preprocessor(\&ApisecTest::preprocess);
+#   run_tests();
+#
+# setup() makes a master key and a store (outside t/servroot, which
+# Test::Nginx wipes) with apisecctl and imports the fixture keys.
+#
+# preprocess() runs right before each block: it loads the module, points
+# the http block at the store, adds a backend that echoes what it sees,
+# and turns an "--- apisec_request" section into a freshly signed request
+# (timestamps must be fresh, so they cannot be computed when the file is
+# parsed).  The section is the request as sent, with placeholders:
+#
+#   --- apisec_request
+#   POST /api/order?symbol=BTCUSDT&signature={sig}
+#   X-HK-APIKEY: reader
+#   Content-Type: application/x-www-form-urlencoded
+#
+#   side=BUY&timestamp={ts}
+#
+#   {ts}, {ts-6000}, {ts+999}   now in Unix milliseconds, plus or minus
+#   {sig}                       hex HMAC-SHA256 of the key's secret over
+#                               totalParams (query, then form body, each
+#                               without its signature parameter): what a
+#                               HashKey or Binance client sends
+#   @secret: S                  sign with S instead of the key's secret
+#   @tamper: s/a/b/             applied to the request after signing
+#   @upper: 1                   send the signature in upper case
+#
+# "--- apisec_then" lists plain requests ("GET /log") sent after the signed
+# one; the block then gives error_code and response_body as eval arrays.
+#
+# The signature is computed here with Digest::SHA, independently of the
+# module's code; t/011-hashkey-openssl.t also uses `openssl dgst`.
+
+use strict;
+use warnings;
+
+use Cwd qw(abs_path);
+use Digest::SHA qw(hmac_sha256_hex);
+use File::Path qw(make_path remove_tree);
+use File::Basename qw(basename);
+use IPC::Run ();
+use Time::HiRes ();
+
+our %Secret;
+our ($Dir, $Store, $MasterKey, $Module, $Ctl);
+
+my $build = $ENV{APISEC_BUILD} || abs_path('build');
+
+$Module = "$build/ngx_http_apisec_module.so";
+$Ctl = "$build/apisecctl";
+
+
+sub setup {
+    my (%opt) = @_;
+
+    my $name = basename($0, '.t');
+
+    $Dir = abs_path('t') . "/tmp/$name";
+    remove_tree($Dir);
+    make_path($Dir);
+
+    $Store = "$Dir/store";
+    $MasterKey = "$Dir/master.key";
+
+    $ENV{APISEC_STORE} = $Store;
+    $ENV{APISEC_MASTER_KEY} = $MasterKey;
+    $ENV{TEST_NGINX_APISEC_STORE} = $Store;
+    $ENV{TEST_NGINX_APISEC_MASTER_KEY} = $MasterKey;
+    $ENV{TEST_NGINX_APISEC_DIR} = $Dir;
+    $ENV{TEST_NGINX_APISEC_MODULE} = $Module;
+
+    die "apisec: $Module is not built (run make)\n" unless -f $Module;
+    die "apisec: $Ctl is not built (run make)\n" unless -x $Ctl;
+
+    ctl('master-key', $MasterKey);
+    ctl('init', $opt{map_size} ? ('--map-size', $opt{map_size}) : ());
+
+    if (my $keys = $opt{keys}) {
+        import_keys(@$keys);
+    }
+}
+
+
+sub import_keys {
+    my (@keys) = @_;
+
+    my $lines = '';
+
+    for my $k (@keys) {
+        $Secret{$k->{access_key}} = $k->{secret_key};
+        $lines .= json_line($k) . "\n";
+    }
+
+    ctl_in($lines, 'import');
+}
+
+
+# run apisecctl; die with its stderr unless it exits 0
+sub ctl {
+    my (@args) = @_;
+    return ctl_in('', @args);
+}
+
+
+sub ctl_in {
+    my ($in, @args) = @_;
+
+    my ($out, $err) = ('', '');
+
+    IPC::Run::run([$Ctl, @args], \$in, \$out, \$err)
+        or die "apisecctl @args: exit " . ($? >> 8) . ": $err";
+
+    return $out;
+}
+
+
+# a fixture key as an import line (flat JSON; values are plain strings)
+sub json_line {
+    my ($k) = @_;
+
+    my @f;
+
+    for my $name (sort keys %$k) {
+        my $v = $k->{$name};
+
+        if (ref $v eq 'ARRAY') {
+            push @f, qq{"$name":[} . join(',', map { qq{"$_"} } @$v) . ']';
+
+        } elsif (!defined $v) {
+            push @f, qq{"$name":null};
+
+        } else {
+            push @f, qq{"$name":"$v"};
+        }
+    }
+
+    return '{' . join(',', @f) . '}';
+}
+
+
+sub now_ms {
+    return int(Time::HiRes::time() * 1000);
+}
+
+
+# what a HashKey/Binance client signs
+sub total_params {
+    my ($query, $body) = @_;
+
+    my $strip = sub {
+        my ($s) = @_;
+        return '' unless defined $s && length $s;
+        return join '&', grep { !/^signature=/ } split /&/, $s, -1;
+    };
+
+    return $strip->($query) . $strip->($body);
+}
+
+
+sub sign {
+    my ($secret, $query, $body) = @_;
+    return hmac_sha256_hex(total_params($query, $body), $secret);
+}
+
+
+sub signed_request {
+    my ($text) = @_;
+
+    my ($head, $body) = split /\n\n/, $text, 2;
+    my @lines = split /\n/, $head;
+    my $first = shift @lines;
+    my (%at, @headers);
+
+    for my $l (@lines) {
+        if ($l =~ /^@(\w+):\s*(.*)$/) {
+            $at{$1} = $2;
+
+        } else {
+            push @headers, $l;
+        }
+    }
+
+    $body = '' unless defined $body;
+    $body =~ s/\n+\z//;
+
+    my $now = now_ms();
+    my $fill = sub {
+        my ($s) = @_;
+        $s =~ s/\{ts([+-]\d+)?\}/$now + ($1 || 0)/ge;
+        return $s;
+    };
+
+    $first = $fill->($first);
+    $body = $fill->($body);
+    @headers = map { $fill->($_) } @headers;
+
+    my ($method, $uri) = split / /, $first, 2;
+    my ($path, $query) = split /\?/, $uri, 2;
+
+    my ($key) = map { /^X-(?:HK|MBX)-APIKEY:\s*(.*)$/i ? $1 : () } @headers;
+    my $secret = $at{secret};
+    $secret = $Secret{$key} if !defined $secret && defined $key;
+    $secret = 'x' x 64 unless defined $secret;
+
+    my $form = grep { m{^Content-Type:\s*application/x-www-form-urlencoded}i }
+               @headers;
+
+    my $sig = sign($secret, $query, $form ? $body : '');
+    $sig = uc $sig if $at{upper};
+
+    my $req = "$method $uri\n$body";
+    my $hdr = join "\n", @headers;
+
+    s/\{sig\}/$sig/g for $req, $hdr;
+
+    if (my $t = $at{tamper}) {
+        for ($req) {
+            eval $t;
+            die "bad \@tamper $t: $@" if $@;
+        }
+    }
+
+    return ($req, $hdr);
+}
+
+
+# the locations that a block gets when it has no "--- config"
+our $DefaultConfig = <<'END';
+    location /api/ {
+        apisec on;
+        proxy_pass http://apisec_backend;
+    }
+
+    location /trade/ {
+        apisec on;
+        apisec_permission trade;
+        proxy_pass http://apisec_backend;
+    }
+
+    location /withdraw/ {
+        apisec on;
+        apisec_permission withdraw;
+        proxy_pass http://apisec_backend;
+    }
+
+    location /open/ {
+        proxy_pass http://apisec_backend;
+    }
+END
+
+
+sub preprocess {
+    my ($block) = @_;
+
+    my $main = $block->main_config // '';
+    $block->set_value('main_config', "load_module $Module;\n$main");
+
+    my $http = $block->http_config // '';
+    my $backend = Test::Nginx::Socket::html_dir() . '/../backend.sock';
+
+    my $pre = '';
+
+    if (($block->apisec_store // '') ne 'none') {
+        $pre .= "apisec_store $Store;\napisec_master_key $MasterKey;\n";
+    }
+
+    $pre .= <<"END";
+upstream apisec_backend {
+    server unix:$backend;
+}
+
+server {
+    listen unix:$backend;
+
+    location / {
+        return 200 "backend \$request_method \$uri account=\$http_x_apisec_account key=\$http_x_apisec_key body=\$http_x_apisec_body\\n";
+    }
+}
+
+proxy_set_header X-Apisec-Account \$apisec_account;
+proxy_set_header X-Apisec-Key \$apisec_access_key;
+proxy_set_header X-Apisec-Body \$request_body;
+END
+
+    $block->set_value('http_config', "$pre$http");
+
+    if (!defined $block->config) {
+        $block->set_value('config', $DefaultConfig);
+    }
+
+    if (defined(my $r = $block->apisec_request)) {
+        my ($req, $hdr) = signed_request($r);
+        $block->set_value('more_headers', $hdr) if length $hdr;
+
+        if (defined(my $then = $block->apisec_then)) {
+            # more plain requests after the signed one, on new connections
+            $block->set_value('request', [$req, split /\n/, $then]);
+
+        } else {
+            $block->set_value('request', $req);
+        }
+    }
+}
+
+
+1;
