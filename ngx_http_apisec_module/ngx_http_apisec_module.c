@@ -43,6 +43,8 @@ static char *ngx_http_apisec_store_directive(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_apisec_scheme(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_apisec_permission(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static void ngx_http_apisec_wipe_key(void *data);
 
 static ngx_int_t ngx_http_apisec_add_variables(ngx_conf_t *cf);
@@ -103,7 +105,7 @@ static ngx_command_t  ngx_http_apisec_commands[] = {
 
     { ngx_string("apisec_permission"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_enum_slot,
+      ngx_http_apisec_permission,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_apisec_loc_conf_t, permission),
       &ngx_http_apisec_permissions },
@@ -912,7 +914,7 @@ ngx_http_apisec_store_directive(ngx_conf_t *cf, ngx_command_t *cmd,
 {
     ngx_http_apisec_main_conf_t *amcf = conf;
 
-    ssize_t     size;
+    off_t       size;
     ngx_str_t  *value, s;
 
     if (amcf->store_path.data != NULL) {
@@ -943,9 +945,11 @@ ngx_http_apisec_store_directive(ngx_conf_t *cf, ngx_command_t *cmd,
         s.data = value[2].data + 9;
         s.len = value[2].len - 9;
 
-        size = ngx_parse_size(&s);
+        size = ngx_parse_offset(&s);
 
-        if (size == NGX_ERROR || size < 1024 * 1024) {
+        if (size == NGX_ERROR || size < 1024 * 1024
+            || (uint64_t) size > (uint64_t) NGX_MAX_SIZE_T_VALUE)
+        {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "invalid map_size \"%V\", "
                                "it must be at least 1m", &value[2]);
@@ -984,6 +988,41 @@ ngx_http_apisec_scheme(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     alcf->scheme = s;
 
     return NGX_CONF_OK;
+}
+
+
+/* ngx_conf_set_enum_slot, with a message that names the choices */
+
+static char *
+ngx_http_apisec_permission(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_apisec_loc_conf_t *alcf = conf;
+
+    ngx_str_t        *value;
+    ngx_uint_t        i;
+    ngx_conf_enum_t  *e;
+
+    if (alcf->permission != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    e = cmd->post;
+
+    for (i = 0; e[i].name.len != 0; i++) {
+        if (e[i].name.len == value[1].len
+            && ngx_strcmp(e[i].name.data, value[1].data) == 0)
+        {
+            alcf->permission = e[i].value;
+            return NGX_CONF_OK;
+        }
+    }
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid permission \"%V\", "
+                       "it must be \"read\", \"trade\" or \"withdraw\"",
+                       &value[1]);
+    return NGX_CONF_ERROR;
 }
 
 

@@ -118,6 +118,7 @@ apisec: key "hkNobody0001" refused: key-unknown, no such key in the store
 
 
 === TEST 9: a key with characters no key has is not looked up: 401 key-unknown, not logged as sent
+--- log_level: warn
 --- apisec_request
 GET /api/v1/account?timestamp={ts}&signature={sig}
 X-HK-APIKEY: bad"key<script>
@@ -187,9 +188,9 @@ refused: signature-invalid, the signature does not match
 POST /trade/order
 X-HK-APIKEY: hkTrader0001
 Content-Type: application/x-www-form-urlencoded
+@tamper: s/quantity=1/quantity=9/
 
 symbol=BTCUSDT&quantity=1&timestamp={ts}&signature={sig}
-@tamper: s/quantity=1/quantity=9/
 --- error_code: 401
 --- response_body chomp
 {"code":"signature-invalid","msg":"The signature is invalid."}
@@ -369,8 +370,8 @@ GET /log
 --- error_code eval
 [200, 401, 200]
 --- response_body_like eval
-[qr/account=acct-reader/, qr/key-missing|signature-missing/,
- qr/\A200 "" "acct-reader" "hkReader0001"\n401 "[a-z-]+" "(acct-reader)?" "(hkReader0001)?"\n\z/]
+[qr/account=acct-reader/, qr/"signature-missing"/,
+ qr/\A200 "" "acct-reader" "hkReader0001"\n401 "signature-missing" "acct-reader" "hkReader0001"\n\z/]
 
 
 

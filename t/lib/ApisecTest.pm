@@ -35,6 +35,7 @@ package ApisecTest;
 #   @secret: S                  sign with S instead of the key's secret
 #   @tamper: s/a/b/             applied to the request after signing
 #   @upper: 1                   send the signature in upper case
+#   @repeat: N                  send the request N times (N connections)
 #
 # "--- apisec_then" lists plain requests ("GET /log") sent after the signed
 # one; the block then gives error_code and response_body as eval arrays.
@@ -231,7 +232,7 @@ sub signed_request {
         }
     }
 
-    return ($req, $hdr);
+    return ($req, $hdr, $at{repeat});
 }
 
 
@@ -300,10 +301,14 @@ END
     }
 
     if (defined(my $r = $block->apisec_request)) {
-        my ($req, $hdr) = signed_request($r);
+        my ($req, $hdr, $at_repeat) = signed_request($r);
         $block->set_value('more_headers', $hdr) if length $hdr;
 
-        if (defined(my $then = $block->apisec_then)) {
+        if (my $n = $at_repeat) {
+            # the same signed request on n connections
+            $block->set_value('request', [($req) x $n]);
+
+        } elsif (defined(my $then = $block->apisec_then)) {
             # more plain requests after the signed one, on new connections
             $block->set_value('request', [$req, split /\n/, $then]);
 
