@@ -1,0 +1,771 @@
+/*
+ * apisec: master key file, sealing (AES-256-GCM), HMAC-SHA256,
+ * constant-time comparison, random identifiers, hex and base64.
+ * OpenSSL 3 EVP interfaces only.  Every temporary that held key
+ * material is wiped before it goes out of scope.
+ */
+
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
+#include <openssl/rand.h>
+
+#include "apisec_crypto.h"
+
+
+#define APISEC_MASTER_KEY_FILE_MAX  (2 * APISEC_MASTER_KEY_LEN + 1)
+
+
+struct apisec_hmac_s {
+    EVP_MAC      *mac;
+    EVP_MAC_CTX  *ctx;
+};
+
+
+static void apisec_crypto_err(char *err, size_t errlen, const char *fmt, ...)
+#if defined(__GNUC__) || defined(__clang__)
+    __attribute__ ((format (printf, 3, 4)))
+#endif
+    ;
+static int apisec_b64_value(int c);
+
+
+static const char  apisec_alnum[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+static const char  apisec_hex_lower[] = "0123456789abcdef";
+
+static const uint8_t  apisec_empty_key[1];
+
+static const char  apisec_b64[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+
+static void
+apisec_crypto_err(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list  args;
+
+    if (err == NULL || errlen == 0) {
+        return;
+    }
+
+    va_start(args, fmt);
+    vsnprintf(err, errlen, fmt, args);
+    va_end(args);
+}
+
+
+int
+apisec_master_key_load(const char *path, uint8_t *key, char *err,
+    size_t errlen)
+{
+    int          fd, rc;
+    size_t       n;
+    ssize_t      r;
+    struct stat  sb;
+    uint8_t      buf[APISEC_MASTER_KEY_FILE_MAX + 1];
+
+    if (path == NULL || key == NULL) {
+        apisec_crypto_err(err, errlen, "no master key file given");
+        return -1;
+    }
+
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+
+    if (fd == -1) {
+        apisec_crypto_err(err, errlen,
+                          "cannot open master key file \"%s\": %s",
+                          path, strerror(errno));
+        return -1;
+    }
+
+    if (fstat(fd, &sb) == -1) {
+        apisec_crypto_err(err, errlen,
+                          "cannot stat master key file \"%s\": %s",
+                          path, strerror(errno));
+        (void) close(fd);
+        return -1;
+    }
+
+    if (!S_ISREG(sb.st_mode)) {
+        apisec_crypto_err(err, errlen,
+                          "master key file \"%s\" is not a regular file",
+                          path);
+        (void) close(fd);
+        return -1;
+    }
+
+    if ((sb.st_mode & 077) != 0) {
+        apisec_crypto_err(err, errlen,
+                          "master key file \"%s\" is readable by group or "
+                          "others (chmod 600)", path);
+        (void) close(fd);
+        return -1;
+    }
+
+    n = 0;
+
+    while (n < sizeof(buf)) {
+        r = read(fd, buf + n, sizeof(buf) - n);
+
+        if (r == -1) {
+            if (errno == EINTR) {
+                continue;
+            }
+
+            apisec_crypto_err(err, errlen,
+                              "cannot read master key file \"%s\": %s",
+                              path, strerror(errno));
+            (void) close(fd);
+            apisec_wipe(buf, sizeof(buf));
+            return -1;
+        }
+
+        if (r == 0) {
+            break;
+        }
+
+        n += (size_t) r;
+    }
+
+    (void) close(fd);
+
+    rc = -1;
+
+    if (n == APISEC_MASTER_KEY_LEN) {
+        memcpy(key, buf, APISEC_MASTER_KEY_LEN);
+        rc = 0;
+
+    } else if (n == 2 * APISEC_MASTER_KEY_LEN
+               || (n == 2 * APISEC_MASTER_KEY_LEN + 1
+                   && buf[2 * APISEC_MASTER_KEY_LEN] == '\n'))
+    {
+        if (apisec_hex_decode((const char *) buf, 2 * APISEC_MASTER_KEY_LEN,
+                              key, APISEC_MASTER_KEY_LEN)
+            == APISEC_MASTER_KEY_LEN)
+        {
+            rc = 0;
+
+        } else {
+            apisec_wipe(key, APISEC_MASTER_KEY_LEN);
+            apisec_crypto_err(err, errlen,
+                              "master key file \"%s\" must hold 32 bytes "
+                              "or 64 hex digits (bad hex digit)", path);
+        }
+
+    } else {
+        apisec_crypto_err(err, errlen,
+                          "master key file \"%s\" must hold 32 bytes "
+                          "(or 64 hex digits), not %lld",
+                          path, (long long) sb.st_size);
+    }
+
+    apisec_wipe(buf, sizeof(buf));
+
+    return rc;
+}
+
+
+int
+apisec_master_key_create(const char *path, char *err, size_t errlen)
+{
+    int      fd;
+    size_t   n;
+    ssize_t  r;
+    uint8_t  key[APISEC_MASTER_KEY_LEN];
+
+    if (path == NULL) {
+        apisec_crypto_err(err, errlen, "no master key file given");
+        return -1;
+    }
+
+    if (RAND_bytes(key, APISEC_MASTER_KEY_LEN) != 1) {
+        apisec_crypto_err(err, errlen,
+                          "cannot generate a master key for \"%s\": "
+                          "RAND_bytes failed", path);
+        return -1;
+    }
+
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY,
+              0600);
+
+    if (fd == -1) {
+        apisec_crypto_err(err, errlen,
+                          "cannot create master key file \"%s\": %s",
+                          path, strerror(errno));
+        apisec_wipe(key, sizeof(key));
+        return -1;
+    }
+
+    n = 0;
+
+    while (n < sizeof(key)) {
+        r = write(fd, key + n, sizeof(key) - n);
+
+        if (r == -1) {
+            if (errno == EINTR) {
+                continue;
+            }
+
+            goto failed;
+        }
+
+        n += (size_t) r;
+    }
+
+    apisec_wipe(key, sizeof(key));
+
+    if (fsync(fd) == -1) {
+        goto failed;
+    }
+
+    if (close(fd) == -1) {
+        fd = -1;
+        goto failed;
+    }
+
+    return 0;
+
+failed:
+
+    apisec_crypto_err(err, errlen, "cannot write master key file \"%s\": %s",
+                      path, strerror(errno));
+
+    apisec_wipe(key, sizeof(key));
+
+    if (fd != -1) {
+        (void) close(fd);
+    }
+
+    (void) unlink(path);
+
+    return -1;
+}
+
+
+int
+apisec_seal(const uint8_t *mk, const uint8_t *aad, size_t aadlen,
+    const uint8_t *pt, size_t ptlen, uint8_t *out, size_t outcap,
+    size_t *outlen)
+{
+    int              n, rc;
+    uint8_t         *nonce, *ct, *tag;
+    OSSL_PARAM       params[2];
+    EVP_CIPHER_CTX  *ctx;
+
+    if (mk == NULL || out == NULL || outlen == NULL
+        || (pt == NULL && ptlen != 0) || (aad == NULL && aadlen != 0)
+        || ptlen > INT_MAX - APISEC_SEAL_OVERHEAD || aadlen > INT_MAX
+        || outcap < ptlen + APISEC_SEAL_OVERHEAD)
+    {
+        return -1;
+    }
+
+    nonce = out;
+    ct = out + APISEC_SEAL_NONCE_LEN;
+    tag = ct + ptlen;
+
+    if (RAND_bytes(nonce, APISEC_SEAL_NONCE_LEN) != 1) {
+        return -1;
+    }
+
+    ctx = EVP_CIPHER_CTX_new();
+    if (ctx == NULL) {
+        return -1;
+    }
+
+    rc = -1;
+
+    if (EVP_EncryptInit_ex2(ctx, EVP_aes_256_gcm(), mk, nonce, NULL) != 1) {
+        goto done;
+    }
+
+    if (aadlen > 0
+        && EVP_EncryptUpdate(ctx, NULL, &n, aad, (int) aadlen) != 1)
+    {
+        goto done;
+    }
+
+    if (ptlen > 0
+        && (EVP_EncryptUpdate(ctx, ct, &n, pt, (int) ptlen) != 1
+            || (size_t) n != ptlen))
+    {
+        goto done;
+    }
+
+    if (EVP_EncryptFinal_ex(ctx, ct + ptlen, &n) != 1 || n != 0) {
+        goto done;
+    }
+
+    params[0] = OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG,
+                                                  tag, APISEC_SEAL_TAG_LEN);
+    params[1] = OSSL_PARAM_construct_end();
+
+    if (EVP_CIPHER_CTX_get_params(ctx, params) != 1) {
+        goto done;
+    }
+
+    *outlen = ptlen + APISEC_SEAL_OVERHEAD;
+    rc = 0;
+
+done:
+
+    EVP_CIPHER_CTX_free(ctx);
+
+    if (rc != 0) {
+        apisec_wipe(out, ptlen + APISEC_SEAL_OVERHEAD);
+    }
+
+    return rc;
+}
+
+
+int
+apisec_unseal(const uint8_t *mk, const uint8_t *aad, size_t aadlen,
+    const uint8_t *in, size_t inlen, uint8_t *out, size_t outcap,
+    size_t *outlen)
+{
+    int              n, rc;
+    size_t           ctlen;
+    uint8_t          tag[APISEC_SEAL_TAG_LEN];
+    OSSL_PARAM       params[2];
+    EVP_CIPHER_CTX  *ctx;
+
+    if (mk == NULL || in == NULL || outlen == NULL
+        || (aad == NULL && aadlen != 0) || aadlen > INT_MAX
+        || inlen < APISEC_SEAL_OVERHEAD
+        || inlen - APISEC_SEAL_OVERHEAD > INT_MAX)
+    {
+        return -1;
+    }
+
+    ctlen = inlen - APISEC_SEAL_OVERHEAD;
+
+    if (outcap < ctlen || (out == NULL && ctlen != 0)) {
+        return -1;
+    }
+
+    ctx = EVP_CIPHER_CTX_new();
+    if (ctx == NULL) {
+        return -1;
+    }
+
+    rc = -1;
+
+    if (EVP_DecryptInit_ex2(ctx, EVP_aes_256_gcm(), mk, in, NULL) != 1) {
+        goto done;
+    }
+
+    if (aadlen > 0
+        && EVP_DecryptUpdate(ctx, NULL, &n, aad, (int) aadlen) != 1)
+    {
+        goto done;
+    }
+
+    if (ctlen > 0
+        && (EVP_DecryptUpdate(ctx, out, &n, in + APISEC_SEAL_NONCE_LEN,
+                              (int) ctlen) != 1
+            || (size_t) n != ctlen))
+    {
+        goto done;
+    }
+
+    memcpy(tag, in + APISEC_SEAL_NONCE_LEN + ctlen, APISEC_SEAL_TAG_LEN);
+
+    params[0] = OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG,
+                                                  tag, APISEC_SEAL_TAG_LEN);
+    params[1] = OSSL_PARAM_construct_end();
+
+    if (EVP_CIPHER_CTX_set_params(ctx, params) != 1) {
+        goto done;
+    }
+
+    if (EVP_DecryptFinal_ex(ctx, out == NULL ? tag : out + ctlen, &n) != 1
+        || n != 0)
+    {
+        goto done;
+    }
+
+    *outlen = ctlen;
+    rc = 0;
+
+done:
+
+    EVP_CIPHER_CTX_free(ctx);
+
+    if (rc != 0 && out != NULL) {
+        apisec_wipe(out, ctlen);
+    }
+
+    return rc;
+}
+
+
+apisec_hmac_t *
+apisec_hmac_new(void)
+{
+    char            digest[] = "SHA256";
+    OSSL_PARAM      params[2];
+    apisec_hmac_t  *h;
+
+    h = calloc(1, sizeof(apisec_hmac_t));
+    if (h == NULL) {
+        return NULL;
+    }
+
+    h->mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    if (h->mac == NULL) {
+        goto failed;
+    }
+
+    h->ctx = EVP_MAC_CTX_new(h->mac);
+    if (h->ctx == NULL) {
+        goto failed;
+    }
+
+    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+                                                 digest, 0);
+    params[1] = OSSL_PARAM_construct_end();
+
+    if (EVP_MAC_CTX_set_params(h->ctx, params) != 1) {
+        goto failed;
+    }
+
+    return h;
+
+failed:
+
+    apisec_hmac_free(h);
+
+    return NULL;
+}
+
+
+void
+apisec_hmac_free(apisec_hmac_t *h)
+{
+    if (h == NULL) {
+        return;
+    }
+
+    EVP_MAC_CTX_free(h->ctx);
+    EVP_MAC_free(h->mac);
+    free(h);
+}
+
+
+int
+apisec_hmac_sha256(apisec_hmac_t *h, const uint8_t *key, size_t keylen,
+    const uint8_t *data, size_t len, uint8_t *out)
+{
+    size_t  n;
+
+    if (h == NULL || out == NULL || (key == NULL && keylen != 0)
+        || (data == NULL && len != 0) || keylen > INT_MAX)
+    {
+        return -1;
+    }
+
+    /*
+     * EVP_MAC_init() with a NULL key would reuse the previous key: an
+     * empty key is passed as a non-NULL pointer of length 0.
+     */
+
+    if (key == NULL) {
+        key = apisec_empty_key;
+    }
+
+    if (EVP_MAC_init(h->ctx, key, keylen, NULL) != 1) {
+        return -1;
+    }
+
+    if (len > 0 && EVP_MAC_update(h->ctx, data, len) != 1) {
+        return -1;
+    }
+
+    if (EVP_MAC_final(h->ctx, out, &n, APISEC_SHA256_LEN) != 1
+        || n != APISEC_SHA256_LEN)
+    {
+        apisec_wipe(out, APISEC_SHA256_LEN);
+        return -1;
+    }
+
+    return 0;
+}
+
+
+int
+apisec_ct_equal(const void *a, size_t alen, const void *b, size_t blen)
+{
+    if (alen != blen) {
+        return 0;
+    }
+
+    if (alen == 0) {
+        return 1;
+    }
+
+    if (a == NULL || b == NULL) {
+        return 0;
+    }
+
+    return CRYPTO_memcmp(a, b, alen) == 0;
+}
+
+
+/* rejection sampling: bytes >= 248 (= 4 * 62) are dropped, no bias */
+
+int
+apisec_random_alnum(char *out, size_t n)
+{
+    size_t   i, j;
+    uint8_t  buf[64];
+
+    if (out == NULL) {
+        return -1;
+    }
+
+    i = 0;
+
+    while (i < n) {
+        if (RAND_bytes(buf, sizeof(buf)) != 1) {
+            apisec_wipe(buf, sizeof(buf));
+            apisec_wipe(out, i);
+            out[0] = '\0';
+            return -1;
+        }
+
+        for (j = 0; j < sizeof(buf) && i < n; j++) {
+            if (buf[j] < 248) {
+                out[i++] = apisec_alnum[buf[j] % 62];
+            }
+        }
+    }
+
+    out[n] = '\0';
+
+    apisec_wipe(buf, sizeof(buf));
+
+    return 0;
+}
+
+
+void
+apisec_hex_encode(const uint8_t *in, size_t n, char *out)
+{
+    size_t  i;
+
+    for (i = 0; i < n; i++) {
+        out[2 * i] = apisec_hex_lower[in[i] >> 4];
+        out[2 * i + 1] = apisec_hex_lower[in[i] & 0xf];
+    }
+
+    out[2 * n] = '\0';
+}
+
+
+int
+apisec_hex_decode(const char *in, size_t n, uint8_t *out, size_t outcap)
+{
+    int     hi, lo;
+    size_t  i;
+
+    if ((in == NULL && n != 0) || n % 2 != 0 || n / 2 > outcap
+        || n / 2 > INT_MAX)
+    {
+        return -1;
+    }
+
+    for (i = 0; i < n; i += 2) {
+        hi = in[i];
+        lo = in[i + 1];
+
+        hi = (hi >= '0' && hi <= '9') ? hi - '0'
+             : (hi >= 'a' && hi <= 'f') ? hi - 'a' + 10
+             : (hi >= 'A' && hi <= 'F') ? hi - 'A' + 10 : -1;
+
+        lo = (lo >= '0' && lo <= '9') ? lo - '0'
+             : (lo >= 'a' && lo <= 'f') ? lo - 'a' + 10
+             : (lo >= 'A' && lo <= 'F') ? lo - 'A' + 10 : -1;
+
+        if (hi < 0 || lo < 0) {
+            apisec_wipe(out, i / 2);
+            return -1;
+        }
+
+        out[i / 2] = (uint8_t) ((hi << 4) | lo);
+    }
+
+    return (int) (n / 2);
+}
+
+
+size_t
+apisec_base64_encode(const uint8_t *in, size_t n, char *out)
+{
+    char      *p;
+    size_t     i;
+    uint32_t   v;
+
+    p = out;
+
+    for (i = 0; i + 2 < n; i += 3) {
+        v = ((uint32_t) in[i] << 16) | ((uint32_t) in[i + 1] << 8) | in[i + 2];
+
+        *p++ = apisec_b64[(v >> 18) & 0x3f];
+        *p++ = apisec_b64[(v >> 12) & 0x3f];
+        *p++ = apisec_b64[(v >> 6) & 0x3f];
+        *p++ = apisec_b64[v & 0x3f];
+    }
+
+    if (n - i == 1) {
+        v = (uint32_t) in[i] << 16;
+
+        *p++ = apisec_b64[(v >> 18) & 0x3f];
+        *p++ = apisec_b64[(v >> 12) & 0x3f];
+        *p++ = '=';
+        *p++ = '=';
+
+    } else if (n - i == 2) {
+        v = ((uint32_t) in[i] << 16) | ((uint32_t) in[i + 1] << 8);
+
+        *p++ = apisec_b64[(v >> 18) & 0x3f];
+        *p++ = apisec_b64[(v >> 12) & 0x3f];
+        *p++ = apisec_b64[(v >> 6) & 0x3f];
+        *p++ = '=';
+    }
+
+    *p = '\0';
+
+    return (size_t) (p - out);
+}
+
+
+static int
+apisec_b64_value(int c)
+{
+    if (c >= 'A' && c <= 'Z') {
+        return c - 'A';
+    }
+
+    if (c >= 'a' && c <= 'z') {
+        return c - 'a' + 26;
+    }
+
+    if (c >= '0' && c <= '9') {
+        return c - '0' + 52;
+    }
+
+    if (c == '+') {
+        return 62;
+    }
+
+    if (c == '/') {
+        return 63;
+    }
+
+    return -1;
+}
+
+
+/*
+ * Strict RFC 4648: length a multiple of 4, '=' only as the last one or
+ * two characters, and the unused bits before the padding must be zero,
+ * so that every byte string has exactly one accepted encoding.
+ */
+
+int
+apisec_base64_decode(const char *in, size_t n, uint8_t *out, size_t outcap)
+{
+    int       a, b, c, d;
+    size_t    i, len, pad;
+    uint8_t  *p;
+
+    if ((in == NULL && n != 0) || n % 4 != 0 || n / 4 * 3 > INT_MAX) {
+        return -1;
+    }
+
+    pad = 0;
+
+    if (n > 0 && in[n - 1] == '=') {
+        pad = (in[n - 2] == '=') ? 2 : 1;
+    }
+
+    len = n / 4 * 3 - pad;
+
+    if (len > outcap) {
+        return -1;
+    }
+
+    p = out;
+
+    for (i = 0; i < n; i += 4) {
+        a = apisec_b64_value(in[i]);
+        b = apisec_b64_value(in[i + 1]);
+
+        if (i + 4 == n && pad == 2) {
+            c = 0;
+            d = 0;
+
+            if ((b & 0x0f) != 0) {
+                goto failed;
+            }
+
+        } else if (i + 4 == n && pad == 1) {
+            c = apisec_b64_value(in[i + 2]);
+            d = 0;
+
+            if (c >= 0 && (c & 0x03) != 0) {
+                goto failed;
+            }
+
+        } else {
+            c = apisec_b64_value(in[i + 2]);
+            d = apisec_b64_value(in[i + 3]);
+        }
+
+        if (a < 0 || b < 0 || c < 0 || d < 0) {
+            goto failed;
+        }
+
+        *p++ = (uint8_t) ((a << 2) | (b >> 4));
+
+        if (i + 4 < n || pad < 2) {
+            *p++ = (uint8_t) (((b & 0x0f) << 4) | (c >> 2));
+        }
+
+        if (i + 4 < n || pad < 1) {
+            *p++ = (uint8_t) (((c & 0x03) << 6) | d);
+        }
+    }
+
+    return (int) len;
+
+failed:
+
+    apisec_wipe(out, (size_t) (p - out));
+
+    return -1;
+}
+
+
+void
+apisec_wipe(void *p, size_t n)
+{
+    if (p != NULL && n > 0) {
+        OPENSSL_cleanse(p, n);
+    }
+}

@@ -1,0 +1,1782 @@
+/*
+ * apisec: the key store over LMDB.  See apisec_store.h for the layout and
+ * the rules for processes.  Nothing here allocates on the read path
+ * (apisec_key_get): the handle's read transaction is renewed, the record
+ * is decoded straight from the map into the caller's structure, and the
+ * transaction is reset.
+ */
+
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <lmdb.h>
+
+#include "apisec_store.h"
+
+
+#define APISEC_DB_META              "meta"
+#define APISEC_DB_KEYS              "keys"
+#define APISEC_META_FORMAT          "format"
+#define APISEC_META_MKCHECK         "mkcheck"
+#define APISEC_MKCHECK_AAD          "apisec-mkcheck"
+#define APISEC_MKCHECK_TEXT         "apisec master key check, v1"
+#define APISEC_MKCHECK_MAX          64
+#define APISEC_PATH_MAX             4096
+
+#define APISEC_TAG_ACCESS_KEY       1
+#define APISEC_TAG_ACCOUNT          2
+#define APISEC_TAG_LABEL            3
+#define APISEC_TAG_SECRET           4
+#define APISEC_TAG_STATUS           5
+#define APISEC_TAG_PERMS            6
+#define APISEC_TAG_CREATED_AT       7
+#define APISEC_TAG_LAST_USED_AT     8
+#define APISEC_TAG_EXPIRES_AT       9
+#define APISEC_TAG_LOCKED_UNTIL     10
+#define APISEC_TAG_IPS              11
+#define APISEC_TAG_TOTP             12
+#define APISEC_TAG_TOTP_LAST_STEP   13
+#define APISEC_TAG_PASSHASH         14
+#define APISEC_TAG_LAST             14
+
+#define APISEC_TAGS_MANDATORY                                                 \
+    ((1u << APISEC_TAG_ACCESS_KEY) | (1u << APISEC_TAG_ACCOUNT)               \
+     | (1u << APISEC_TAG_SECRET) | (1u << APISEC_TAG_STATUS)                  \
+     | (1u << APISEC_TAG_PERMS) | (1u << APISEC_TAG_CREATED_AT))
+
+#define APISEC_IP_REC_LEN           18      /* family, prefix, 16 bytes */
+
+
+struct apisec_store_s {
+    MDB_env        *env;
+    MDB_txn        *rtxn;           /* renewable, reset between calls */
+    MDB_dbi         meta;
+    MDB_dbi         keys;
+    unsigned        flags;
+    unsigned        active;         /* apisec_key_foreach() in progress */
+    apisec_wtxn_t  *wtxn;
+    char           *dir;
+    uint8_t         mk[APISEC_MASTER_KEY_LEN];
+    char            err[APISEC_ERR_LEN];
+};
+
+
+struct apisec_wtxn_s {
+    apisec_store_t  *st;
+    MDB_txn         *txn;
+    int              failed;        /* rc of a failed put or delete */
+};
+
+
+typedef struct {
+    uint8_t  *buf;
+    size_t    cap;
+    size_t    pos;
+} apisec_enc_t;
+
+
+static void apisec_store_err(char *err, size_t errlen, const char *fmt, ...)
+#if defined(__GNUC__) || defined(__clang__)
+    __attribute__ ((format (printf, 3, 4)))
+#endif
+    ;
+static int apisec_store_probe(const char *dir, char *err, size_t errlen);
+static int apisec_store_env(const char *dir, unsigned flags, size_t map_size,
+    MDB_env **envp, char *err, size_t errlen);
+static void apisec_store_remove(const char *dir);
+static int apisec_store_check(apisec_store_t *st, MDB_txn *txn, char *err,
+    size_t errlen);
+static int apisec_store_lmdb(apisec_store_t *st, int mrc, const char *what);
+static int apisec_store_remap(apisec_store_t *st);
+static int apisec_store_renew(apisec_store_t *st);
+static int apisec_store_record(apisec_store_t *st, const MDB_val *key,
+    const MDB_val *val, apisec_key_t *out);
+static const char *apisec_store_key_text(const MDB_val *key);
+static int apisec_store_count_reader(const char *msg, void *ctx);
+static const char *apisec_key_check(const apisec_key_t *k);
+static int apisec_ip_valid(const apisec_cidr_t *c);
+static int apisec_enc_field(apisec_enc_t *e, unsigned tag, const void *data,
+    size_t len);
+static int apisec_enc_int(apisec_enc_t *e, unsigned tag, uint64_t v);
+static uint64_t apisec_dec_be64(const uint8_t *p);
+
+
+static const char  *apisec_rc_text[] = {
+    "ok",
+    "no such key",
+    "key exists",
+    "no store",
+    "wrong master key",
+    "unsupported store format version",
+    "store is full",
+    "corrupt record",
+    "invalid argument",
+    "system error",
+    "crypto error"
+};
+
+
+const char *
+apisec_rc_str(int rc)
+{
+    if (rc < 0
+        || (size_t) rc >= sizeof(apisec_rc_text) / sizeof(apisec_rc_text[0]))
+    {
+        return "unknown error";
+    }
+
+    return apisec_rc_text[rc];
+}
+
+
+static void
+apisec_store_err(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list  args;
+
+    if (err == NULL || errlen == 0) {
+        return;
+    }
+
+    va_start(args, fmt);
+    vsnprintf(err, errlen, fmt, args);
+    va_end(args);
+}
+
+
+/* APISEC_ERR_EXISTS: dir/data.mdb is there; APISEC_ERR_NOSTORE: it is not */
+
+static int
+apisec_store_probe(const char *dir, char *err, size_t errlen)
+{
+    int          n;
+    char         path[APISEC_PATH_MAX];
+    struct stat  sb;
+
+    n = snprintf(path, sizeof(path), "%s/data.mdb", dir);
+
+    if (n < 0 || (size_t) n >= sizeof(path)) {
+        apisec_store_err(err, errlen, "store path \"%s\" is too long", dir);
+        return APISEC_ERR_INVALID;
+    }
+
+    if (stat(path, &sb) == 0) {
+        if (!S_ISREG(sb.st_mode)) {
+            apisec_store_err(err, errlen,
+                             "\"%s\" is not a regular file", path);
+            return APISEC_ERR_SYSTEM;
+        }
+
+        if (sb.st_size == 0) {
+            return APISEC_ERR_NOSTORE;
+        }
+
+        return APISEC_ERR_EXISTS;
+    }
+
+    if (errno == ENOENT || errno == ENOTDIR) {
+        return APISEC_ERR_NOSTORE;
+    }
+
+    apisec_store_err(err, errlen, "cannot access store \"%s\": %s",
+                     dir, strerror(errno));
+
+    return APISEC_ERR_SYSTEM;
+}
+
+
+static int
+apisec_store_env(const char *dir, unsigned flags, size_t map_size,
+    MDB_env **envp, char *err, size_t errlen)
+{
+    int       rc;
+    MDB_env  *env;
+
+    rc = mdb_env_create(&env);
+    if (rc != MDB_SUCCESS) {
+        apisec_store_err(err, errlen, "cannot open store \"%s\": %s",
+                         dir, mdb_strerror(rc));
+        return APISEC_ERR_SYSTEM;
+    }
+
+    rc = mdb_env_set_maxdbs(env, 8);
+
+    if (rc == MDB_SUCCESS) {
+        rc = mdb_env_set_maxreaders(env, APISEC_MAX_READERS);
+    }
+
+    if (rc == MDB_SUCCESS && map_size != 0) {
+        rc = mdb_env_set_mapsize(env, map_size);
+    }
+
+    if (rc == MDB_SUCCESS) {
+        rc = mdb_env_open(env, dir, flags | MDB_NOTLS | MDB_NORDAHEAD, 0600);
+    }
+
+    if (rc != MDB_SUCCESS) {
+        mdb_env_close(env);
+
+        apisec_store_err(err, errlen, "cannot open store \"%s\": %s",
+                         dir, mdb_strerror(rc));
+
+        if (rc == MDB_INVALID) {
+            return APISEC_ERR_CORRUPT;
+        }
+
+        if (rc == MDB_VERSION_MISMATCH) {
+            return APISEC_ERR_VERSION;
+        }
+
+        return APISEC_ERR_SYSTEM;
+    }
+
+    *envp = env;
+
+    return APISEC_OK;
+}
+
+
+/* undo a failed apisec_store_init() that created the files */
+
+static void
+apisec_store_remove(const char *dir)
+{
+    char  path[APISEC_PATH_MAX];
+    int   n;
+
+    n = snprintf(path, sizeof(path), "%s/data.mdb", dir);
+    if (n > 0 && (size_t) n < sizeof(path)) {
+        (void) unlink(path);
+    }
+
+    n = snprintf(path, sizeof(path), "%s/lock.mdb", dir);
+    if (n > 0 && (size_t) n < sizeof(path)) {
+        (void) unlink(path);
+    }
+}
+
+
+int
+apisec_store_init(const char *dir, const uint8_t *mk, size_t map_size,
+    char *err, size_t errlen)
+{
+    int          rc, mrc;
+    size_t       len;
+    MDB_dbi      meta, keys;
+    MDB_env     *env;
+    MDB_txn     *txn;
+    MDB_val      key, val;
+    uint8_t      fmt[4], sealed[APISEC_MKCHECK_MAX];
+    struct stat  sb;
+
+    if (dir == NULL || mk == NULL || dir[0] == '\0') {
+        apisec_store_err(err, errlen, "no store directory given");
+        return APISEC_ERR_INVALID;
+    }
+
+    if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
+        apisec_store_err(err, errlen, "cannot create directory \"%s\": %s",
+                         dir, strerror(errno));
+        return APISEC_ERR_SYSTEM;
+    }
+
+    if (stat(dir, &sb) == -1) {
+        apisec_store_err(err, errlen, "cannot access \"%s\": %s",
+                         dir, strerror(errno));
+        return APISEC_ERR_SYSTEM;
+    }
+
+    if (!S_ISDIR(sb.st_mode)) {
+        apisec_store_err(err, errlen, "\"%s\" is not a directory", dir);
+        return APISEC_ERR_SYSTEM;
+    }
+
+    rc = apisec_store_probe(dir, err, errlen);
+
+    if (rc == APISEC_ERR_EXISTS) {
+        apisec_store_err(err, errlen, "an apisec store exists already at "
+                         "\"%s\"", dir);
+        return rc;
+    }
+
+    if (rc != APISEC_ERR_NOSTORE) {
+        return rc;
+    }
+
+    rc = apisec_store_env(dir, 0,
+                          map_size ? map_size : APISEC_DEFAULT_MAP_SIZE,
+                          &env, err, errlen);
+    if (rc != APISEC_OK) {
+        return rc;
+    }
+
+    txn = NULL;
+
+    mrc = mdb_txn_begin(env, NULL, 0, &txn);
+    if (mrc != MDB_SUCCESS) {
+        txn = NULL;
+        goto failed;
+    }
+
+    mrc = mdb_dbi_open(txn, APISEC_DB_META, MDB_CREATE, &meta);
+
+    if (mrc == MDB_SUCCESS) {
+        mrc = mdb_dbi_open(txn, APISEC_DB_KEYS, MDB_CREATE, &keys);
+    }
+
+    if (mrc != MDB_SUCCESS) {
+        goto failed;
+    }
+
+    fmt[0] = (uint8_t) (APISEC_STORE_FORMAT >> 24);
+    fmt[1] = (uint8_t) (APISEC_STORE_FORMAT >> 16);
+    fmt[2] = (uint8_t) (APISEC_STORE_FORMAT >> 8);
+    fmt[3] = (uint8_t) APISEC_STORE_FORMAT;
+
+    key.mv_data = APISEC_META_FORMAT;
+    key.mv_size = sizeof(APISEC_META_FORMAT) - 1;
+    val.mv_data = fmt;
+    val.mv_size = sizeof(fmt);
+
+    mrc = mdb_put(txn, meta, &key, &val, MDB_NOOVERWRITE);
+
+    if (mrc == MDB_KEYEXIST) {
+        /* another apisec_store_init() won the race */
+        mdb_txn_abort(txn);
+        mdb_env_close(env);
+        apisec_store_err(err, errlen, "an apisec store exists already at "
+                         "\"%s\"", dir);
+        return APISEC_ERR_EXISTS;
+    }
+
+    if (mrc != MDB_SUCCESS) {
+        goto failed;
+    }
+
+    if (apisec_seal(mk, (const uint8_t *) APISEC_MKCHECK_AAD,
+                    sizeof(APISEC_MKCHECK_AAD) - 1,
+                    (const uint8_t *) APISEC_MKCHECK_TEXT,
+                    sizeof(APISEC_MKCHECK_TEXT) - 1,
+                    sealed, sizeof(sealed), &len)
+        != 0)
+    {
+        mdb_txn_abort(txn);
+        mdb_env_close(env);
+        apisec_store_remove(dir);
+        apisec_store_err(err, errlen, "cannot create store \"%s\": "
+                         "sealing failed", dir);
+        return APISEC_ERR_CRYPTO;
+    }
+
+    key.mv_data = APISEC_META_MKCHECK;
+    key.mv_size = sizeof(APISEC_META_MKCHECK) - 1;
+    val.mv_data = sealed;
+    val.mv_size = len;
+
+    mrc = mdb_put(txn, meta, &key, &val, MDB_NOOVERWRITE);
+    if (mrc != MDB_SUCCESS) {
+        goto failed;
+    }
+
+    mrc = mdb_txn_commit(txn);
+    txn = NULL;
+
+    if (mrc != MDB_SUCCESS) {
+        goto failed;
+    }
+
+    mdb_env_close(env);
+
+    return APISEC_OK;
+
+failed:
+
+    if (txn != NULL) {
+        mdb_txn_abort(txn);
+    }
+
+    mdb_env_close(env);
+    apisec_store_remove(dir);
+
+    if (mrc == MDB_MAP_FULL) {
+        apisec_store_err(err, errlen, "cannot create store \"%s\": map size "
+                         "%zu bytes is too small", dir,
+                         map_size ? map_size : APISEC_DEFAULT_MAP_SIZE);
+        return APISEC_ERR_MAP_FULL;
+    }
+
+    apisec_store_err(err, errlen, "cannot create store \"%s\": %s",
+                     dir, mdb_strerror(mrc));
+
+    return APISEC_ERR_SYSTEM;
+}
+
+
+/* the meta checks of apisec_store_open(), in a read transaction */
+
+static int
+apisec_store_check(apisec_store_t *st, MDB_txn *txn, char *err,
+    size_t errlen)
+{
+    int       mrc;
+    size_t    len;
+    MDB_val   key, val;
+    uint32_t  fmt;
+    uint8_t   plain[APISEC_MKCHECK_MAX];
+
+    mrc = mdb_dbi_open(txn, APISEC_DB_META, 0, &st->meta);
+
+    if (mrc == MDB_NOTFOUND) {
+        apisec_store_err(err, errlen, "no apisec store at \"%s\" (an LMDB "
+                         "environment without apisec data)", st->dir);
+        return APISEC_ERR_NOSTORE;
+    }
+
+    if (mrc != MDB_SUCCESS) {
+        apisec_store_err(err, errlen, "cannot open store \"%s\": %s",
+                         st->dir, mdb_strerror(mrc));
+        return (mrc == MDB_INCOMPATIBLE) ? APISEC_ERR_CORRUPT
+                                         : APISEC_ERR_SYSTEM;
+    }
+
+    key.mv_data = APISEC_META_FORMAT;
+    key.mv_size = sizeof(APISEC_META_FORMAT) - 1;
+
+    mrc = mdb_get(txn, st->meta, &key, &val);
+
+    if (mrc == MDB_NOTFOUND || (mrc == MDB_SUCCESS && val.mv_size != 4)) {
+        apisec_store_err(err, errlen, "store \"%s\" has no valid format "
+                         "version", st->dir);
+        return APISEC_ERR_CORRUPT;
+    }
+
+    if (mrc != MDB_SUCCESS) {
+        apisec_store_err(err, errlen, "cannot read store \"%s\": %s",
+                         st->dir, mdb_strerror(mrc));
+        return APISEC_ERR_SYSTEM;
+    }
+
+    fmt = ((uint32_t) ((uint8_t *) val.mv_data)[0] << 24)
+          | ((uint32_t) ((uint8_t *) val.mv_data)[1] << 16)
+          | ((uint32_t) ((uint8_t *) val.mv_data)[2] << 8)
+          | (uint32_t) ((uint8_t *) val.mv_data)[3];
+
+    if (fmt != APISEC_STORE_FORMAT) {
+        apisec_store_err(err, errlen, "store \"%s\" has format version %u, "
+                         "this apisec supports version %u",
+                         st->dir, (unsigned) fmt,
+                         (unsigned) APISEC_STORE_FORMAT);
+        return APISEC_ERR_VERSION;
+    }
+
+    mrc = mdb_dbi_open(txn, APISEC_DB_KEYS, 0, &st->keys);
+    if (mrc != MDB_SUCCESS) {
+        apisec_store_err(err, errlen, "store \"%s\" has no key database: %s",
+                         st->dir, mdb_strerror(mrc));
+        return (mrc == MDB_NOTFOUND || mrc == MDB_INCOMPATIBLE)
+               ? APISEC_ERR_CORRUPT : APISEC_ERR_SYSTEM;
+    }
+
+    key.mv_data = APISEC_META_MKCHECK;
+    key.mv_size = sizeof(APISEC_META_MKCHECK) - 1;
+
+    mrc = mdb_get(txn, st->meta, &key, &val);
+
+    if (mrc == MDB_NOTFOUND
+        || (mrc == MDB_SUCCESS && val.mv_size > APISEC_MKCHECK_MAX))
+    {
+        apisec_store_err(err, errlen, "store \"%s\" has no valid master key "
+                         "check", st->dir);
+        return APISEC_ERR_CORRUPT;
+    }
+
+    if (mrc != MDB_SUCCESS) {
+        apisec_store_err(err, errlen, "cannot read store \"%s\": %s",
+                         st->dir, mdb_strerror(mrc));
+        return APISEC_ERR_SYSTEM;
+    }
+
+    if (apisec_unseal(st->mk, (const uint8_t *) APISEC_MKCHECK_AAD,
+                      sizeof(APISEC_MKCHECK_AAD) - 1,
+                      val.mv_data, val.mv_size, plain, sizeof(plain), &len)
+        != 0
+        || len != sizeof(APISEC_MKCHECK_TEXT) - 1
+        || memcmp(plain, APISEC_MKCHECK_TEXT, len) != 0)
+    {
+        apisec_store_err(err, errlen, "the master key does not open the "
+                         "store at \"%s\"", st->dir);
+        return APISEC_ERR_MASTER_KEY;
+    }
+
+    return APISEC_OK;
+}
+
+
+int
+apisec_store_open(apisec_store_t **stp, const char *dir, const uint8_t *mk,
+    unsigned flags, size_t map_size, char *err, size_t errlen)
+{
+    int              rc, mrc, dead;
+    MDB_txn         *txn;
+    MDB_envinfo      info;
+    apisec_store_t  *st;
+
+    if (stp == NULL || dir == NULL || mk == NULL || dir[0] == '\0') {
+        apisec_store_err(err, errlen, "no store directory given");
+        return APISEC_ERR_INVALID;
+    }
+
+    *stp = NULL;
+
+    rc = apisec_store_probe(dir, err, errlen);
+
+    if (rc == APISEC_ERR_NOSTORE) {
+        apisec_store_err(err, errlen, "no apisec store at \"%s\" (create "
+                         "one with: apisecctl init)", dir);
+        return rc;
+    }
+
+    if (rc != APISEC_ERR_EXISTS) {
+        return rc;
+    }
+
+    st = calloc(1, sizeof(apisec_store_t));
+    if (st == NULL) {
+        apisec_store_err(err, errlen, "cannot open store \"%s\": out of "
+                         "memory", dir);
+        return APISEC_ERR_SYSTEM;
+    }
+
+    st->flags = flags;
+    memcpy(st->mk, mk, APISEC_MASTER_KEY_LEN);
+
+    st->dir = strdup(dir);
+    if (st->dir == NULL) {
+        apisec_store_err(err, errlen, "cannot open store \"%s\": out of "
+                         "memory", dir);
+        rc = APISEC_ERR_SYSTEM;
+        goto failed;
+    }
+
+    rc = apisec_store_env(dir, (flags & APISEC_OPEN_RDONLY) ? MDB_RDONLY : 0,
+                          0, &st->env, err, errlen);
+    if (rc != APISEC_OK) {
+        st->env = NULL;
+        goto failed;
+    }
+
+    (void) mdb_reader_check(st->env, &dead);
+
+    if (map_size != 0 && !(flags & APISEC_OPEN_RDONLY)
+        && mdb_env_info(st->env, &info) == MDB_SUCCESS
+        && map_size > info.me_mapsize)
+    {
+        mrc = mdb_env_set_mapsize(st->env, map_size);
+        if (mrc != MDB_SUCCESS) {
+            apisec_store_err(err, errlen, "cannot grow store \"%s\" to %zu "
+                             "bytes: %s", dir, map_size, mdb_strerror(mrc));
+            rc = APISEC_ERR_SYSTEM;
+            goto failed;
+        }
+    }
+
+    mrc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
+    if (mrc != MDB_SUCCESS) {
+        apisec_store_err(err, errlen, "cannot read store \"%s\": %s",
+                         dir, mdb_strerror(mrc));
+        rc = APISEC_ERR_SYSTEM;
+        goto failed;
+    }
+
+    rc = apisec_store_check(st, txn, err, errlen);
+    if (rc != APISEC_OK) {
+        mdb_txn_abort(txn);
+        goto failed;
+    }
+
+    /* committing keeps the database handles open for the handle's life */
+
+    mrc = mdb_txn_commit(txn);
+
+    if (mrc == MDB_SUCCESS) {
+        mrc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &st->rtxn);
+    }
+
+    if (mrc != MDB_SUCCESS) {
+        st->rtxn = NULL;
+        apisec_store_err(err, errlen, "cannot read store \"%s\": %s",
+                         dir, mdb_strerror(mrc));
+        rc = APISEC_ERR_SYSTEM;
+        goto failed;
+    }
+
+    mdb_txn_reset(st->rtxn);
+
+    *stp = st;
+
+    return APISEC_OK;
+
+failed:
+
+    apisec_store_close(st);
+
+    return rc;
+}
+
+
+void
+apisec_store_close(apisec_store_t *st)
+{
+    if (st == NULL) {
+        return;
+    }
+
+    if (st->wtxn != NULL) {
+        apisec_store_abort(st->wtxn);
+    }
+
+    if (st->rtxn != NULL) {
+        mdb_txn_abort(st->rtxn);
+    }
+
+    if (st->env != NULL) {
+        mdb_env_close(st->env);
+    }
+
+    apisec_wipe(st->mk, sizeof(st->mk));
+    free(st->dir);
+    free(st);
+}
+
+
+const char *
+apisec_store_error(apisec_store_t *st)
+{
+    if (st == NULL) {
+        return "no store";
+    }
+
+    return st->err;
+}
+
+
+/* an LMDB error as an apisec_rc_t, with the detail in st->err */
+
+static int
+apisec_store_lmdb(apisec_store_t *st, int mrc, const char *what)
+{
+    MDB_envinfo  info;
+
+    switch (mrc) {
+
+    case MDB_MAP_FULL:
+        if (mdb_env_info(st->env, &info) != MDB_SUCCESS) {
+            info.me_mapsize = 0;
+        }
+
+        apisec_store_err(st->err, sizeof(st->err), "store \"%s\" is full: "
+                         "%s needs more than the map size of %zu bytes "
+                         "(raise map_size)", st->dir, what, info.me_mapsize);
+        return APISEC_ERR_MAP_FULL;
+
+    case MDB_NOTFOUND:
+        apisec_store_err(st->err, sizeof(st->err), "%s: no such key", what);
+        return APISEC_ERR_NOTFOUND;
+
+    case MDB_KEYEXIST:
+        apisec_store_err(st->err, sizeof(st->err), "%s: key exists", what);
+        return APISEC_ERR_EXISTS;
+
+    case MDB_CORRUPTED:
+    case MDB_PAGE_NOTFOUND:
+    case MDB_INVALID:
+        apisec_store_err(st->err, sizeof(st->err), "%s in store \"%s\": %s",
+                         what, st->dir, mdb_strerror(mrc));
+        return APISEC_ERR_CORRUPT;
+
+    default:
+        apisec_store_err(st->err, sizeof(st->err), "%s in store \"%s\": %s",
+                         what, st->dir, mdb_strerror(mrc));
+        return APISEC_ERR_SYSTEM;
+    }
+}
+
+
+/*
+ * Another process grew the map: adopt the size recorded in the store.
+ * Remapping moves every page, so it is refused while a transaction of
+ * this handle (a write, or apisec_key_foreach()) is in progress.
+ */
+
+static int
+apisec_store_remap(apisec_store_t *st)
+{
+    if (st->active > 0 || st->wtxn != NULL) {
+        return MDB_MAP_RESIZED;
+    }
+
+    return mdb_env_set_mapsize(st->env, 0);
+}
+
+
+/* renew the handle's read transaction, retrying once on MDB_MAP_RESIZED */
+
+static int
+apisec_store_renew(apisec_store_t *st)
+{
+    int  mrc, i;
+
+    mrc = MDB_MAP_RESIZED;
+
+    for (i = 0; i < 2; i++) {
+
+        if (st->rtxn != NULL) {
+            mrc = mdb_txn_renew(st->rtxn);
+
+        } else {
+            mrc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &st->rtxn);
+            if (mrc != MDB_SUCCESS) {
+                st->rtxn = NULL;
+            }
+        }
+
+        if (mrc != MDB_MAP_RESIZED || i == 1) {
+            break;
+        }
+
+        if (st->active > 0 || st->wtxn != NULL) {
+            break;
+        }
+
+        if (st->rtxn != NULL) {
+            mdb_txn_abort(st->rtxn);
+            st->rtxn = NULL;
+        }
+
+        mrc = apisec_store_remap(st);
+        if (mrc != MDB_SUCCESS) {
+            break;
+        }
+    }
+
+    return mrc;
+}
+
+
+static const char *
+apisec_store_key_text(const MDB_val *key)
+{
+    if (apisec_valid_access_key(key->mv_data, key->mv_size)) {
+        return key->mv_data;
+    }
+
+    return NULL;
+}
+
+
+/* decode a record found under key; the record's own key must match */
+
+static int
+apisec_store_record(apisec_store_t *st, const MDB_val *key,
+    const MDB_val *val, apisec_key_t *out)
+{
+    const char  *name;
+
+    if (apisec_key_decode(val->mv_data, val->mv_size, out) == APISEC_OK
+        && strlen(out->access_key) == key->mv_size
+        && memcmp(out->access_key, key->mv_data, key->mv_size) == 0)
+    {
+        return APISEC_OK;
+    }
+
+    memset(out, 0, sizeof(apisec_key_t));
+
+    name = apisec_store_key_text(key);
+
+    if (name != NULL) {
+        apisec_store_err(st->err, sizeof(st->err), "the record of key "
+                         "\"%.*s\" in store \"%s\" is corrupt",
+                         (int) key->mv_size, name, st->dir);
+
+    } else {
+        apisec_store_err(st->err, sizeof(st->err), "a record with an "
+                         "invalid key in store \"%s\" is corrupt", st->dir);
+    }
+
+    return APISEC_ERR_CORRUPT;
+}
+
+
+int
+apisec_key_get(apisec_store_t *st, const char *ak, size_t aklen,
+    apisec_key_t *out)
+{
+    int      rc, mrc;
+    MDB_val  key, val;
+
+    if (st == NULL || ak == NULL || out == NULL) {
+        return APISEC_ERR_INVALID;
+    }
+
+    if (!apisec_valid_access_key(ak, aklen)) {
+        apisec_store_err(st->err, sizeof(st->err), "invalid access key");
+        return APISEC_ERR_NOTFOUND;
+    }
+
+    mrc = apisec_store_renew(st);
+    if (mrc != MDB_SUCCESS) {
+        return apisec_store_lmdb(st, mrc, "cannot begin a read transaction");
+    }
+
+    key.mv_data = (void *) ak;
+    key.mv_size = aklen;
+
+    mrc = mdb_get(st->rtxn, st->keys, &key, &val);
+
+    if (mrc == MDB_SUCCESS) {
+        rc = apisec_store_record(st, &key, &val, out);
+
+    } else {
+        rc = apisec_store_lmdb(st, mrc, "key lookup");
+    }
+
+    mdb_txn_reset(st->rtxn);
+
+    return rc;
+}
+
+
+int
+apisec_key_foreach(apisec_store_t *st, apisec_key_cb cb, void *arg)
+{
+    int            rc, mrc, i;
+    MDB_txn       *txn;
+    MDB_val        key, val;
+    MDB_cursor    *cur;
+    MDB_cursor_op  op;
+    apisec_key_t   k;
+
+    if (st == NULL || cb == NULL) {
+        return APISEC_ERR_INVALID;
+    }
+
+    txn = NULL;
+    mrc = MDB_MAP_RESIZED;
+
+    for (i = 0; i < 2; i++) {
+        mrc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
+
+        if (mrc != MDB_MAP_RESIZED || i == 1) {
+            break;
+        }
+
+        mrc = apisec_store_remap(st);
+        if (mrc != MDB_SUCCESS) {
+            break;
+        }
+    }
+
+    if (mrc != MDB_SUCCESS) {
+        return apisec_store_lmdb(st, mrc, "cannot begin a read transaction");
+    }
+
+    mrc = mdb_cursor_open(txn, st->keys, &cur);
+    if (mrc != MDB_SUCCESS) {
+        mdb_txn_abort(txn);
+        return apisec_store_lmdb(st, mrc, "cannot open a cursor");
+    }
+
+    st->active++;
+
+    rc = APISEC_OK;
+    op = MDB_FIRST;
+
+    for ( ;; ) {
+        mrc = mdb_cursor_get(cur, &key, &val, op);
+        op = MDB_NEXT;
+
+        if (mrc == MDB_NOTFOUND) {
+            break;
+        }
+
+        if (mrc != MDB_SUCCESS) {
+            rc = apisec_store_lmdb(st, mrc, "key scan");
+            break;
+        }
+
+        rc = apisec_store_record(st, &key, &val, &k);
+        if (rc != APISEC_OK) {
+            break;
+        }
+
+        rc = cb(&k, arg);
+        if (rc != 0) {
+            break;
+        }
+    }
+
+    st->active--;
+
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+
+    return rc;
+}
+
+
+int
+apisec_store_begin(apisec_store_t *st, apisec_wtxn_t **txnp)
+{
+    int             mrc, i;
+    apisec_wtxn_t  *w;
+
+    if (st == NULL || txnp == NULL) {
+        return APISEC_ERR_INVALID;
+    }
+
+    *txnp = NULL;
+
+    if (st->flags & APISEC_OPEN_RDONLY) {
+        apisec_store_err(st->err, sizeof(st->err), "store \"%s\" is open "
+                         "read-only", st->dir);
+        return APISEC_ERR_INVALID;
+    }
+
+    if (st->wtxn != NULL) {
+        apisec_store_err(st->err, sizeof(st->err), "a write transaction on "
+                         "store \"%s\" is in progress already", st->dir);
+        return APISEC_ERR_INVALID;
+    }
+
+    w = calloc(1, sizeof(apisec_wtxn_t));
+    if (w == NULL) {
+        apisec_store_err(st->err, sizeof(st->err), "out of memory");
+        return APISEC_ERR_SYSTEM;
+    }
+
+    mrc = MDB_MAP_RESIZED;
+
+    for (i = 0; i < 2; i++) {
+        mrc = mdb_txn_begin(st->env, NULL, 0, &w->txn);
+
+        if (mrc != MDB_MAP_RESIZED || i == 1) {
+            break;
+        }
+
+        mrc = apisec_store_remap(st);
+        if (mrc != MDB_SUCCESS) {
+            break;
+        }
+    }
+
+    if (mrc != MDB_SUCCESS) {
+        free(w);
+        return apisec_store_lmdb(st, mrc,
+                                 "cannot begin a write transaction");
+    }
+
+    w->st = st;
+    st->wtxn = w;
+    *txnp = w;
+
+    return APISEC_OK;
+}
+
+
+int
+apisec_store_commit(apisec_wtxn_t *w)
+{
+    int              mrc, rc;
+    apisec_store_t  *st;
+
+    if (w == NULL) {
+        return APISEC_ERR_INVALID;
+    }
+
+    st = w->st;
+    st->wtxn = NULL;
+
+    if (w->failed != APISEC_OK) {
+        /* LMDB refuses to commit after a failed put; keep its reason */
+        rc = w->failed;
+        mdb_txn_abort(w->txn);
+        free(w);
+        return rc;
+    }
+
+    mrc = mdb_txn_commit(w->txn);
+    free(w);
+
+    if (mrc != MDB_SUCCESS) {
+        return apisec_store_lmdb(st, mrc, "commit");
+    }
+
+    return APISEC_OK;
+}
+
+
+void
+apisec_store_abort(apisec_wtxn_t *w)
+{
+    if (w == NULL) {
+        return;
+    }
+
+    w->st->wtxn = NULL;
+    mdb_txn_abort(w->txn);
+    free(w);
+}
+
+
+int
+apisec_key_get_w(apisec_wtxn_t *w, const char *ak, size_t aklen,
+    apisec_key_t *out)
+{
+    int      mrc;
+    MDB_val  key, val;
+
+    if (w == NULL || ak == NULL || out == NULL) {
+        return APISEC_ERR_INVALID;
+    }
+
+    if (!apisec_valid_access_key(ak, aklen)) {
+        apisec_store_err(w->st->err, sizeof(w->st->err),
+                         "invalid access key");
+        return APISEC_ERR_NOTFOUND;
+    }
+
+    key.mv_data = (void *) ak;
+    key.mv_size = aklen;
+
+    mrc = mdb_get(w->txn, w->st->keys, &key, &val);
+    if (mrc != MDB_SUCCESS) {
+        return apisec_store_lmdb(w->st, mrc, "key lookup");
+    }
+
+    return apisec_store_record(w->st, &key, &val, out);
+}
+
+
+int
+apisec_key_put(apisec_wtxn_t *w, const apisec_key_t *k, int overwrite)
+{
+    int          rc, mrc;
+    size_t       len;
+    MDB_val      key, val;
+    uint8_t      buf[APISEC_RECORD_MAX];
+    const char  *field;
+
+    if (w == NULL || k == NULL) {
+        return APISEC_ERR_INVALID;
+    }
+
+    field = apisec_key_check(k);
+
+    if (field != NULL) {
+        apisec_store_err(w->st->err, sizeof(w->st->err),
+                         "invalid %s in key record", field);
+        return APISEC_ERR_INVALID;
+    }
+
+    rc = apisec_key_encode(k, buf, sizeof(buf), &len);
+    if (rc != APISEC_OK) {
+        apisec_store_err(w->st->err, sizeof(w->st->err),
+                         "invalid key record");
+        return rc;
+    }
+
+    key.mv_data = (void *) k->access_key;
+    key.mv_size = strlen(k->access_key);
+    val.mv_data = buf;
+    val.mv_size = len;
+
+    mrc = mdb_put(w->txn, w->st->keys, &key, &val,
+                  overwrite ? 0 : MDB_NOOVERWRITE);
+
+    if (mrc == MDB_KEYEXIST) {
+        apisec_store_err(w->st->err, sizeof(w->st->err),
+                         "key \"%s\" exists", k->access_key);
+        return APISEC_ERR_EXISTS;
+    }
+
+    if (mrc != MDB_SUCCESS) {
+        rc = apisec_store_lmdb(w->st, mrc, "storing a key");
+        w->failed = rc;
+        return rc;
+    }
+
+    return APISEC_OK;
+}
+
+
+int
+apisec_key_del(apisec_wtxn_t *w, const char *ak, size_t aklen)
+{
+    int      rc, mrc;
+    MDB_val  key;
+
+    if (w == NULL || ak == NULL) {
+        return APISEC_ERR_INVALID;
+    }
+
+    if (!apisec_valid_access_key(ak, aklen)) {
+        apisec_store_err(w->st->err, sizeof(w->st->err),
+                         "invalid access key");
+        return APISEC_ERR_NOTFOUND;
+    }
+
+    key.mv_data = (void *) ak;
+    key.mv_size = aklen;
+
+    mrc = mdb_del(w->txn, w->st->keys, &key, NULL);
+
+    if (mrc == MDB_NOTFOUND) {
+        apisec_store_err(w->st->err, sizeof(w->st->err),
+                         "no key \"%.*s\"", (int) aklen, ak);
+        return APISEC_ERR_NOTFOUND;
+    }
+
+    if (mrc != MDB_SUCCESS) {
+        rc = apisec_store_lmdb(w->st, mrc, "deleting a key");
+        w->failed = rc;
+        return rc;
+    }
+
+    return APISEC_OK;
+}
+
+
+int
+apisec_key_set_secret(apisec_store_t *st, apisec_key_t *k,
+    const char *secret, size_t len)
+{
+    size_t  aklen;
+
+    if (st == NULL || k == NULL || secret == NULL || len == 0
+        || len > APISEC_SECRET_MAX)
+    {
+        return APISEC_ERR_INVALID;
+    }
+
+    aklen = strnlen(k->access_key, sizeof(k->access_key));
+
+    if (!apisec_valid_access_key(k->access_key, aklen)) {
+        apisec_store_err(st->err, sizeof(st->err), "invalid access key");
+        return APISEC_ERR_INVALID;
+    }
+
+    if (apisec_seal(st->mk, (const uint8_t *) k->access_key, aklen,
+                    (const uint8_t *) secret, len, k->secret,
+                    sizeof(k->secret), &k->secret_len)
+        != 0)
+    {
+        k->secret_len = 0;
+        apisec_store_err(st->err, sizeof(st->err), "cannot seal the secret "
+                         "of key \"%s\"", k->access_key);
+        return APISEC_ERR_CRYPTO;
+    }
+
+    return APISEC_OK;
+}
+
+
+int
+apisec_key_get_secret(apisec_store_t *st, const apisec_key_t *k, char *out,
+    size_t cap, size_t *len)
+{
+    size_t  aklen;
+
+    if (st == NULL || k == NULL || out == NULL || len == NULL
+        || k->secret_len <= APISEC_SEAL_OVERHEAD
+        || k->secret_len > sizeof(k->secret))
+    {
+        return APISEC_ERR_INVALID;
+    }
+
+    if (k->secret_len - APISEC_SEAL_OVERHEAD > cap) {
+        apisec_store_err(st->err, sizeof(st->err), "secret buffer too small");
+        return APISEC_ERR_INVALID;
+    }
+
+    aklen = strnlen(k->access_key, sizeof(k->access_key));
+
+    if (apisec_unseal(st->mk, (const uint8_t *) k->access_key, aklen,
+                      k->secret, k->secret_len, (uint8_t *) out, cap, len)
+        != 0)
+    {
+        *len = 0;
+        apisec_store_err(st->err, sizeof(st->err), "the secret of key "
+                         "\"%.*s\" does not unseal", (int) aklen,
+                         k->access_key);
+        return APISEC_ERR_CORRUPT;
+    }
+
+    return APISEC_OK;
+}
+
+
+static int
+apisec_store_count_reader(const char *msg, void *ctx)
+{
+    unsigned  *n;
+
+    n = ctx;
+
+    while (*msg == ' ') {
+        msg++;
+    }
+
+    if (*msg >= '0' && *msg <= '9') {
+        (*n)++;
+    }
+
+    return 0;
+}
+
+
+int
+apisec_store_stat(apisec_store_t *st, apisec_store_stat_t *stat)
+{
+    int          mrc;
+    MDB_stat     ms;
+    unsigned     readers;
+    MDB_envinfo  info;
+
+    if (st == NULL || stat == NULL) {
+        return APISEC_ERR_INVALID;
+    }
+
+    memset(stat, 0, sizeof(apisec_store_stat_t));
+
+    mrc = apisec_store_renew(st);
+    if (mrc != MDB_SUCCESS) {
+        return apisec_store_lmdb(st, mrc, "cannot begin a read transaction");
+    }
+
+    mrc = mdb_stat(st->rtxn, st->keys, &ms);
+    mdb_txn_reset(st->rtxn);
+
+    if (mrc != MDB_SUCCESS) {
+        return apisec_store_lmdb(st, mrc, "key count");
+    }
+
+    stat->keys = ms.ms_entries;
+
+    mrc = mdb_env_info(st->env, &info);
+
+    if (mrc == MDB_SUCCESS) {
+        mrc = mdb_env_stat(st->env, &ms);
+    }
+
+    if (mrc != MDB_SUCCESS) {
+        return apisec_store_lmdb(st, mrc, "store statistics");
+    }
+
+    stat->map_size = info.me_mapsize;
+    stat->map_used = (info.me_last_pgno + 1) * ms.ms_psize;
+    stat->readers_max = info.me_maxreaders;
+
+    readers = 0;
+    (void) mdb_reader_list(st->env, apisec_store_count_reader, &readers);
+    stat->readers_used = readers;
+
+    return APISEC_OK;
+}
+
+
+int
+apisec_store_reader_check(apisec_store_t *st, int *dead)
+{
+    int  mrc, n;
+
+    if (st == NULL) {
+        return APISEC_ERR_INVALID;
+    }
+
+    n = 0;
+
+    mrc = mdb_reader_check(st->env, &n);
+    if (mrc != MDB_SUCCESS) {
+        return apisec_store_lmdb(st, mrc, "reader check");
+    }
+
+    if (dead != NULL) {
+        *dead = n;
+    }
+
+    return APISEC_OK;
+}
+
+
+/* the record codec */
+
+static int
+apisec_ip_valid(const apisec_cidr_t *c)
+{
+    unsigned  max, full, rem, i;
+
+    if (c->family == 4) {
+        max = 32;
+
+    } else if (c->family == 6) {
+        max = 128;
+
+    } else {
+        return 0;
+    }
+
+    if (c->prefix > max) {
+        return 0;
+    }
+
+    /* host bits (and bytes beyond an IPv4 address) are zero */
+
+    full = c->prefix / 8;
+    rem = c->prefix % 8;
+
+    if (rem && (c->addr[full] & (0xff >> rem)) != 0) {
+        return 0;
+    }
+
+    for (i = full + (rem ? 1 : 0); i < 16; i++) {
+        if (c->addr[i] != 0) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+/* NULL when k is a valid record, else the name of the first bad field */
+
+static const char *
+apisec_key_check(const apisec_key_t *k)
+{
+    unsigned  i;
+
+    if (!apisec_valid_access_key(k->access_key,
+                                 strnlen(k->access_key,
+                                         sizeof(k->access_key))))
+    {
+        return "access key";
+    }
+
+    if (!apisec_valid_account(k->account,
+                              strnlen(k->account, sizeof(k->account))))
+    {
+        return "account";
+    }
+
+    if (!apisec_valid_label(k->label, strnlen(k->label, sizeof(k->label)))) {
+        return "label";
+    }
+
+    if (k->perms == 0 || (k->perms & ~(unsigned) APISEC_PERM_ALL) != 0) {
+        return "permissions";
+    }
+
+    if (k->status < 0 || k->status > APISEC_STATUS_MAX) {
+        return "status";
+    }
+
+    if (k->created_at < 0 || k->last_used_at < 0 || k->expires_at < 0
+        || k->locked_until < 0 || k->totp_last_step < 0)
+    {
+        return "time";
+    }
+
+    if (k->n_ips > APISEC_IPS_MAX) {
+        return "ip list";
+    }
+
+    for (i = 0; i < k->n_ips; i++) {
+        if (!apisec_ip_valid(&k->ips[i])) {
+            return "ip list";
+        }
+    }
+
+    if (k->secret_len <= APISEC_SEAL_OVERHEAD
+        || k->secret_len > APISEC_SEALED_MAX)
+    {
+        return "sealed secret";
+    }
+
+    if (k->totp_len != 0
+        && (k->totp_len <= APISEC_SEAL_OVERHEAD
+            || k->totp_len > APISEC_TOTP_SEALED_MAX))
+    {
+        return "sealed totp secret";
+    }
+
+    if (k->passhash_len != 0 && k->passhash_len != APISEC_PASSHASH_LEN) {
+        return "passphrase hash";
+    }
+
+    return NULL;
+}
+
+
+static int
+apisec_enc_field(apisec_enc_t *e, unsigned tag, const void *data, size_t len)
+{
+    if (len > 0xffff || e->cap - e->pos < 3 || e->cap - e->pos - 3 < len) {
+        return -1;
+    }
+
+    e->buf[e->pos] = (uint8_t) tag;
+    e->buf[e->pos + 1] = (uint8_t) (len >> 8);
+    e->buf[e->pos + 2] = (uint8_t) len;
+
+    if (len > 0) {
+        memcpy(e->buf + e->pos + 3, data, len);
+    }
+
+    e->pos += 3 + len;
+
+    return 0;
+}
+
+
+static int
+apisec_enc_int(apisec_enc_t *e, unsigned tag, uint64_t v)
+{
+    int      i;
+    uint8_t  b[8];
+
+    for (i = 7; i >= 0; i--) {
+        b[i] = (uint8_t) v;
+        v >>= 8;
+    }
+
+    return apisec_enc_field(e, tag, b, sizeof(b));
+}
+
+
+static uint64_t
+apisec_dec_be64(const uint8_t *p)
+{
+    int       i;
+    uint64_t  v;
+
+    v = 0;
+
+    for (i = 0; i < 8; i++) {
+        v = (v << 8) | p[i];
+    }
+
+    return v;
+}
+
+
+int
+apisec_key_encode(const apisec_key_t *k, uint8_t *buf, size_t cap,
+    size_t *len)
+{
+    uint8_t       *p;
+    unsigned       i;
+    apisec_enc_t   e;
+    uint8_t        ips[APISEC_IPS_MAX * APISEC_IP_REC_LEN];
+
+    if (k == NULL || buf == NULL || len == NULL || cap < 1
+        || apisec_key_check(k) != NULL)
+    {
+        return APISEC_ERR_INVALID;
+    }
+
+    e.buf = buf;
+    e.cap = cap;
+    e.pos = 0;
+
+    buf[e.pos++] = APISEC_RECORD_VERSION;
+
+    /*
+     * The record ends with a mandatory field (created_at), so that no
+     * proper prefix of a record decodes: a truncation is always refused.
+     */
+
+    if (apisec_enc_field(&e, APISEC_TAG_ACCESS_KEY, k->access_key,
+                         strlen(k->access_key)) != 0
+        || apisec_enc_field(&e, APISEC_TAG_ACCOUNT, k->account,
+                            strlen(k->account)) != 0
+        || (k->label[0] != '\0'
+            && apisec_enc_field(&e, APISEC_TAG_LABEL, k->label,
+                                strlen(k->label)) != 0)
+        || apisec_enc_int(&e, APISEC_TAG_STATUS, (uint64_t) k->status) != 0
+        || apisec_enc_int(&e, APISEC_TAG_PERMS, k->perms) != 0)
+    {
+        return APISEC_ERR_INVALID;
+    }
+
+    if ((k->last_used_at != 0
+         && apisec_enc_int(&e, APISEC_TAG_LAST_USED_AT,
+                           (uint64_t) k->last_used_at) != 0)
+        || (k->expires_at != 0
+            && apisec_enc_int(&e, APISEC_TAG_EXPIRES_AT,
+                              (uint64_t) k->expires_at) != 0)
+        || (k->locked_until != 0
+            && apisec_enc_int(&e, APISEC_TAG_LOCKED_UNTIL,
+                              (uint64_t) k->locked_until) != 0))
+    {
+        return APISEC_ERR_INVALID;
+    }
+
+    if (k->n_ips > 0) {
+        p = ips;
+
+        for (i = 0; i < k->n_ips; i++) {
+            *p++ = k->ips[i].family;
+            *p++ = k->ips[i].prefix;
+            memcpy(p, k->ips[i].addr, 16);
+            p += 16;
+        }
+
+        if (apisec_enc_field(&e, APISEC_TAG_IPS, ips, (size_t) (p - ips))
+            != 0)
+        {
+            return APISEC_ERR_INVALID;
+        }
+    }
+
+    if ((k->totp_len != 0
+         && apisec_enc_field(&e, APISEC_TAG_TOTP, k->totp, k->totp_len) != 0)
+        || (k->totp_last_step != 0
+            && apisec_enc_int(&e, APISEC_TAG_TOTP_LAST_STEP,
+                              (uint64_t) k->totp_last_step) != 0)
+        || (k->passhash_len != 0
+            && apisec_enc_field(&e, APISEC_TAG_PASSHASH, k->passhash,
+                                k->passhash_len) != 0))
+    {
+        return APISEC_ERR_INVALID;
+    }
+
+    if (apisec_enc_field(&e, APISEC_TAG_SECRET, k->secret, k->secret_len)
+        != 0
+        || apisec_enc_int(&e, APISEC_TAG_CREATED_AT,
+                          (uint64_t) k->created_at) != 0)
+    {
+        return APISEC_ERR_INVALID;
+    }
+
+    *len = e.pos;
+
+    return APISEC_OK;
+}
+
+
+/*
+ * Safe on any bytes: every length is bounded by the remaining input and
+ * by the field's maximum before anything is copied.
+ */
+
+int
+apisec_key_decode(const uint8_t *buf, size_t len, apisec_key_t *k)
+{
+    size_t          pos, flen, i;
+    uint32_t        seen;
+    unsigned        tag;
+    uint64_t        v;
+    const uint8_t  *f;
+
+    if (k == NULL) {
+        return APISEC_ERR_INVALID;
+    }
+
+    memset(k, 0, sizeof(apisec_key_t));
+
+    if (buf == NULL || len < 1 || len > APISEC_RECORD_MAX
+        || buf[0] != APISEC_RECORD_VERSION)
+    {
+        return APISEC_ERR_CORRUPT;
+    }
+
+    seen = 0;
+    pos = 1;
+
+    while (pos < len) {
+
+        if (len - pos < 3) {
+            goto corrupt;
+        }
+
+        tag = buf[pos];
+        flen = ((size_t) buf[pos + 1] << 8) | buf[pos + 2];
+        pos += 3;
+
+        if (flen > len - pos) {
+            goto corrupt;
+        }
+
+        f = buf + pos;
+        pos += flen;
+
+        if (tag >= 1 && tag <= APISEC_TAG_LAST) {
+            if (seen & (1u << tag)) {
+                goto corrupt;
+            }
+
+            seen |= 1u << tag;
+        }
+
+        switch (tag) {
+
+        /* strings are checked as stored: a NUL inside is refused */
+
+        case APISEC_TAG_ACCESS_KEY:
+            if (!apisec_valid_access_key((const char *) f, flen)) {
+                goto corrupt;
+            }
+
+            memcpy(k->access_key, f, flen);
+            k->access_key[flen] = '\0';
+            break;
+
+        case APISEC_TAG_ACCOUNT:
+            if (!apisec_valid_account((const char *) f, flen)) {
+                goto corrupt;
+            }
+
+            memcpy(k->account, f, flen);
+            k->account[flen] = '\0';
+            break;
+
+        case APISEC_TAG_LABEL:
+            if (!apisec_valid_label((const char *) f, flen)) {
+                goto corrupt;
+            }
+
+            memcpy(k->label, f, flen);
+            k->label[flen] = '\0';
+            break;
+
+        case APISEC_TAG_SECRET:
+            if (flen <= APISEC_SEAL_OVERHEAD || flen > APISEC_SEALED_MAX) {
+                goto corrupt;
+            }
+
+            memcpy(k->secret, f, flen);
+            k->secret_len = flen;
+            break;
+
+        case APISEC_TAG_TOTP:
+            if (flen <= APISEC_SEAL_OVERHEAD
+                || flen > APISEC_TOTP_SEALED_MAX)
+            {
+                goto corrupt;
+            }
+
+            memcpy(k->totp, f, flen);
+            k->totp_len = flen;
+            break;
+
+        case APISEC_TAG_PASSHASH:
+            if (flen != APISEC_PASSHASH_LEN) {
+                goto corrupt;
+            }
+
+            memcpy(k->passhash, f, flen);
+            k->passhash_len = flen;
+            break;
+
+        case APISEC_TAG_IPS:
+            if (flen % APISEC_IP_REC_LEN != 0
+                || flen / APISEC_IP_REC_LEN > APISEC_IPS_MAX)
+            {
+                goto corrupt;
+            }
+
+            k->n_ips = (unsigned) (flen / APISEC_IP_REC_LEN);
+
+            for (i = 0; i < k->n_ips; i++) {
+                k->ips[i].family = f[0];
+                k->ips[i].prefix = f[1];
+                memcpy(k->ips[i].addr, f + 2, 16);
+                f += APISEC_IP_REC_LEN;
+            }
+
+            break;
+
+        case APISEC_TAG_STATUS:
+        case APISEC_TAG_PERMS:
+        case APISEC_TAG_CREATED_AT:
+        case APISEC_TAG_LAST_USED_AT:
+        case APISEC_TAG_EXPIRES_AT:
+        case APISEC_TAG_LOCKED_UNTIL:
+        case APISEC_TAG_TOTP_LAST_STEP:
+            if (flen != 8) {
+                goto corrupt;
+            }
+
+            v = apisec_dec_be64(f);
+
+            if (v > (uint64_t) INT64_MAX) {
+                goto corrupt;
+            }
+
+            switch (tag) {
+            case APISEC_TAG_STATUS:
+                if (v > APISEC_STATUS_MAX) {
+                    goto corrupt;
+                }
+
+                k->status = (int) v;
+                break;
+
+            case APISEC_TAG_PERMS:
+                if (v == 0 || v > APISEC_PERM_ALL) {
+                    goto corrupt;
+                }
+
+                k->perms = (unsigned) v;
+                break;
+
+            case APISEC_TAG_CREATED_AT:
+                k->created_at = (int64_t) v;
+                break;
+
+            case APISEC_TAG_LAST_USED_AT:
+                k->last_used_at = (int64_t) v;
+                break;
+
+            case APISEC_TAG_EXPIRES_AT:
+                k->expires_at = (int64_t) v;
+                break;
+
+            case APISEC_TAG_LOCKED_UNTIL:
+                k->locked_until = (int64_t) v;
+                break;
+
+            default: /* APISEC_TAG_TOTP_LAST_STEP */
+                k->totp_last_step = (int64_t) v;
+                break;
+            }
+
+            break;
+
+        default:
+            /* a field of a later version: skipped */
+            break;
+        }
+    }
+
+    if ((seen & APISEC_TAGS_MANDATORY) != APISEC_TAGS_MANDATORY
+        || apisec_key_check(k) != NULL)
+    {
+        goto corrupt;
+    }
+
+    return APISEC_OK;
+
+corrupt:
+
+    memset(k, 0, sizeof(apisec_key_t));
+
+    return APISEC_ERR_CORRUPT;
+}

@@ -1,0 +1,663 @@
+/*
+ * Unit tests of apisec_crypto.c: HMAC-SHA256 (RFC 4231), sealing,
+ * constant-time comparison, hex, base64 (RFC 4648), random identifiers
+ * and the master key file.
+ */
+
+
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "unit.h"
+#include "apisec_crypto.h"
+
+
+#define S(s)  (s), (sizeof(s) - 1)
+
+
+static const char *hmac_hex(apisec_hmac_t *h, const uint8_t *key,
+    size_t keylen, const void *data, size_t len);
+static int write_file(const char *path, const void *data, size_t len,
+    mode_t mode);
+static const char *b64(const char *in, size_t n);
+static int unb64(const char *in, uint8_t *out, size_t cap);
+static void test_hmac(void);
+static void test_seal(void);
+static void test_ct_equal(void);
+static void test_hex(void);
+static void test_base64(void);
+static void test_random(void);
+static void test_master_key(void);
+
+
+static char  tmpdir[] = "/tmp/apisec-crypto-XXXXXX";
+
+
+static const char *
+hmac_hex(apisec_hmac_t *h, const uint8_t *key, size_t keylen,
+    const void *data, size_t len)
+{
+    uint8_t      mac[APISEC_SHA256_LEN];
+    static char  hex[2 * APISEC_SHA256_LEN + 1];
+
+    if (apisec_hmac_sha256(h, key, keylen, data, len, mac) != 0) {
+        return "ERR";
+    }
+
+    apisec_hex_encode(mac, sizeof(mac), hex);
+
+    return hex;
+}
+
+
+static int
+write_file(const char *path, const void *data, size_t len, mode_t mode)
+{
+    int  fd;
+
+    (void) unlink(path);
+
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL, mode);
+    if (fd == -1) {
+        return -1;
+    }
+
+    if (write(fd, data, len) != (ssize_t) len) {
+        close(fd);
+        return -1;
+    }
+
+    close(fd);
+
+    return chmod(path, mode);
+}
+
+
+static const char *
+b64(const char *in, size_t n)
+{
+    static char  out[256];
+
+    apisec_base64_encode((const uint8_t *) in, n, out);
+
+    return out;
+}
+
+
+static int
+unb64(const char *in, uint8_t *out, size_t cap)
+{
+    return apisec_base64_decode(in, strlen(in), out, cap);
+}
+
+
+static void
+test_hmac(void)
+{
+    int             i;
+    uint8_t         key[131], data[50], mac[APISEC_SHA256_LEN];
+    apisec_hmac_t  *h, *h2;
+
+    h = apisec_hmac_new();
+    CHECK(h != NULL);
+
+    if (h == NULL) {
+        return;
+    }
+
+    /* RFC 4231 test case 1 */
+    memset(key, 0x0b, 20);
+    CHECK_STR(hmac_hex(h, key, 20, S("Hi There")),
+              "b0344c61d8db38535ca8afceaf0bf12b"
+              "881dc200c9833da726e9376c2e32cff7");
+
+    /* 2: a key shorter than the output */
+    CHECK_STR(hmac_hex(h, (const uint8_t *) "Jefe", 4,
+                       S("what do ya want for nothing?")),
+              "5bdcc146bf60754e6a042426089575c7"
+              "5a003f089d2739839dec58b964ec3843");
+
+    /* 3 */
+    memset(key, 0xaa, 20);
+    memset(data, 0xdd, 50);
+    CHECK_STR(hmac_hex(h, key, 20, data, 50),
+              "773ea91e36800e46854db8ebd09181a7"
+              "2959098b3ef8c122d9635514ced565fe");
+
+    /* 4 */
+    for (i = 0; i < 25; i++) {
+        key[i] = (uint8_t) (i + 1);
+    }
+
+    memset(data, 0xcd, 50);
+    CHECK_STR(hmac_hex(h, key, 25, data, 50),
+              "82558a389a443c0ea4cc819899f2083a"
+              "85f0faa3e578f8077a2e3ff46729665b");
+
+    /* 6: a key longer than the block */
+    memset(key, 0xaa, 131);
+    CHECK_STR(hmac_hex(h, key, 131,
+                       S("Test Using Larger Than Block-Size Key - "
+                         "Hash Key First")),
+              "60e431591ee0b67f0d8a26aacbf5b77f"
+              "8e0bc6213728c5140546040f0ee37f54");
+
+    /* 7: key and data longer than the block */
+    CHECK_STR(hmac_hex(h, key, 131,
+                       S("This is a test using a larger than block-size "
+                         "key and a larger than block-size data. The key "
+                         "needs to be hashed before being used by the "
+                         "HMAC algorithm.")),
+              "9b09ffa71b942fcb27635fbcd5b0e944"
+              "bfdc63644f0713938a7f51535c3a35e2");
+
+    /* the context is reused across different keys */
+    memset(key, 0x0b, 20);
+    CHECK_STR(hmac_hex(h, key, 20, S("Hi There")),
+              "b0344c61d8db38535ca8afceaf0bf12b"
+              "881dc200c9833da726e9376c2e32cff7");
+    CHECK_STR(hmac_hex(h, (const uint8_t *) "Jefe", 4,
+                       S("what do ya want for nothing?")),
+              "5bdcc146bf60754e6a042426089575c7"
+              "5a003f089d2739839dec58b964ec3843");
+    CHECK_STR(hmac_hex(h, key, 20, S("Hi There")),
+              "b0344c61d8db38535ca8afceaf0bf12b"
+              "881dc200c9833da726e9376c2e32cff7");
+
+    /* an empty key is the empty key, never the previous one */
+    CHECK_STR(hmac_hex(h, (const uint8_t *) "", 0, S("abc")),
+              "fd7adb152c05ef80dccf50a1fa4c05d5"
+              "a3ec6da95575fc312ae7c5d091836351");
+    CHECK_STR(hmac_hex(h, key, 20, S("Hi There")),
+              "b0344c61d8db38535ca8afceaf0bf12b"
+              "881dc200c9833da726e9376c2e32cff7");
+    CHECK_STR(hmac_hex(h, NULL, 0, S("abc")),
+              "fd7adb152c05ef80dccf50a1fa4c05d5"
+              "a3ec6da95575fc312ae7c5d091836351");
+
+    /* empty data */
+    CHECK_STR(hmac_hex(h, (const uint8_t *) "key", 3, NULL, 0),
+              "5d5d139563c95b5967b9bd9a8c9b233a"
+              "9dedb45072794cd232dc1b74832607d0");
+
+    /* two contexts are independent */
+    h2 = apisec_hmac_new();
+    CHECK(h2 != NULL);
+    CHECK(apisec_hmac_sha256(h2, (const uint8_t *) "Jefe", 4,
+                             (const uint8_t *) "what do ya want for "
+                                               "nothing?", 28, mac) == 0);
+    CHECK_STR(hmac_hex(h, key, 20, S("Hi There")),
+              "b0344c61d8db38535ca8afceaf0bf12b"
+              "881dc200c9833da726e9376c2e32cff7");
+    apisec_hmac_free(h2);
+
+    CHECK(apisec_hmac_sha256(NULL, key, 20, data, 1, mac) == -1);
+    CHECK(apisec_hmac_sha256(h, key, 20, data, 1, NULL) == -1);
+    CHECK(apisec_hmac_sha256(h, NULL, 20, data, 1, mac) == -1);
+    CHECK(apisec_hmac_sha256(h, key, 20, NULL, 1, mac) == -1);
+
+    apisec_hmac_free(h);
+    apisec_hmac_free(NULL);
+}
+
+
+static void
+test_seal(void)
+{
+    size_t   n, m, i;
+    uint8_t  mk[APISEC_MASTER_KEY_LEN], mk2[APISEC_MASTER_KEY_LEN];
+    uint8_t  sealed[256], sealed2[256], plain[256], bad[256];
+
+    static const char  pt[] = "my-api-secret-0123456789abcdef";
+
+    memset(mk, 0x11, sizeof(mk));
+    memset(mk2, 0x11, sizeof(mk2));
+    mk2[31] ^= 1;
+
+    CHECK(apisec_seal(mk, (const uint8_t *) "AK1", 3,
+                      (const uint8_t *) pt, sizeof(pt) - 1,
+                      sealed, sizeof(sealed), &n) == 0);
+    CHECK_INT(n, sizeof(pt) - 1 + APISEC_SEAL_OVERHEAD);
+
+    CHECK(apisec_unseal(mk, (const uint8_t *) "AK1", 3, sealed, n,
+                        plain, sizeof(plain), &m) == 0);
+    CHECK(m == sizeof(pt) - 1 && memcmp(plain, pt, m) == 0);
+
+    /* the ciphertext is not the plaintext, and each seal is new */
+    CHECK(memcmp(sealed + APISEC_SEAL_NONCE_LEN, pt, sizeof(pt) - 1) != 0);
+    CHECK(apisec_seal(mk, (const uint8_t *) "AK1", 3,
+                      (const uint8_t *) pt, sizeof(pt) - 1,
+                      sealed2, sizeof(sealed2), &m) == 0);
+    CHECK(m == n && memcmp(sealed, sealed2, n) != 0);
+    CHECK(memcmp(sealed, sealed2, APISEC_SEAL_NONCE_LEN) != 0);
+
+    /* tampering with any byte (nonce, ciphertext, tag) fails */
+    for (i = 0; i < n; i++) {
+        memcpy(bad, sealed, n);
+        bad[i] ^= 0x01;
+        memset(plain, 0x5a, sizeof(plain));
+
+        if (apisec_unseal(mk, (const uint8_t *) "AK1", 3, bad, n,
+                          plain, sizeof(plain), &m) != -1)
+        {
+            fprintf(stderr, "tampered byte %zu unsealed\n", i);
+            CHECK(0);
+        }
+    }
+
+    CHECK(1);
+
+    /* nonce, ciphertext and tag, once each, explicitly */
+    memcpy(bad, sealed, n);
+    bad[0] ^= 0x80;
+    CHECK(apisec_unseal(mk, (const uint8_t *) "AK1", 3, bad, n,
+                        plain, sizeof(plain), &m) == -1);
+    memcpy(bad, sealed, n);
+    bad[APISEC_SEAL_NONCE_LEN + 3] ^= 0x80;
+    CHECK(apisec_unseal(mk, (const uint8_t *) "AK1", 3, bad, n,
+                        plain, sizeof(plain), &m) == -1);
+    memcpy(bad, sealed, n);
+    bad[n - 1] ^= 0x80;
+    CHECK(apisec_unseal(mk, (const uint8_t *) "AK1", 3, bad, n,
+                        plain, sizeof(plain), &m) == -1);
+
+    /* a failed unseal leaves no plaintext behind */
+    memcpy(bad, sealed, n);
+    bad[n - 1] ^= 0x80;
+    memset(plain, 0x5a, sizeof(plain));
+    CHECK(apisec_unseal(mk, (const uint8_t *) "AK1", 3, bad, n,
+                        plain, sizeof(plain), &m) == -1);
+    CHECK(memcmp(plain, pt, 8) != 0);
+
+    /* truncated or extended */
+    CHECK(apisec_unseal(mk, (const uint8_t *) "AK1", 3, sealed, n - 1,
+                        plain, sizeof(plain), &m) == -1);
+    memcpy(bad, sealed, n);
+    bad[n] = 0;
+    CHECK(apisec_unseal(mk, (const uint8_t *) "AK1", 3, bad, n + 1,
+                        plain, sizeof(plain), &m) == -1);
+    CHECK(apisec_unseal(mk, (const uint8_t *) "AK1", 3, sealed,
+                        APISEC_SEAL_OVERHEAD - 1, plain, sizeof(plain), &m)
+          == -1);
+
+    /* wrong key, wrong aad, missing aad */
+    CHECK(apisec_unseal(mk2, (const uint8_t *) "AK1", 3, sealed, n,
+                        plain, sizeof(plain), &m) == -1);
+    CHECK(apisec_unseal(mk, (const uint8_t *) "AK2", 3, sealed, n,
+                        plain, sizeof(plain), &m) == -1);
+    CHECK(apisec_unseal(mk, (const uint8_t *) "AK", 2, sealed, n,
+                        plain, sizeof(plain), &m) == -1);
+    CHECK(apisec_unseal(mk, NULL, 0, sealed, n,
+                        plain, sizeof(plain), &m) == -1);
+
+    /* buffers too small */
+    CHECK(apisec_seal(mk, NULL, 0, (const uint8_t *) pt, sizeof(pt) - 1,
+                      sealed2, sizeof(pt) - 2 + APISEC_SEAL_OVERHEAD, &m)
+          == -1);
+    CHECK(apisec_seal(mk, NULL, 0, (const uint8_t *) pt, sizeof(pt) - 1,
+                      sealed2, sizeof(pt) - 1 + APISEC_SEAL_OVERHEAD, &m)
+          == 0);
+    CHECK(apisec_unseal(mk, NULL, 0, sealed2, m, plain, sizeof(pt) - 2, &n)
+          == -1);
+    CHECK(apisec_unseal(mk, NULL, 0, sealed2, m, plain, sizeof(pt) - 1, &n)
+          == 0 && n == sizeof(pt) - 1);
+
+    /* empty plaintext */
+    CHECK(apisec_seal(mk, (const uint8_t *) "x", 1, NULL, 0,
+                      sealed2, sizeof(sealed2), &m) == 0);
+    CHECK_INT(m, APISEC_SEAL_OVERHEAD);
+    CHECK(apisec_unseal(mk, (const uint8_t *) "x", 1, sealed2, m,
+                        plain, sizeof(plain), &n) == 0 && n == 0);
+    CHECK(apisec_unseal(mk, (const uint8_t *) "y", 1, sealed2, m,
+                        plain, sizeof(plain), &n) == -1);
+
+    CHECK(apisec_seal(NULL, NULL, 0, (const uint8_t *) pt, 3,
+                      sealed2, sizeof(sealed2), &m) == -1);
+    CHECK(apisec_unseal(NULL, NULL, 0, sealed, n,
+                        plain, sizeof(plain), &m) == -1);
+}
+
+
+static void
+test_ct_equal(void)
+{
+    CHECK(apisec_ct_equal("abc", 3, "abc", 3) == 1);
+    CHECK(apisec_ct_equal("abc", 3, "abd", 3) == 0);
+    CHECK(apisec_ct_equal("abc", 3, "abcd", 4) == 0);
+    CHECK(apisec_ct_equal("abcd", 4, "abc", 3) == 0);
+    CHECK(apisec_ct_equal("abc", 3, "abcd", 3) == 1);
+    CHECK(apisec_ct_equal("", 0, "", 0) == 1);
+    CHECK(apisec_ct_equal(NULL, 0, NULL, 0) == 1);
+    CHECK(apisec_ct_equal("a", 1, "", 0) == 0);
+    CHECK(apisec_ct_equal("\0\0", 2, "\0\1", 2) == 0);
+}
+
+
+static void
+test_hex(void)
+{
+    char     out[64];
+    uint8_t  b[32];
+
+    apisec_hex_encode((const uint8_t *) "\x00\xff\x10\xab", 4, out);
+    CHECK_STR(out, "00ff10ab");
+    apisec_hex_encode(NULL, 0, out);
+    CHECK_STR(out, "");
+
+    CHECK(apisec_hex_decode(S("00ff10ab"), b, sizeof(b)) == 4);
+    CHECK(memcmp(b, "\x00\xff\x10\xab", 4) == 0);
+    CHECK(apisec_hex_decode(S("00FF10AB"), b, sizeof(b)) == 4);
+    CHECK(memcmp(b, "\x00\xff\x10\xab", 4) == 0);
+    CHECK(apisec_hex_decode(S("aBcD"), b, sizeof(b)) == 2);
+    CHECK(b[0] == 0xab && b[1] == 0xcd);
+    CHECK(apisec_hex_decode(S(""), b, sizeof(b)) == 0);
+
+    CHECK(apisec_hex_decode(S("abc"), b, sizeof(b)) == -1);
+    CHECK(apisec_hex_decode(S("a"), b, sizeof(b)) == -1);
+    CHECK(apisec_hex_decode(S("zz"), b, sizeof(b)) == -1);
+    CHECK(apisec_hex_decode(S("0g"), b, sizeof(b)) == -1);
+    CHECK(apisec_hex_decode(S("g0"), b, sizeof(b)) == -1);
+    CHECK(apisec_hex_decode(S("00 1"), b, sizeof(b)) == -1);
+    CHECK(apisec_hex_decode(S("0x00"), b, sizeof(b)) == -1);
+    CHECK(apisec_hex_decode(S("-1"), b, sizeof(b)) == -1);
+    CHECK(apisec_hex_decode(S("00112233"), b, 3) == -1);
+    CHECK(apisec_hex_decode(S("001122"), b, 3) == 3);
+}
+
+
+static void
+test_base64(void)
+{
+    int      i, n;
+    char     enc[400];
+    uint8_t  b[300], all[256];
+
+    /* RFC 4648 section 10 */
+    CHECK_STR(b64(S("")), "");
+    CHECK_STR(b64(S("f")), "Zg==");
+    CHECK_STR(b64(S("fo")), "Zm8=");
+    CHECK_STR(b64(S("foo")), "Zm9v");
+    CHECK_STR(b64(S("foob")), "Zm9vYg==");
+    CHECK_STR(b64(S("fooba")), "Zm9vYmE=");
+    CHECK_STR(b64(S("foobar")), "Zm9vYmFy");
+    CHECK_INT(apisec_base64_encode((const uint8_t *) "fooba", 5, enc), 8);
+    CHECK_STR(b64(S("\xfb\xff\xbf")), "+/+/");
+
+    CHECK(unb64("", b, sizeof(b)) == 0);
+    CHECK(unb64("Zg==", b, sizeof(b)) == 1 && memcmp(b, "f", 1) == 0);
+    CHECK(unb64("Zm8=", b, sizeof(b)) == 2 && memcmp(b, "fo", 2) == 0);
+    CHECK(unb64("Zm9v", b, sizeof(b)) == 3 && memcmp(b, "foo", 3) == 0);
+    CHECK(unb64("Zm9vYg==", b, sizeof(b)) == 4
+          && memcmp(b, "foob", 4) == 0);
+    CHECK(unb64("Zm9vYmE=", b, sizeof(b)) == 5
+          && memcmp(b, "fooba", 5) == 0);
+    CHECK(unb64("Zm9vYmFy", b, sizeof(b)) == 6
+          && memcmp(b, "foobar", 6) == 0);
+    CHECK(unb64("+/+/", b, sizeof(b)) == 3
+          && memcmp(b, "\xfb\xff\xbf", 3) == 0);
+
+    /* malformed */
+    CHECK(unb64("Zg", b, sizeof(b)) == -1);
+    CHECK(unb64("Zg=", b, sizeof(b)) == -1);
+    CHECK(unb64("Zm9", b, sizeof(b)) == -1);
+    CHECK(unb64("Z===", b, sizeof(b)) == -1);
+    CHECK(unb64("====", b, sizeof(b)) == -1);
+    CHECK(unb64("=Zm9", b, sizeof(b)) == -1);
+    CHECK(unb64("Zm=v", b, sizeof(b)) == -1);
+    CHECK(unb64("Zg==Zm9v", b, sizeof(b)) == -1);
+    CHECK(unb64("Zm9v====", b, sizeof(b)) == -1);
+    CHECK(unb64("Zm9v\n", b, sizeof(b)) == -1);
+    CHECK(unb64("Zm9v\nZm9v", b, sizeof(b)) == -1);
+    CHECK(unb64("Zm 9", b, sizeof(b)) == -1);
+    CHECK(unb64("Zm-_", b, sizeof(b)) == -1);
+    CHECK(unb64("Zm9v\0", b, sizeof(b)) == 3);
+    CHECK(apisec_base64_decode("Zm9v\0\0\0\0", 8, b, sizeof(b)) == -1);
+
+    /* non-zero bits under the padding: one encoding per byte string */
+    CHECK(unb64("Zh==", b, sizeof(b)) == -1);
+    CHECK(unb64("Zm9=", b, sizeof(b)) == -1);
+    CHECK(unb64("Zm8=", b, sizeof(b)) == 2);
+
+    /* capacity */
+    CHECK(unb64("Zm9vYmFy", b, 5) == -1);
+    CHECK(unb64("Zm9vYmE=", b, 5) == 5);
+
+    /* every byte value round-trips */
+    for (i = 0; i < 256; i++) {
+        all[i] = (uint8_t) i;
+    }
+
+    for (i = 0; i <= 256; i += 1) {
+        apisec_base64_encode(all, (size_t) i, enc);
+        n = apisec_base64_decode(enc, strlen(enc), b, sizeof(b));
+
+        if (n != i || memcmp(b, all, (size_t) i) != 0) {
+            CHECK_INT(n, i);
+        }
+    }
+
+    CHECK(1);
+}
+
+
+static void
+test_random(void)
+{
+    int     seen[256], ok, i, missing;
+    char    a[1001], b[1001], big[62001];
+    size_t  j;
+
+    CHECK(apisec_random_alnum(a, 0) == 0 && a[0] == '\0');
+    CHECK(apisec_random_alnum(a, 1) == 0 && a[1] == '\0' && a[0] != '\0');
+    CHECK(apisec_random_alnum(a, 1000) == 0);
+    CHECK(apisec_random_alnum(b, 1000) == 0);
+    CHECK_INT(strlen(a), 1000);
+    CHECK(strcmp(a, b) != 0);
+
+    CHECK(apisec_random_alnum(big, 62000) == 0);
+    CHECK_INT(strlen(big), 62000);
+
+    memset(seen, 0, sizeof(seen));
+    ok = 1;
+
+    for (j = 0; j < 62000; j++) {
+        unsigned char  c = (unsigned char) big[j];
+
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+              || (c >= '0' && c <= '9')))
+        {
+            ok = 0;
+        }
+
+        seen[c]++;
+    }
+
+    CHECK(ok);
+
+    /* every character shows up, none far from 1000 times */
+    missing = 0;
+
+    for (i = 0; i < 256; i++) {
+        if ((i >= 'a' && i <= 'z') || (i >= 'A' && i <= 'Z')
+            || (i >= '0' && i <= '9'))
+        {
+            if (seen[i] < 700 || seen[i] > 1300) {
+                fprintf(stderr, "character %c seen %d times\n", i, seen[i]);
+                missing++;
+            }
+        }
+    }
+
+    CHECK_INT(missing, 0);
+    CHECK(apisec_random_alnum(NULL, 5) == -1);
+}
+
+
+static void
+test_master_key(void)
+{
+    int          i;
+    char         path[256], path2[256], err[512], hex[80];
+    uint8_t      raw[APISEC_MASTER_KEY_LEN], key[APISEC_MASTER_KEY_LEN];
+    uint8_t      key2[APISEC_MASTER_KEY_LEN], junk[100];
+    mode_t       old;
+    struct stat  sb;
+
+    snprintf(path, sizeof(path), "%s/mk", tmpdir);
+    snprintf(path2, sizeof(path2), "%s/mk2", tmpdir);
+
+    for (i = 0; i < APISEC_MASTER_KEY_LEN; i++) {
+        raw[i] = (uint8_t) (i * 7 + 3);
+    }
+
+    apisec_hex_encode(raw, sizeof(raw), hex);
+
+    /* raw */
+    CHECK(write_file(path, raw, sizeof(raw), 0600) == 0);
+    memset(key, 0, sizeof(key));
+    CHECK(apisec_master_key_load(path, key, err, sizeof(err)) == 0);
+    CHECK(memcmp(key, raw, sizeof(raw)) == 0);
+
+    /* 0400 is fine too */
+    CHECK(chmod(path, 0400) == 0);
+    CHECK(apisec_master_key_load(path, key, err, sizeof(err)) == 0);
+
+    /* hex, lowercase, uppercase, with one newline */
+    CHECK(write_file(path, hex, 64, 0600) == 0);
+    memset(key, 0, sizeof(key));
+    CHECK(apisec_master_key_load(path, key, err, sizeof(err)) == 0);
+    CHECK(memcmp(key, raw, sizeof(raw)) == 0);
+
+    strcpy(hex + 64, "\n");
+    CHECK(write_file(path, hex, 65, 0600) == 0);
+    memset(key, 0, sizeof(key));
+    CHECK(apisec_master_key_load(path, key, err, sizeof(err)) == 0);
+    CHECK(memcmp(key, raw, sizeof(raw)) == 0);
+
+    for (i = 0; i < 64; i++) {
+        if (hex[i] >= 'a' && hex[i] <= 'f') {
+            hex[i] = (char) (hex[i] - 'a' + 'A');
+        }
+    }
+
+    CHECK(write_file(path, hex, 65, 0600) == 0);
+    memset(key, 0, sizeof(key));
+    CHECK(apisec_master_key_load(path, key, err, sizeof(err)) == 0);
+    CHECK(memcmp(key, raw, sizeof(raw)) == 0);
+
+    /* two newlines, CRLF, a bad digit */
+    strcpy(hex + 64, "\n\n");
+    CHECK(write_file(path, hex, 66, 0600) == 0);
+    CHECK(apisec_master_key_load(path, key, err, sizeof(err)) == -1);
+    strcpy(hex + 64, "\r\n");
+    CHECK(write_file(path, hex, 66, 0600) == 0);
+    CHECK(apisec_master_key_load(path, key, err, sizeof(err)) == -1);
+    hex[10] = 'g';
+    CHECK(write_file(path, hex, 64, 0600) == 0);
+    err[0] = '\0';
+    CHECK(apisec_master_key_load(path, key, err, sizeof(err)) == -1);
+    CHECK(strstr(err, path) != NULL);
+
+    /* wrong sizes */
+    memset(junk, 'x', sizeof(junk));
+    CHECK(write_file(path, junk, 31, 0600) == 0);
+    err[0] = '\0';
+    CHECK(apisec_master_key_load(path, key, err, sizeof(err)) == -1);
+    CHECK(strstr(err, "must hold 32 bytes") != NULL);
+    CHECK(strstr(err, path) != NULL);
+    CHECK(write_file(path, junk, 33, 0600) == 0);
+    CHECK(apisec_master_key_load(path, key, err, sizeof(err)) == -1);
+    CHECK(write_file(path, junk, 0, 0600) == 0);
+    CHECK(apisec_master_key_load(path, key, err, sizeof(err)) == -1);
+    CHECK(write_file(path, junk, 63, 0600) == 0);
+    CHECK(apisec_master_key_load(path, key, err, sizeof(err)) == -1);
+    CHECK(write_file(path, junk, 100, 0600) == 0);
+    CHECK(apisec_master_key_load(path, key, err, sizeof(err)) == -1);
+    CHECK(strstr(err, "must hold 32 bytes") != NULL);
+
+    /* readable or writable by group or others */
+    CHECK(write_file(path, raw, sizeof(raw), 0644) == 0);
+    err[0] = '\0';
+    CHECK(apisec_master_key_load(path, key, err, sizeof(err)) == -1);
+    CHECK(strstr(err, "readable by group or others (chmod 600)") != NULL);
+    CHECK(strstr(err, path) != NULL);
+    CHECK(chmod(path, 0640) == 0);
+    CHECK(apisec_master_key_load(path, key, err, sizeof(err)) == -1);
+    CHECK(chmod(path, 0604) == 0);
+    CHECK(apisec_master_key_load(path, key, err, sizeof(err)) == -1);
+    CHECK(chmod(path, 0620) == 0);
+    CHECK(apisec_master_key_load(path, key, err, sizeof(err)) == -1);
+    CHECK(chmod(path, 0601) == 0);
+    CHECK(apisec_master_key_load(path, key, err, sizeof(err)) == -1);
+    CHECK(chmod(path, 0600) == 0);
+    CHECK(apisec_master_key_load(path, key, err, sizeof(err)) == 0);
+
+    /* missing file, a directory */
+    CHECK(unlink(path) == 0);
+    err[0] = '\0';
+    CHECK(apisec_master_key_load(path, key, err, sizeof(err)) == -1);
+    CHECK(strstr(err, path) != NULL);
+    CHECK(chmod(tmpdir, 0700) == 0);
+    CHECK(apisec_master_key_load(tmpdir, key, err, sizeof(err)) == -1);
+    CHECK(apisec_master_key_load(NULL, key, err, sizeof(err)) == -1);
+    CHECK(apisec_master_key_load(path, key, NULL, 0) == -1);
+
+    /* create: 32 raw bytes, mode 0600 whatever the umask */
+    old = umask(0);
+    CHECK(apisec_master_key_create(path, err, sizeof(err)) == 0);
+    umask(old);
+
+    CHECK(stat(path, &sb) == 0);
+    CHECK_INT(sb.st_mode & 07777, 0600);
+    CHECK_INT(sb.st_size, APISEC_MASTER_KEY_LEN);
+    CHECK(apisec_master_key_load(path, key, err, sizeof(err)) == 0);
+
+    /* never overwrites */
+    err[0] = '\0';
+    CHECK(apisec_master_key_create(path, err, sizeof(err)) == -1);
+    CHECK(strstr(err, path) != NULL);
+    CHECK(apisec_master_key_load(path, key2, err, sizeof(err)) == 0);
+    CHECK(memcmp(key, key2, sizeof(key)) == 0);
+
+    /* each key is new */
+    CHECK(apisec_master_key_create(path2, err, sizeof(err)) == 0);
+    CHECK(apisec_master_key_load(path2, key2, err, sizeof(err)) == 0);
+    CHECK(memcmp(key, key2, sizeof(key)) != 0);
+
+    /* a directory that does not exist */
+    snprintf(path2, sizeof(path2), "%s/nodir/mk", tmpdir);
+    CHECK(apisec_master_key_create(path2, err, sizeof(err)) == -1);
+
+    snprintf(path2, sizeof(path2), "%s/mk2", tmpdir);
+    (void) unlink(path);
+    (void) unlink(path2);
+
+    apisec_wipe(key, sizeof(key));
+    CHECK(memcmp(key, "\0\0\0\0\0\0\0\0", 8) == 0);
+}
+
+
+int
+main(void)
+{
+    if (mkdtemp(tmpdir) == NULL) {
+        perror("mkdtemp");
+        return 1;
+    }
+
+    test_hmac();
+    test_seal();
+    test_ct_equal();
+    test_hex();
+    test_base64();
+    test_random();
+    test_master_key();
+
+    (void) rmdir(tmpdir);
+
+    return UNIT_DONE();
+}
