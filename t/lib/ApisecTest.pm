@@ -36,6 +36,7 @@ package ApisecTest;
 #   @tamper: s/a/b/             applied to the request after signing
 #   @upper: 1                   send the signature in upper case
 #   @repeat: N                  send the request N times (N connections)
+#   @signer: openssl            sign with `openssl dgst`, not Digest::SHA
 #
 # "--- apisec_then" lists plain requests ("GET /log") sent after the signed
 # one; the block then gives error_code and response_body as eval arrays.
@@ -170,8 +171,20 @@ sub total_params {
 
 
 sub sign {
-    my ($secret, $query, $body) = @_;
-    return hmac_sha256_hex(total_params($query, $body), $secret);
+    my ($secret, $query, $body, $signer) = @_;
+
+    my $data = total_params($query, $body);
+
+    return hmac_sha256_hex($data, $secret) unless ($signer // '') eq 'openssl';
+
+    # the openssl command line, as a shell client signs
+    my ($out, $err) = ('', '');
+    IPC::Run::run(['openssl', 'dgst', '-sha256', '-hmac', $secret],
+                  \$data, \$out, \$err)
+        or die "openssl dgst: $err";
+    $out =~ /= ([0-9a-f]{64})$/m or die "openssl dgst: $out";
+
+    return $1;
 }
 
 
@@ -217,7 +230,7 @@ sub signed_request {
     my $form = grep { m{^Content-Type:\s*application/x-www-form-urlencoded}i }
                @headers;
 
-    my $sig = sign($secret, $query, $form ? $body : '');
+    my $sig = sign($secret, $query, $form ? $body : '', $at{signer});
     $sig = uc $sig if $at{upper};
 
     my $req = "$method $uri\n$body";

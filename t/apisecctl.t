@@ -1,0 +1,925 @@
+# apisecctl end to end: every command and option, text and --json, every
+# error path (exit status, one line on stderr, the store unchanged), the
+# all-or-nothing import and a store that runs out of room.
+#
+# Runs the built binary: $APISEC_BUILD/apisecctl, else ./build/apisecctl.
+#
+#   prove -v t/apisecctl.t
+
+use strict;
+use warnings;
+
+use Test::More;
+use JSON::PP;
+use File::Temp qw(tempdir);
+use File::Spec;
+use POSIX qw(strftime);
+
+my $build = $ENV{APISEC_BUILD} // 'build';
+my $bin = File::Spec->rel2abs("$build/apisecctl");
+
+plan skip_all => "$bin not built (make build/apisecctl)" unless -x $bin;
+
+delete @ENV{qw(APISEC_STORE APISEC_MASTER_KEY)};
+
+my $tmp = tempdir('apisecctl-t-XXXXXX', TMPDIR => 1, CLEANUP => 1);
+my $json = JSON::PP->new->utf8->canonical;
+my $n_run = 0;
+
+my @FIELDS = qw(access_key account label permissions ips status created_at
+                last_used_at expires_at locked_until totp_enrolled);
+
+
+# run apisecctl: run(\%opt, ARGS...) or run(ARGS...); opt: stdin, env
+sub run {
+    my $opt = ref $_[0] eq 'HASH' ? shift : {};
+    my @args = @_;
+    my $n = ++$n_run;
+    my ($in, $out, $err) = map { "$tmp/run$n.$_" } qw(in out err);
+
+    open my $fh, '>:raw', $in or die "$in: $!";
+    print $fh ($opt->{stdin} // '');
+    close $fh;
+
+    my $pid = fork // die "fork: $!";
+
+    if ($pid == 0) {
+        local %ENV = (%ENV, %{ $opt->{env} // {} });
+        open STDIN, '<', $in or die;
+        open STDOUT, '>', $out or die;
+        open STDERR, '>', $err or die;
+        exec $bin, @args or exit 127;
+    }
+
+    waitpid $pid, 0;
+
+    my $r = { rc => $? >> 8, sig => $? & 127, out => slurp($out),
+              err => slurp($err) };
+    unlink $in, $out, $err;
+
+    return $r;
+}
+
+sub slurp {
+    my ($f) = @_;
+    open my $fh, '<:raw', $f or return '';
+    local $/;
+    my $s = <$fh>;
+    return $s // '';
+}
+
+sub spew {
+    my ($f, $s) = @_;
+    open my $fh, '>:raw', $f or die "$f: $!";
+    print $fh $s;
+    close $fh;
+}
+
+sub ok_run {
+    my ($r, $name) = @_;
+    ok($r->{rc} == 0 && $r->{sig} == 0, $name)
+        or diag("exit $r->{rc}, stderr: $r->{err}");
+    return $r;
+}
+
+sub decode_lines {
+    my ($s) = @_;
+    return [ map { $json->decode($_) } grep { length } split /\n/, $s ];
+}
+
+sub iso {
+    return strftime('%Y-%m-%dT%H:%M:%SZ', gmtime($_[0]));
+}
+
+sub from_iso {
+    my ($s) = @_;
+    my @t = $s =~ /^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)Z$/ or return;
+    require Time::Local;
+    return Time::Local::timegm($t[5], $t[4], $t[3], $t[2], $t[1] - 1, $t[0]);
+}
+
+sub rand_alnum {
+    my ($n) = @_;
+    my @c = ('A' .. 'Z', 'a' .. 'z', '0' .. '9');
+    return join '', map { $c[int rand @c] } 1 .. $n;
+}
+
+
+# a store of its own for a group of tests: (dir, master key, @global opts)
+my $n_store = 0;
+
+sub new_store {
+    my (%o) = @_;
+    my $n = ++$n_store;
+    my $mk = "$tmp/mk$n";
+    my $st = "$tmp/store$n";
+
+    ok_run(run('master-key', $mk), "master key $n");
+    ok_run(run('--store', $st, '--master-key', $mk, 'init',
+               defined $o{map_size} ? ('--map-size', $o{map_size}) : ()),
+           "store $n");
+
+    return ($st, $mk, '--store', $st, '--master-key', $mk);
+}
+
+sub list_json {
+    my (@g) = @_;
+    my $r = run(@g, '--json', 'list');
+    die "list failed: $r->{err}" if $r->{rc} != 0;
+    return $r->{out};
+}
+
+# an error: exit status, exactly one stderr line, stdout empty, the
+# store as it was
+sub fails {
+    my ($g, $args, $rc, $re, $name, %o) = @_;
+    my $before = list_json(@$g);
+    my $r = run({ stdin => $o{stdin}, env => $o{env} }, @$args);
+
+    subtest "error: $name" => sub {
+        is($r->{rc}, $rc, "exit status $rc");
+        is($r->{sig}, 0, 'no signal');
+        like($r->{err}, qr/\Aapisecctl: error: [^\n]*\n\z/,
+             'exactly one line on stderr');
+        like($r->{err}, $re, 'message') if defined $re;
+        is($r->{out}, '', 'nothing on stdout');
+        is(list_json(@$g), $before, 'store unchanged');
+    };
+
+    return $r;
+}
+
+sub create_key {
+    my ($g, @args) = @_;
+    my $r = run(@$g, '--json', 'create', @args);
+    die "create failed: $r->{err}" if $r->{rc} != 0;
+    return $json->decode($r->{out});
+}
+
+
+# --- help and version ---------------------------------------------------
+
+{
+    my $r = ok_run(run('--version'), '--version');
+    is($r->{out}, "apisecctl 0.1.0\n", 'version text');
+
+    for my $h (['--help'], ['help'], ['-h']) {
+        $r = ok_run(run(@$h), "@$h");
+        like($r->{out}, qr/^usage: apisecctl/, "@$h: usage");
+        like($r->{out}, qr/^  $_\b/m, "@$h: lists $_")
+            for qw(master-key init create import list show set disable
+                   enable revoke rotate);
+        is($r->{err}, '', "@$h: nothing on stderr");
+    }
+
+    $r = ok_run(run('help', 'create'), 'help create');
+    like($r->{out}, qr/create --account ID/, 'help create: synopsis');
+    like($r->{out}, qr/--expires RFC3339/, 'help create: options');
+
+    $r = ok_run(run('set', '--help'), 'set --help');
+    like($r->{out}, qr/set KEY .*--last-used/s, 'set --help: synopsis');
+
+    $r = run('help', 'frob');
+    is($r->{rc}, 2, 'help of an unknown command: exit 2');
+}
+
+
+# --- master-key -----------------------------------------------------------
+
+{
+    my $mk = "$tmp/mk-a";
+    my $r = ok_run(run('master-key', $mk), 'master-key FILE');
+    like($r->{out}, qr/\Q$mk\E/, 'names the file');
+    ok(-f $mk, 'file exists');
+    is((stat $mk)[2] & 07777, 0600, 'mode 0600');
+    is(-s $mk, 32, '32 bytes');
+
+    my $before = slurp($mk);
+    $r = run('master-key', $mk);
+    is($r->{rc}, 1, 'refuses to overwrite: exit 1');
+    like($r->{err}, qr/\Aapisecctl: error: [^\n]*\n\z/, 'one error line');
+    is(slurp($mk), $before, 'file unchanged');
+
+    my $mk2 = "$tmp/mk-b";
+    $r = ok_run(run('--json', 'master-key', $mk2), 'master-key --json');
+    is_deeply($json->decode($r->{out}),
+              { master_key => $mk2, created => JSON::PP::true },
+              'JSON output');
+    isnt(slurp($mk2), $before, 'two master keys differ');
+
+    my $mk3 = "$tmp/mk-c";
+    ok_run(run({ env => { APISEC_MASTER_KEY => $mk3 } }, 'master-key'),
+           'master-key with APISEC_MASTER_KEY');
+    ok(-s $mk3 == 32, 'file from the environment variable');
+
+    $r = run('master-key');
+    is($r->{rc}, 2, 'master-key without FILE: exit 2');
+
+    $r = run('master-key', "$tmp/no/such/dir/mk");
+    is($r->{rc}, 1, 'master-key in a missing directory: exit 1');
+    like($r->{err}, qr/\Aapisecctl: error: [^\n]*\n\z/, 'one error line');
+}
+
+
+# --- init -----------------------------------------------------------------
+
+{
+    my $mk = "$tmp/mk-init";
+    ok_run(run('master-key', $mk), 'master key for init');
+
+    my $r = ok_run(run('--store', "$tmp/init1", '--master-key', $mk, 'init'),
+                   'init');
+    like($r->{out}, qr/map size 1G/, 'default map size 1G');
+    ok(-f "$tmp/init1/data.mdb", 'store created');
+
+    $r = ok_run(run('--json', '--store', "$tmp/init2", '--master-key', $mk,
+                    'init', '--map-size', '64M'), 'init --map-size 64M');
+    is_deeply($json->decode($r->{out}),
+              { store => "$tmp/init2", map_size => 64 * 1024 * 1024 },
+              'init --json');
+
+    $r = ok_run(run('init', '--store', "$tmp/init3", '--master-key', $mk,
+                    '--map-size=1048576', '--json'),
+                'global options after the command, --opt=value');
+    is($json->decode($r->{out})->{map_size}, 1048576, 'map size in bytes');
+
+    $r = ok_run(run({ env => { APISEC_STORE => "$tmp/init4",
+                               APISEC_MASTER_KEY => $mk } }, 'init'),
+                'init from the environment');
+    ok(-f "$tmp/init4/data.mdb", 'store from APISEC_STORE');
+
+    $r = run('--store', "$tmp/init1", '--master-key', $mk, 'init');
+    is($r->{rc}, 1, 'init over a store: exit 1');
+    like($r->{err}, qr/\Aapisecctl: error: .*exists[^\n]*\n\z/,
+         'init over a store: one line');
+
+    $r = run('--master-key', $mk, 'init');
+    is($r->{rc}, 2, 'init without a store: exit 2');
+    like($r->{err}, qr/\Aapisecctl: error: no store given[^\n]*\n\z/,
+         'names what is missing');
+
+    $r = run('--store', "$tmp/init5", 'init');
+    is($r->{rc}, 2, 'init without a master key: exit 2');
+    like($r->{err}, qr/no master key given/, 'names what is missing');
+
+    for my $bad ('12Q', '0', '512K', 'M', '', '99999T') {
+        $r = run('--store', "$tmp/init6", '--master-key', $mk, 'init',
+                 '--map-size', $bad);
+        is($r->{rc}, 2, "bad map size \"$bad\": exit 2");
+        like($r->{err}, qr/\Aapisecctl: error: invalid --map-size[^\n]*\n\z/,
+             "bad map size \"$bad\": message");
+    }
+
+    ok(!-e "$tmp/init6/data.mdb", 'no store made by bad sizes');
+}
+
+
+# --- create, show, list ---------------------------------------------------
+
+my ($st, $mk, @g) = new_store();
+
+{
+    my $r = run(@g, 'create', '--account', 'alice');
+    ok_run($r, 'create text');
+    like($r->{out}, qr/\Aaccess_key: ([A-Za-z0-9]{64})\nsecret_key: ([A-Za-z0-9]{64})\n\z/,
+         'text output: access_key and secret_key, 64 alphanumerics each');
+    my ($ak, $sk) = $r->{out} =~ /access_key: (\S+)\nsecret_key: (\S+)/;
+    like($r->{err}, qr/shown only this once/, 'note on stderr');
+    unlike($r->{err}, qr/error/, 'no error');
+    isnt($ak, $sk, 'secret differs from access key');
+
+    $r = ok_run(run(@g, '--json', 'show', $ak), 'show --json');
+    my $k = $json->decode($r->{out});
+    is_deeply([sort keys %$k], [sort @FIELDS], 'show --json: exactly the fields');
+    is($k->{access_key}, $ak, 'access_key');
+    is($k->{account}, 'alice', 'account');
+    is($k->{label}, '', 'no label');
+    is_deeply($k->{permissions}, ['read'], 'default permission read');
+    is_deeply($k->{ips}, [], 'no IPs');
+    is($k->{status}, 'active', 'active');
+    my $created = from_iso($k->{created_at});
+    ok(defined $created && abs($created - time) < 120, 'created now');
+    ok(!defined $k->{$_}, "$_ null") for qw(last_used_at expires_at
+                                            locked_until);
+    ok(JSON::PP::is_bool($k->{totp_enrolled}) && !$k->{totp_enrolled},
+       'totp_enrolled false');
+    unlike($r->{out}, qr/\Q$sk\E/, 'show never prints the secret');
+    unlike($r->{out}, qr/secret/, 'no secret field in show');
+
+    $r = ok_run(run(@g, 'show', $ak), 'show text');
+    my @lines = split /\n/, $r->{out};
+    is_deeply([map { /^([a-z_]+): / ? $1 : '?' } @lines], \@FIELDS,
+              'show text: one "field: value" line per field, in order');
+    like($r->{out}, qr/^account: alice$/m, 'show text: account');
+    like($r->{out}, qr/^permissions: read$/m, 'show text: permissions');
+    like($r->{out}, qr/^status: active$/m, 'show text: status');
+    like($r->{out}, qr/^last_used_at: -$/m, 'show text: never used');
+    like($r->{out}, qr/^totp_enrolled: no$/m, 'show text: totp');
+    unlike($r->{out}, qr/\Q$sk\E/, 'show text: no secret');
+
+    my $exp = iso(time + 86400 * 30);
+    $r = ok_run(run(@g, '--json', 'create', '--account', 'bob@corp:1',
+                    '--perm', 'read,trade,withdraw',
+                    '--ip', '10.1.2.3/8,192.168.0.7,2001:DB8:0:0::1/64,10.9.9.9/8',
+                    '--label', "Bob's \"bot\" \\ caf\xc3\xa9",
+                    '--expires', $exp),
+                'create --json with every option');
+    $k = $json->decode($r->{out});
+    is_deeply([sort keys %$k], [sort(@FIELDS, 'secret_key')],
+              'create --json: the record fields and secret_key');
+    like($k->{access_key}, qr/\A[A-Za-z0-9]{64}\z/, 'access key');
+    like($k->{secret_key}, qr/\A[A-Za-z0-9]{64}\z/, 'secret key');
+    is($k->{account}, 'bob@corp:1', 'account');
+    is_deeply($k->{permissions}, [qw(read trade withdraw)], 'permissions');
+    is_deeply($k->{ips}, ['10.0.0.0/8', '192.168.0.7/32', '2001:db8::/64'],
+              'IPs in canonical form, duplicates merged');
+    is($k->{label}, "Bob's \"bot\" \\ caf\x{e9}", 'label with quotes, '
+       . 'backslash and UTF-8 round-trips through JSON');
+    is($k->{expires_at}, $exp, 'expires_at');
+    like($r->{err}, qr/shown only this once/, 'note on stderr with --json');
+
+    my $bob = { %$k };
+    $r = ok_run(run(@g, '--json', 'show', $bob->{access_key}), 'show bob');
+    my $shown = $json->decode($r->{out});
+    delete $k->{secret_key};
+    is_deeply($shown, $k, 'show gives what create printed, minus the secret');
+
+    $r = ok_run(run(@g, 'show', $bob->{access_key}), 'show bob text');
+    like($r->{out}, qr/^ips: 10\.0\.0\.0\/8,192\.168\.0\.7\/32,2001:db8::\/64$/m,
+         'show text: IPs');
+    like($r->{out}, qr/^permissions: read,trade,withdraw$/m,
+         'show text: permissions');
+    like($r->{out}, qr/^expires_at: \Q$exp\E$/m, 'show text: expires_at');
+
+    # list
+    $r = ok_run(run(@g, 'list'), 'list text');
+    @lines = split /\n/, $r->{out};
+    is(scalar @lines, 3, 'header and two keys');
+    like($lines[0], qr/\AACCESS_KEY +ACCOUNT +STATUS +PERMISSIONS +IPS +CREATED +LAST_USED +LABEL\z/,
+         'header');
+    for my $col (qw(ACCOUNT STATUS PERMISSIONS IPS CREATED LAST_USED LABEL)) {
+        my $at = index($lines[0], $col);
+        ok($at > 0 && substr($lines[1], $at - 2, 2) eq '  '
+           && substr($lines[2], $at - 2, 2) eq '  '
+           && substr($lines[1], $at, 1) ne ' '
+           && substr($lines[2], $at, 1) ne ' ',
+           "column $col aligned");
+    }
+    unlike($r->{out}, qr/\Q$sk\E|\Q$bob->{secret_key}\E/, 'list: no secrets');
+
+    $r = ok_run(run(@g, '--json', 'list'), 'list --json');
+    my $rows = decode_lines($r->{out});
+    is(scalar @$rows, 2, 'one object per line');
+    is_deeply([sort keys %{ $rows->[0] }], [sort @FIELDS], 'list fields');
+    unlike($r->{out}, qr/secret/, 'list --json: no secrets');
+
+    $r = ok_run(run(@g, '--json', 'list', '--account', 'alice'),
+                'list --account');
+    $rows = decode_lines($r->{out});
+    is_deeply([map { $_->{access_key} } @$rows], [$ak], 'only alice');
+
+    $r = ok_run(run(@g, 'list', '--account', 'nobody'), 'list no match');
+    like($r->{out}, qr/\AACCESS_KEY +ACCOUNT [^\n]*LABEL\n\z/,
+         'only the header when nothing matches');
+
+    $r = ok_run(run(@g, '--json', 'list', '--account', 'nobody'),
+                'list --json no match');
+    is($r->{out}, '', 'nothing');
+}
+
+
+# --- import, list order and filters ---------------------------------------
+
+{
+    my ($st2, $mk2, @g2) = new_store();
+    my $secret = 'S3cr3t-' . rand_alnum(20);
+    my @in = (
+        { access_key => 'key.old', secret_key => $secret, account => 'acc1',
+          created_at => '2020-01-01T00:00:00Z',
+          last_used_at => '2020-06-01T00:00:00Z' },
+        { access_key => 'key-new', secret_key => $secret, account => 'acc1',
+          created_at => '2024-01-01T00:00:00+02:00', label => 'new one',
+          permissions => ['trade', 'read'], ips => ['127.0.0.1', '::1'],
+          status => 'disabled', expires_at => '2030-01-01T00:00:00Z',
+          locked_until => undef, last_used_at => undef },
+        { access_key => 'key_b', secret_key => $secret, account => 'acc2',
+          created_at => '2022-05-05T05:05:05Z', status => 'expired',
+          totp_enrolled => JSON::PP::false },
+        { access_key => 'key_a', secret_key => $secret, account => 'acc2',
+          created_at => '2022-05-05T05:05:05Z', status => 'locked',
+          locked_until => '2030-01-01T00:00:00Z' },
+    );
+    my $text = join("\n", map { $json->encode($_) } @in[0, 1]) . "\n\n  \n"
+               . join("\n", map { $json->encode($_) } @in[2, 3]) . "\n";
+
+    my $r = ok_run(run({ stdin => $text }, @g2, 'import'), 'import');
+    is($r->{out}, "imported 4 keys\n", 'import text output (blank lines skipped)');
+
+    $r = ok_run(run(@g2, '--json', 'list'), 'list after import');
+    my $rows = decode_lines($r->{out});
+    is_deeply([map { $_->{access_key} } @$rows],
+              [qw(key-new key_a key_b key.old)],
+              'newest first, then by access key');
+
+    my %by = map { $_->{access_key} => $_ } @$rows;
+    is($by{'key-new'}{created_at}, '2023-12-31T22:00:00Z', 'offset to UTC');
+    is_deeply($by{'key-new'}{permissions}, [qw(read trade)], 'permissions');
+    is_deeply($by{'key-new'}{ips}, ['127.0.0.1/32', '::1/128'], 'ips');
+    is($by{'key-new'}{status}, 'disabled', 'status');
+    is($by{'key-new'}{label}, 'new one', 'label');
+    is($by{'key-new'}{expires_at}, '2030-01-01T00:00:00Z', 'expires_at');
+    ok(!defined $by{'key-new'}{last_used_at}, 'null last_used_at');
+    is($by{'key.old'}{last_used_at}, '2020-06-01T00:00:00Z', 'last_used_at');
+    is_deeply($by{'key.old'}{permissions}, ['read'], 'default permission');
+    is($by{'key.old'}{status}, 'active', 'default status');
+    is($by{key_a}{locked_until}, '2030-01-01T00:00:00Z', 'locked_until');
+
+    for my $s (qw(active disabled expired locked)) {
+        $r = ok_run(run(@g2, '--json', 'list', '--status', $s),
+                    "list --status $s");
+        is(scalar @{ decode_lines($r->{out}) }, 1, "one key $s");
+    }
+
+    $r = ok_run(run(@g2, '--json', 'list', '--idle-over', '1000d'),
+                'list --idle-over');
+    my %idle = map { $_->{access_key} => 1 } @{ decode_lines($r->{out}) };
+    ok($idle{'key.old'}, 'a key unused for years is idle');
+    $r = ok_run(run(@g2, '--json', 'list', '--idle-over', '36500d'),
+                'list --idle-over 100 years');
+    is($r->{out}, '', 'no key idle that long');
+
+    $r = ok_run(run(@g2, '--json', 'list', '--account', 'acc2',
+                    '--status', 'locked'), 'filters combine');
+    is_deeply([map { $_->{access_key} } @{ decode_lines($r->{out}) }],
+              ['key_a'], 'account and status');
+
+    # a list --json line, with a secret added, imports again elsewhere
+    my ($st3, $mk3, @g3) = new_store();
+    my $line = $by{'key-new'};
+    $line->{secret_key} = $secret;
+    $r = ok_run(run({ stdin => $json->encode($line) }, @g3, '--json',
+                    'import'), 'a list line imports');
+    is_deeply($json->decode($r->{out}), { imported => 1 }, 'import --json');
+    delete $line->{secret_key};
+    is_deeply($json->decode(run(@g3, '--json', 'show', 'key-new')->{out}),
+              $line, 'same record in the other store');
+
+    # from a pipe (read, not mapped), with CRLF line ends
+    my ($st7, $mk7, @g7) = new_store();
+    my $file = "$tmp/pipe.jsonl";
+    spew($file, join("\r\n", map { $json->encode($_) } @in) . "\r\n");
+    my $out = "$tmp/pipe.out";
+    system('sh', '-c', 'cat "$1" | "$2" --store "$3" --master-key "$4" '
+           . '--json import > "$5" 2>&1', 'sh', $file, $bin, $st7, $mk7,
+           $out);
+    is($? >> 8, 0, 'import from a pipe');
+    is(slurp($out), qq({"imported":4}\n), 'import from a pipe: output');
+    is(list_json(@g7), list_json(@g2), 'same keys as from a file');
+
+    spew($file, join("\n", map { $json->encode($_) } @in[0, 1])
+                . "\n{\"access_key\":\"k\"}\n");
+    my ($st8, $mk8, @g8) = new_store();
+    system('sh', '-c', 'cat "$1" | "$2" --store "$3" --master-key "$4" '
+           . 'import > "$5" 2>&1', 'sh', $file, $bin, $st8, $mk8, $out);
+    is($? >> 8, 1, 'import from a pipe: bad line 3');
+    like(slurp($out), qr/\Aapisecctl: error: line 3: missing field "secret_key"\n\z/,
+         'import from a pipe: message');
+
+    # enable revives expired and locked keys
+    $r = ok_run(run(@g2, 'enable', 'key_b'), 'enable an expired key');
+    like($r->{out}, qr/\Akey key_b enabled\b.*\n\z/, 'confirmation');
+    my $k = $json->decode(run(@g2, '--json', 'show', 'key_b')->{out});
+    is($k->{status}, 'active', 'expired key active again');
+    my $lu = from_iso($k->{last_used_at} // '');
+    ok(defined $lu && abs($lu - time) < 120, 'idle clock restarted');
+
+    $r = ok_run(run(@g2, '--json', 'enable', 'key_a'), 'enable --json');
+    $k = $json->decode($r->{out});
+    is($k->{status}, 'active', 'locked key active again');
+    ok(!defined $k->{locked_until}, 'locked_until cleared');
+
+    $r = ok_run(run(@g2, 'enable', 'key-new'), 'enable a disabled key');
+    is($json->decode(run(@g2, '--json', 'show', 'key-new')->{out})->{status},
+       'active', 'disabled key active');
+}
+
+
+# --- set --------------------------------------------------------------------
+
+{
+    my $k = create_key(\@g, '--account', 'carol', '--ip', '10.0.0.1');
+    my $ak = $k->{access_key};
+
+    my $r = ok_run(run(@g, 'set', $ak, '--perm', 'trade,withdraw',
+                       '--label', 'trading bot'), 'set --perm --label');
+    like($r->{out}, qr/^permissions: trade,withdraw$/m, 'prints the record');
+    like($r->{out}, qr/^label: trading bot$/m, 'label in output');
+
+    my $t = '2031-02-03T04:05:06Z';
+    $r = ok_run(run(@g, '--json', 'set', $ak, '--ip', '172.16.5.4/12,fe80::1',
+                    '--expires', $t, '--last-used', '2024-01-02T03:04:05Z'),
+                'set --json --ip --expires --last-used');
+    my $s = $json->decode($r->{out});
+    is_deeply($s->{ips}, ['172.16.0.0/12', 'fe80::1/128'], 'ips replaced');
+    is($s->{expires_at}, $t, 'expires_at set');
+    is($s->{last_used_at}, '2024-01-02T03:04:05Z', 'last_used_at set');
+    is_deeply($s->{permissions}, [qw(trade withdraw)], 'permissions kept');
+    is($s->{label}, 'trading bot', 'label kept');
+    is($s->{created_at}, $k->{created_at}, 'created_at kept');
+
+    $r = ok_run(run(@g, '--json', 'set', $ak, '--ip', 'none', '--expires',
+                    'none', '--last-used', 'none', '--label', ''),
+                'set ... none');
+    $s = $json->decode($r->{out});
+    is_deeply($s->{ips}, [], 'ips cleared');
+    ok(!defined $s->{expires_at}, 'expires_at cleared');
+    ok(!defined $s->{last_used_at}, 'last_used_at cleared');
+    is($s->{label}, '', 'label cleared');
+
+    is_deeply($json->decode(run(@g, '--json', 'show', $ak)->{out}), $s,
+              'show agrees with set');
+
+    # an IP list of exactly 20
+    my $ips = join ',', map { "10.0.$_.0/24" } 1 .. 20;
+    $r = ok_run(run(@g, '--json', 'set', $ak, '--ip', $ips), '20 CIDRs');
+    is(scalar @{ $json->decode($r->{out})->{ips} }, 20, '20 kept');
+}
+
+
+# --- disable, enable, rotate, revoke ---------------------------------------
+
+{
+    my $k = create_key(\@g, '--account', 'dave', '--perm', 'read,trade');
+    my $ak = $k->{access_key};
+
+    my $r = ok_run(run(@g, 'disable', $ak), 'disable');
+    is($r->{out}, "key $ak disabled\n", 'disable confirmation');
+    is($json->decode(run(@g, '--json', 'show', $ak)->{out})->{status},
+       'disabled', 'disabled');
+
+    $r = ok_run(run(@g, '--json', 'disable', $ak), 'disable --json');
+    is($json->decode($r->{out})->{status}, 'disabled', 'JSON record');
+
+    $r = ok_run(run(@g, 'enable', $ak), 'enable');
+    is($r->{out}, "key $ak enabled (was disabled)\n", 'enable confirmation');
+    is($json->decode(run(@g, '--json', 'show', $ak)->{out})->{status},
+       'active', 'active');
+
+    # rotate: new secret, same access key, rest unchanged
+    my $before = $json->decode(run(@g, '--json', 'show', $ak)->{out});
+    $r = ok_run(run(@g, 'rotate', $ak), 'rotate');
+    my ($rak, $rsk) = $r->{out} =~ /\Aaccess_key: (\S+)\nsecret_key: (\S+)\n\z/;
+    is($rak, $ak, 'same access key');
+    like($rsk // '', qr/\A[A-Za-z0-9]{64}\z/, 'new secret');
+    isnt($rsk, $k->{secret_key}, 'secret changed');
+    like($r->{err}, qr/shown only this once/, 'note on stderr');
+
+    $r = ok_run(run(@g, '--json', 'rotate', $ak), 'rotate --json');
+    my $j = $json->decode($r->{out});
+    isnt($j->{secret_key}, $rsk, 'changed again');
+    isnt($j->{secret_key}, $k->{secret_key}, 'not the first one either');
+    my $sk = delete $j->{secret_key};
+    is_deeply($j, $before, 'record otherwise unchanged');
+    unlike(run(@g, '--json', 'show', $ak)->{out}, qr/\Q$sk\E/,
+           'secret not shown afterwards');
+
+    # revoke
+    $r = ok_run(run(@g, 'revoke', $ak), 'revoke');
+    is($r->{out}, "key $ak revoked\n", 'revoke confirmation');
+    $r = run(@g, 'show', $ak);
+    is($r->{rc}, 1, 'revoked key is gone');
+    like($r->{err}, qr/\Aapisecctl: error: unknown key "\Q$ak\E"\n\z/,
+         'unknown key');
+    my %left = map { $_->{access_key} => 1 } @{ decode_lines(list_json(@g)) };
+    ok(!$left{$ak}, 'not listed');
+
+    $k = create_key(\@g, '--account', 'erin');
+    $r = ok_run(run(@g, '--json', 'revoke', $k->{access_key}),
+                'revoke --json');
+    is_deeply($json->decode($r->{out}),
+              { access_key => $k->{access_key}, revoked => JSON::PP::true },
+              'revoke JSON');
+}
+
+
+# --- errors -------------------------------------------------------------------
+
+{
+    my $k = create_key(\@g, '--account', 'frank');
+    my $ak = $k->{access_key};
+    my $ok_secret = rand_alnum(32);
+    my $cidrs21 = join ',', map { "10.1.$_.0/24" } 1 .. 21;
+
+    # usage errors: exit 2
+    fails(\@g, [@g, 'frob'], 2, qr/unknown command "frob"/, 'unknown command');
+    fails(\@g, [@g, 'list', '--frob'], 2, qr/unknown option "--frob"/,
+          'unknown option');
+    fails(\@g, ['--frob', @g, 'list'], 2, qr/unknown option "--frob"/,
+          'unknown global option');
+    fails(\@g, [@g, 'show', $ak, '--perm', 'read'], 2,
+          qr/unknown option "--perm" for "show"/, 'option of another command');
+    fails(\@g, [@g, 'show'], 2, qr/missing argument/, 'missing argument');
+    fails(\@g, [@g, 'show', $ak, 'x'], 2, qr/unexpected argument "x"/,
+          'extra argument');
+    fails(\@g, [@g, 'create', '--label'], 2, qr/--label needs a value/,
+          'option without its value');
+    fails(\@g, [@g, 'create'], 2, qr/--account/, 'create without --account');
+    fails(\@g, [@g, 'create', '--account', 'a', '--account', 'b'], 2,
+          qr/more than once/, 'option twice');
+    fails(\@g, [@g, '--json=yes', 'list'], 2, qr/takes no value/,
+          'value for a flag');
+    fails(\@g, [@g, 'set', $ak], 2, qr/at least one of/, 'set without options');
+    fails(\@g, [@g, 'create', '--account', 'x', '--passphrase', 'p'], 2,
+          qr/--passphrase is not available in this version/, 'passphrase');
+    fails(\@g, [], 2, qr/no command given/, 'no command');
+    fails(\@g, [@g, '--map-size', 'huge', 'list'], 2, qr/invalid --map-size/,
+          'bad map size');
+
+    for my $c (qw(unlock 2fa audit expire-idle usage events backup)) {
+        fails(\@g, [@g, $c, 'x'], 2,
+              qr/\Aapisecctl: error: command "\Q$c\E" is not available in this version\n\z/,
+              "command $c not available yet");
+    }
+
+    # errors: exit 1
+    for my $cmd (['show'], ['disable'], ['enable'], ['revoke'], ['rotate'],
+                 ['set', '--label', 'x'])
+    {
+        my ($c, @o) = @$cmd;
+        fails(\@g, [@g, $c, 'NoSuchKey', @o], 1, qr/unknown key "NoSuchKey"/,
+              "$c: unknown key");
+    }
+
+    fails(\@g, [@g, 'show', 'bad/key'], 1, qr/invalid access key "bad\/key"/,
+          'malformed access key');
+    fails(\@g, [@g, 'create', '--account', 'x', '--ip', '10.0.0.1,300.1.1.1/8'],
+          1, qr/invalid CIDR "300\.1\.1\.1\/8"/, 'bad CIDR named');
+    fails(\@g, [@g, 'create', '--account', 'x', '--ip', '10.0.0.0/33'],
+          1, qr/invalid CIDR "10\.0\.0\.0\/33"/, 'bad prefix');
+    fails(\@g, [@g, 'set', $ak, '--ip', '::1,zz::1'],
+          1, qr/invalid CIDR "zz::1"/, 'set: bad CIDR');
+    fails(\@g, [@g, 'create', '--account', 'x', '--ip', $cidrs21], 1,
+          qr/too many CIDRs.*21.*at most 20/, 'more than 20 CIDRs');
+    fails(\@g, [@g, 'set', $ak, '--ip', $cidrs21], 1, qr/too many CIDRs/,
+          'set: more than 20 CIDRs');
+    fails(\@g, [@g, 'create', '--account', 'x', '--perm', 'read,admin'], 1,
+          qr/unknown permission "admin"/, 'unknown permission');
+    fails(\@g, [@g, 'set', $ak, '--perm', 'fly'], 1,
+          qr/unknown permission "fly"/, 'set: unknown permission');
+    fails(\@g, [@g, 'create', '--account', 'x', '--expires', 'next week'], 1,
+          qr/invalid time "next week" for --expires/, 'bad time');
+    fails(\@g, [@g, 'create', '--account', 'x', '--expires',
+                '2001-01-01T00:00:00Z'], 1, qr/in the past/,
+          'expiry in the past');
+    fails(\@g, [@g, 'set', $ak, '--last-used', '2024-13-01T00:00:00Z'], 1,
+          qr/invalid time .* for --last-used/, 'set: bad time');
+    fails(\@g, [@g, 'list', '--idle-over', '90x'], 1,
+          qr/invalid duration "90x"/, 'bad duration');
+    fails(\@g, [@g, 'list', '--status', 'sleeping'], 1,
+          qr/invalid status "sleeping"/, 'bad status');
+    fails(\@g, [@g, 'create', '--account', 'bad account'], 1,
+          qr/invalid account "bad account"/, 'bad account');
+    fails(\@g, [@g, 'create', '--account', 'x' x 129], 1,
+          qr/invalid account/, 'account too long');
+    fails(\@g, [@g, 'list', '--account', 'a/b'], 1, qr/invalid account/,
+          'list: bad account');
+    fails(\@g, [@g, 'create', '--account', 'x', '--label', "a\nb"], 1,
+          qr/invalid label "a\\x0ab": control characters/,
+          'label with a newline');
+    fails(\@g, [@g, 'set', $ak, '--label', "tab\there"], 1,
+          qr/control characters/, 'set: label with a tab');
+    fails(\@g, [@g, 'create', '--account', 'x', '--label', 'L' x 257], 1,
+          qr/invalid label/, 'label too long');
+
+    # master key and store
+    my $other = "$tmp/mk-other";
+    ok_run(run('master-key', $other), 'master key of another store');
+    fails(\@g, ['--store', $st, '--master-key', $other, 'list'], 1,
+          qr/master key does not open the store/,
+          'the master key of another store is refused');
+    fails(\@g, ['--store', $st, '--master-key', $other, 'create',
+                '--account', 'x'], 1, qr/master key does not open/,
+          'create with a wrong master key');
+    fails(\@g, ['--store', $st, '--master-key', "$tmp/no-such-mk", 'list'], 1,
+          qr/no-such-mk/, 'missing master key file');
+    fails(\@g, ['--store', "$tmp/no-such-store", '--master-key', $mk, 'list'],
+          1, qr/no apisec store at .*no-such-store/, 'missing store');
+    fails(\@g, ['--master-key', $mk, 'list'], 2, qr/no store given/,
+          'no store given');
+    fails(\@g, ['--store', $st, 'list'], 2, qr/no master key given/,
+          'no master key given');
+
+    my $loose = "$tmp/mk-loose";
+    spew($loose, slurp($mk));
+    chmod 0644, $loose;
+    fails(\@g, ['--store', $st, '--master-key', $loose, 'list'], 1,
+          qr/mk-loose/, 'a master key file others can read is refused');
+
+    spew("$tmp/mk-short", 'x' x 10);
+    chmod 0600, "$tmp/mk-short";
+    fails(\@g, ['--store', $st, '--master-key', "$tmp/mk-short", 'list'], 1,
+          qr/mk-short/, 'a master key file of the wrong size is refused');
+
+    # import errors: the line and the field are named
+    my $good = sub {
+        my (%o) = @_;
+        my %l = (access_key => 'imp' . rand_alnum(8),
+                 secret_key => $ok_secret, account => 'imp', %o);
+        delete $l{$_} for grep { !defined $o{$_} && exists $o{$_} } keys %o;
+        return $json->encode(\%l);
+    };
+    my @cases = (
+        [ '{"access_key":"x1","secret_key":"' . $ok_secret . '","account":"a","color":"red"}',
+          qr/line 1: unknown field "color"/, 'unknown field' ],
+        [ $good->(secret_key => undef), qr/line 1: missing field "secret_key"/,
+          'missing secret_key' ],
+        [ $good->(access_key => undef), qr/line 1: missing field "access_key"/,
+          'missing access_key' ],
+        [ $good->(account => undef), qr/line 1: missing field "account"/,
+          'missing account' ],
+        [ $good->(access_key => 'a b'),
+          qr/line 1: field "access_key": invalid access key "a b"/,
+          'bad access key' ],
+        [ $good->(secret_key => 'short'),
+          qr/line 1: field "secret_key": invalid secret/, 'short secret' ],
+        [ $good->(account => 'a b'),
+          qr/line 1: field "account": invalid account/, 'bad account' ],
+        [ $good->(ips => ['1.2.3.4', '1.2.3.999']),
+          qr/line 1: field "ips": invalid CIDR "1\.2\.3\.999"/, 'bad CIDR' ],
+        [ $good->(ips => [map { "10.2.$_.0/24" } 1 .. 21]),
+          qr/line 1: field "ips": too many CIDRs/, 'more than 20 CIDRs' ],
+        [ $good->(ips => '10.0.0.0/8'),
+          qr/line 1: field "ips": expected an array/, 'ips not an array' ],
+        [ $good->(permissions => ['read', 'root']),
+          qr/line 1: field "permissions": unknown permission "root"/,
+          'unknown permission' ],
+        [ $good->(permissions => []),
+          qr/line 1: field "permissions": at least one/, 'no permission' ],
+        [ $good->(status => 'zombie'),
+          qr/line 1: field "status": invalid status "zombie"/, 'bad status' ],
+        [ $good->(created_at => '2020-02-30T00:00:00Z'),
+          qr/line 1: field "created_at": invalid time/, 'bad created_at' ],
+        [ $good->(last_used_at => 1700000000),
+          qr/line 1: field "last_used_at": expected a string/,
+          'time as a number' ],
+        [ $good->(expires_at => 'soon'),
+          qr/line 1: field "expires_at": invalid time "soon"/,
+          'bad expires_at' ],
+        [ $good->(locked_until => 'x'),
+          qr/line 1: field "locked_until": invalid time/, 'bad locked_until' ],
+        [ $good->(label => "bell\x07"),
+          qr/line 1: field "label": invalid label "bell\\x07": control characters/,
+          'label with a control character' ],
+        [ $good->(totp_enrolled => JSON::PP::true),
+          qr/line 1: field "totp_enrolled": a TOTP enrolment cannot be imported/,
+          'TOTP enrolment' ],
+        [ '{"access_key":"x1","secret_key":"' . $ok_secret . '","account":"a",}',
+          qr/line 1: invalid JSON at byte offset \d+: expected a member name/,
+          'trailing comma' ],
+        [ '{"access_key":"x1","access_key":"x2"}',
+          qr/line 1: invalid JSON at byte offset 19: duplicate member "access_key"/,
+          'duplicate member' ],
+        [ "{\"access_key\":\"x1\",\"secret_key\":\"$ok_secret\",\"account\":\"a\",\"label\":\"\\ud800\"}",
+          qr/line 1: invalid JSON .*lone high surrogate/, 'lone surrogate' ],
+        [ "{\"access_key\":\"x1\",\"secret_key\":\"$ok_secret\",\"account\":\"a\",\"label\":\"\xc3\x28\"}",
+          qr/line 1: invalid JSON .*invalid UTF-8/, 'invalid UTF-8' ],
+        [ 'not json', qr/line 1: invalid JSON at byte offset 0/, 'not JSON' ],
+        [ '{"access_key":"' . $ak . '","secret_key":"' . $ok_secret
+          . '","account":"a"}',
+          qr/line 1: field "access_key": key "\Q$ak\E" already exists in the store/,
+          'key already in the store' ],
+        [ $good->(access_key => 'dup1') . "\n" . $good->(access_key => 'dup2')
+          . "\n" . $good->(access_key => 'dup1'),
+          qr/line 3: field "access_key": key "dup1" is already on line 1/,
+          'duplicate key in the input' ],
+        [ '{"access_key":"x1","secret_key":"' . $ok_secret . '","account":"a",'
+          . '"label":"' . ('y' x 70000) . '"}',
+          qr/line 1: line longer than 65536 bytes/, 'line too long' ],
+    );
+
+    for my $c (@cases) {
+        my $r = fails(\@g, [@g, 'import'], 1, $c->[1], "import: $c->[2]",
+                      stdin => "$c->[0]\n");
+        unlike($r->{err}, qr/\Q$ok_secret\E/, "import: $c->[2]: no secret "
+               . 'in the message');
+    }
+
+    # all or nothing: line 3 of 5 is bad
+    my @five = map { $good->(access_key => "five$_") } 1 .. 5;
+    $five[2] = $good->(access_key => 'five3', ips => ['1.2.3.4/99']);
+    fails(\@g, [@g, 'import'], 1,
+          qr/\Aapisecctl: error: line 3: field "ips": invalid CIDR "1\.2\.3\.4\/99"\n\z/,
+          'import: bad line 3 of 5 imports nothing',
+          stdin => join("\n", @five) . "\n");
+    my $r = run(@g, 'show', 'five1');
+    is($r->{rc}, 1, 'line 1 was not imported');
+}
+
+
+# --- 10,000 keys -----------------------------------------------------------------
+
+{
+    my ($st4, $mk4, @g4) = new_store();
+    my $lines = '';
+    my %want;
+
+    for my $i (1 .. 10000) {
+        my $ak = rand_alnum(40) . ".$i";
+        $want{$ak} = 1;
+        $lines .= $json->encode({
+            access_key => $ak, secret_key => rand_alnum(64),
+            account => 'acct' . ($i % 100),
+            permissions => $i % 2 ? ['read'] : ['read', 'trade'],
+            $i % 3 ? () : (ips => ["10.0." . ($i % 250) . ".0/24"]),
+            created_at => iso(1_600_000_000 + $i),
+        }) . "\n";
+    }
+
+    my $r = ok_run(run({ stdin => $lines }, @g4, 'import'),
+                   'import 10000 keys');
+    is($r->{out}, "imported 10000 keys\n", 'count');
+
+    my $rows = decode_lines(list_json(@g4));
+    is(scalar @$rows, 10000, 'list --json: 10000 keys');
+    is(scalar(grep { $want{ $_->{access_key} } } @$rows), 10000,
+       'the keys that were imported');
+    is($rows->[0]{created_at}, iso(1_600_000_000 + 10000), 'newest first');
+    is($rows->[-1]{created_at}, iso(1_600_000_000 + 1), 'oldest last');
+
+    $r = ok_run(run(@g4, 'list'), 'list text of 10000');
+    is(scalar(split /\n/, $r->{out}), 10001, 'header and 10000 rows');
+
+    $r = ok_run(run(@g4, '--json', 'list', '--account', 'acct7'),
+                'list --account of 10000');
+    is(scalar @{ decode_lines($r->{out}) }, 100, '100 keys of acct7');
+
+    # the same input again: every key exists, nothing is written
+    fails(\@g4, [@g4, 'import'], 1,
+          qr/line 1: field "access_key": key .* already exists/,
+          'import the same keys again', stdin => $lines);
+
+    # a store too small: nothing is imported, a clear message; a bigger
+    # --map-size makes room
+    my ($st5, $mk5, @g5) = new_store(map_size => '1M');
+    fails(\@g5, [@g5, 'import'], 1,
+          qr/store is full \(map size 1M\): reopen with a bigger --map-size/,
+          'import into a full store', stdin => $lines);
+    is(list_json(@g5), '', 'nothing imported into the full store');
+
+    $r = ok_run(run({ stdin => $lines }, @g5, '--map-size', '64M', 'import'),
+                'import after growing the store with --map-size');
+    is($r->{out}, "imported 10000 keys\n", 'all imported');
+    is(scalar @{ decode_lines(list_json(@g5)) }, 10000, 'all listed');
+
+    # a full store refuses create with the same message
+    my ($st6, $mk6, @g6) = new_store(map_size => '1M');
+    my $filler = '';
+    my $i = 0;
+    for (;;) {
+        $filler = join '', map {
+            $json->encode({ access_key => "fill$i.$_",
+                            secret_key => rand_alnum(200), account => 'f',
+                            label => 'L' x 250 }) . "\n" } 1 .. 50;
+        $i++;
+        last if run({ stdin => $filler }, @g6, 'import')->{rc} != 0;
+        last if $i > 200;
+    }
+    my $done = 0;
+    for my $try (1 .. 100) {
+        my $c = run(@g6, 'create', '--account', 'full', '--label', 'L' x 250);
+        if ($c->{rc} != 0) {
+            is($c->{rc}, 1, 'create in a full store: exit 1');
+            like($c->{err},
+                 qr/\Aapisecctl: error: store is full \(map size 1M\): reopen with a bigger --map-size[^\n]*\n\z/,
+                 'create in a full store: message');
+            $done = 1;
+            last;
+        }
+    }
+    ok($done, 'the store filled up');
+}
+
+
+# --- environment variables and option placement --------------------------------
+
+{
+    my $env = { APISEC_STORE => $st, APISEC_MASTER_KEY => $mk };
+    my $r = ok_run(run({ env => $env }, '--json', 'list'),
+                   'store and master key from the environment');
+    is($r->{out}, list_json(@g), 'same keys');
+
+    $r = ok_run(run('list', '--json', '--store', $st, '--master-key', $mk),
+                'global options after the command');
+    is($r->{out}, list_json(@g), 'same keys');
+
+    my $k = create_key(\@g, '--account', 'gina');
+    $r = ok_run(run(@g, '--', 'show', $k->{access_key}), '-- before the command');
+    like($r->{out}, qr/^account: gina$/m, 'works');
+
+    $r = run({ env => { APISEC_STORE => "$tmp/nope", APISEC_MASTER_KEY => $mk } },
+             '--store', $st, 'show', $k->{access_key});
+    is($r->{rc}, 0, '--store wins over APISEC_STORE');
+}
+
+
+done_testing();
