@@ -22,6 +22,7 @@
 #include <openssl/params.h>
 #include <openssl/rand.h>
 
+#include "apisec_parse.h"
 #include "apisec_crypto.h"
 
 
@@ -590,16 +591,8 @@ apisec_hex_decode(const char *in, size_t n, uint8_t *out, size_t outcap)
     }
 
     for (i = 0; i < n; i += 2) {
-        hi = in[i];
-        lo = in[i + 1];
-
-        hi = (hi >= '0' && hi <= '9') ? hi - '0'
-             : (hi >= 'a' && hi <= 'f') ? hi - 'a' + 10
-             : (hi >= 'A' && hi <= 'F') ? hi - 'A' + 10 : -1;
-
-        lo = (lo >= '0' && lo <= '9') ? lo - '0'
-             : (lo >= 'a' && lo <= 'f') ? lo - 'a' + 10
-             : (lo >= 'A' && lo <= 'F') ? lo - 'A' + 10 : -1;
+        hi = apisec_hex_value((unsigned char) in[i]);
+        lo = apisec_hex_value((unsigned char) in[i + 1]);
 
         if (hi < 0 || lo < 0) {
             apisec_wipe(out, i / 2);

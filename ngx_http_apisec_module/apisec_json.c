@@ -43,8 +43,6 @@ static int apisec_json_parse_array(apisec_json_parser_t *ps,
 static int apisec_json_parse_value(apisec_json_parser_t *ps,
     apisec_json_member_t *m);
 static int apisec_json_literal(apisec_json_parser_t *ps, const char *lit);
-static void apisec_json_show(const char *s, size_t len, char *out,
-    size_t cap);
 
 
 static const char  apisec_json_hex[] = "0123456789abcdef";
@@ -1128,7 +1126,8 @@ apisec_json_fail(apisec_json_parser_t *ps, const unsigned char *at,
         return -1;
     }
 
-    apisec_json_show(arg, strlen(arg), shown, sizeof(shown));
+    apisec_json_show(arg, strlen(arg), APISEC_JSON_NAME_SHOW, shown,
+                     sizeof(shown));
 
     snprintf(ps->err, ps->errlen, "at byte offset %zu: %s \"%s\"", off, msg,
              shown);
@@ -1139,15 +1138,16 @@ apisec_json_fail(apisec_json_parser_t *ps, const unsigned char *at,
 
 /* printable ASCII as is, other bytes as \xNN, cut after a few bytes */
 
-static void
-apisec_json_show(const char *s, size_t len, char *out, size_t cap)
+void
+apisec_json_show(const char *s, size_t len, size_t show, char *out,
+    size_t cap)
 {
     size_t          i, o;
     unsigned char   c;
 
     o = 0;
 
-    for (i = 0; i < len && i < APISEC_JSON_NAME_SHOW; i++) {
+    for (i = 0; i < len && i < show; i++) {
         c = (unsigned char) s[i];
 
         if (o + 8 >= cap) {

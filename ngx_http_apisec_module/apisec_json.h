@@ -138,4 +138,13 @@ const apisec_json_member_t *apisec_json_find(const apisec_json_object_t *obj,
 const char *apisec_json_type_name(apisec_json_type_t type);
 
 
+/*
+ * A value for a message: printable ASCII as is, other bytes (and quotes
+ * and backslashes) as \xNN, at most show bytes of it, then "...".  out
+ * must hold show * 4 + 8 bytes.
+ */
+void apisec_json_show(const char *s, size_t len, size_t show, char *out,
+    size_t cap);
+
+
 #endif /* _APISEC_JSON_H_INCLUDED_ */

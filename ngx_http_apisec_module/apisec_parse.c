@@ -19,7 +19,6 @@
 #define apisec_is_digit(c)    ((c) >= '0' && (c) <= '9')
 
 
-static int apisec_hex_digit(int c);
 static int apisec_digits(const char *p, size_t n, int *v);
 static int64_t apisec_days_from_civil(int64_t y, int m, int d);
 static void apisec_civil_from_days(int64_t z, int64_t *y, int *m, int *d);
@@ -39,8 +38,8 @@ static const char  *apisec_status_names[] = {
 };
 
 
-static int
-apisec_hex_digit(int c)
+int
+apisec_hex_value(int c)
 {
     if (c >= '0' && c <= '9') {
         return c - '0';
@@ -408,7 +407,7 @@ apisec_parse_ipv6(const char *p, size_t len, uint8_t *addr)
         v = 0;
 
         while (i < len && i - start < 5) {
-            d = apisec_hex_digit((unsigned char) p[i]);
+            d = apisec_hex_value((unsigned char) p[i]);
 
             if (d < 0) {
                 break;

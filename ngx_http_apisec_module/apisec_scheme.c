@@ -9,14 +9,10 @@
 #include "apisec_scheme.h"
 
 
-#define apisec_lower(c)  (((c) >= 'A' && (c) <= 'Z') ? ((c) | 0x20) : (c))
-
-
 static int apisec_name_next(apisec_bytes_t *n, size_t *i);
 static int apisec_name_check(apisec_bytes_t n);
 static int apisec_name_eq(apisec_bytes_t a, apisec_bytes_t b);
 static int apisec_name_is(apisec_bytes_t a, const char *name);
-static int apisec_hexval(unsigned char c);
 static apisec_err_t apisec_params_unique(apisec_auth_t *a);
 static size_t apisec_copy_without(unsigned char *dst, apisec_bytes_t src,
     const apisec_param_t *cut);
@@ -323,8 +319,8 @@ apisec_name_next(apisec_bytes_t *n, size_t *i)
         return -2;
     }
 
-    hi = apisec_hexval(n->data[1]);
-    lo = apisec_hexval(n->data[2]);
+    hi = apisec_hex_value(n->data[1]);
+    lo = apisec_hex_value(n->data[2]);
 
     if (hi < 0 || lo < 0) {
         return -2;
@@ -407,23 +403,6 @@ apisec_name_is(apisec_bytes_t a, const char *name)
     }
 
     return apisec_name_eq(a, b);
-}
-
-
-static int
-apisec_hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-
-    c = apisec_lower(c);
-
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-
-    return -1;
 }
 
 

@@ -399,7 +399,6 @@ static const ctl_command_t  ctl_commands[] = {
 };
 
 
-static const char  ctl_hex[] = "0123456789abcdef";
 static const char  ctl_units[] = "KMGT";
 
 
@@ -859,32 +858,7 @@ ctl_vmsg(const char *kind, const char *fmt, va_list ap)
 static const char *
 ctl_quote(const char *s, size_t len, char *out)
 {
-    size_t          i, o;
-    unsigned char   c;
-
-    o = 0;
-
-    for (i = 0; i < len && i < CTL_QUOTE_SHOW; i++) {
-        c = (unsigned char) s[i];
-
-        if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
-            out[o++] = (char) c;
-
-        } else {
-            out[o++] = '\\';
-            out[o++] = 'x';
-            out[o++] = ctl_hex[c >> 4];
-            out[o++] = ctl_hex[c & 0x0f];
-        }
-    }
-
-    if (i < len) {
-        out[o++] = '.';
-        out[o++] = '.';
-        out[o++] = '.';
-    }
-
-    out[o] = '\0';
+    apisec_json_show(s, len, CTL_QUOTE_SHOW, out, CTL_QUOTE_LEN);
 
     return out;
 }
