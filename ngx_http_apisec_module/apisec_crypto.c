@@ -530,6 +530,17 @@ apisec_ct_equal(const void *a, size_t alen, const void *b, size_t blen)
 /* rejection sampling: bytes >= 248 (= 4 * 62) are dropped, no bias */
 
 int
+apisec_random_bytes(uint8_t *out, size_t n)
+{
+    if (n > INT_MAX || RAND_bytes(out, (int) n) != 1) {
+        return -1;
+    }
+
+    return 0;
+}
+
+
+int
 apisec_random_alnum(char *out, size_t n)
 {
     size_t   i, j;

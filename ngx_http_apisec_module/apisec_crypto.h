@@ -58,6 +58,9 @@ int apisec_hmac_sha256(apisec_hmac_t *h, const uint8_t *key, size_t keylen,
 /* 1 when equal; lengths compared first, contents in constant time */
 int apisec_ct_equal(const void *a, size_t alen, const void *b, size_t blen);
 
+/* n random bytes (RAND_bytes); 0, or -1 on failure */
+int apisec_random_bytes(uint8_t *out, size_t n);
+
 /* n characters of [A-Za-z0-9] from RAND_bytes (unbiased), then a NUL */
 int apisec_random_alnum(char *out, size_t n);
 

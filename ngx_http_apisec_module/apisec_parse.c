@@ -990,3 +990,22 @@ apisec_valid_secret(const char *s, size_t len)
 
     return 1;
 }
+
+
+int
+apisec_valid_passphrase(const char *s, size_t len)
+{
+    size_t  i;
+
+    if (s == NULL || len == 0 || len > APISEC_PASSPHRASE_MAX) {
+        return 0;
+    }
+
+    for (i = 0; i < len; i++) {
+        if ((unsigned char) s[i] < 0x20 || (unsigned char) s[i] > 0x7e) {
+            return 0;
+        }
+    }
+
+    return 1;
+}

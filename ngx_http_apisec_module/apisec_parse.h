@@ -33,6 +33,8 @@
 #define APISEC_SECRET_MIN       16
 #define APISEC_SECRET_MAX       256     /* secret: printable ASCII 0x21-0x7e */
 
+#define APISEC_PASSPHRASE_MAX   128     /* OKX passphrase: 0x20-0x7e */
+
 #define APISEC_TIME_LEN         20      /* "YYYY-MM-DDThh:mm:ssZ" */
 #define APISEC_CIDR_LEN         64      /* room for any formatted CIDR */
 #define APISEC_PERMS_LEN        32      /* "read,trade,withdraw" */
@@ -94,6 +96,7 @@ int apisec_valid_access_key(const char *s, size_t len);
 int apisec_valid_account(const char *s, size_t len);
 int apisec_valid_label(const char *s, size_t len);
 int apisec_valid_secret(const char *s, size_t len);
+int apisec_valid_passphrase(const char *s, size_t len);
 
 
 #endif /* _APISEC_PARSE_H_INCLUDED_ */

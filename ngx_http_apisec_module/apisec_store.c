@@ -1223,6 +1223,94 @@ apisec_key_get_secret(apisec_store_t *st, const apisec_key_t *k, char *out,
 
 
 static int
+apisec_passhash(apisec_store_t *st, apisec_hmac_t *h, const uint8_t *salt,
+    const char *pass, size_t len, uint8_t *out)
+{
+    int      rc;
+    uint8_t  pk[APISEC_SHA256_LEN];
+    uint8_t  buf[APISEC_PASSHASH_SALT + APISEC_PASSPHRASE_MAX];
+
+    static const char  label[] = "apisec passphrase v1";
+
+    if (apisec_hmac_sha256(h, st->mk, sizeof(st->mk), (const uint8_t *) label,
+                           sizeof(label) - 1, pk)
+        != 0)
+    {
+        return APISEC_ERR_CRYPTO;
+    }
+
+    memcpy(buf, salt, APISEC_PASSHASH_SALT);
+    memcpy(buf + APISEC_PASSHASH_SALT, pass, len);
+
+    rc = apisec_hmac_sha256(h, pk, sizeof(pk), buf, APISEC_PASSHASH_SALT + len,
+                            out);
+
+    apisec_wipe(pk, sizeof(pk));
+    apisec_wipe(buf, sizeof(buf));
+
+    return (rc == 0) ? APISEC_OK : APISEC_ERR_CRYPTO;
+}
+
+
+int
+apisec_key_set_passphrase(apisec_store_t *st, apisec_hmac_t *h,
+    apisec_key_t *k, const char *pass, size_t len)
+{
+    uint8_t  salt[APISEC_PASSHASH_SALT];
+
+    if (st == NULL || h == NULL || k == NULL
+        || !apisec_valid_passphrase(pass, len))
+    {
+        return APISEC_ERR_INVALID;
+    }
+
+    if (apisec_random_bytes(salt, sizeof(salt)) != 0) {
+        return APISEC_ERR_CRYPTO;
+    }
+
+    if (apisec_passhash(st, h, salt, pass, len,
+                        k->passhash + APISEC_PASSHASH_SALT)
+        != APISEC_OK)
+    {
+        k->passhash_len = 0;
+        return APISEC_ERR_CRYPTO;
+    }
+
+    memcpy(k->passhash, salt, sizeof(salt));
+    k->passhash_len = APISEC_PASSHASH_LEN;
+
+    return APISEC_OK;
+}
+
+
+int
+apisec_key_check_passphrase(apisec_store_t *st, apisec_hmac_t *h,
+    const apisec_key_t *k, const char *pass, size_t len)
+{
+    int      ok;
+    uint8_t  mac[APISEC_SHA256_LEN];
+
+    if (st == NULL || h == NULL || k == NULL
+        || k->passhash_len != APISEC_PASSHASH_LEN
+        || !apisec_valid_passphrase(pass, len))
+    {
+        return 0;
+    }
+
+    if (apisec_passhash(st, h, k->passhash, pass, len, mac) != APISEC_OK) {
+        return 0;
+    }
+
+    ok = apisec_ct_equal(mac, sizeof(mac), k->passhash + APISEC_PASSHASH_SALT,
+                         APISEC_PASSHASH_LEN - APISEC_PASSHASH_SALT);
+
+    apisec_wipe(mac, sizeof(mac));
+
+    return ok;
+}
+
+
+static int
 apisec_store_count_reader(const char *msg, void *ctx)
 {
     unsigned  *n;

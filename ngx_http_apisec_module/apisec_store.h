@@ -41,6 +41,7 @@
 #define APISEC_IPS_MAX             20
 #define APISEC_SEALED_MAX          (APISEC_SECRET_MAX + APISEC_SEAL_OVERHEAD)
 #define APISEC_TOTP_SEALED_MAX     (64 + APISEC_SEAL_OVERHEAD)
+#define APISEC_PASSHASH_SALT       16
 #define APISEC_PASSHASH_LEN        48      /* 16 bytes salt, 32 bytes hash */
 #define APISEC_RECORD_MAX          4096    /* an encoded record never exceeds */
 #define APISEC_ERR_LEN             256
@@ -165,6 +166,19 @@ int apisec_key_set_secret(apisec_store_t *st, apisec_key_t *k,
 /* unseal k's secret into out (cap >= APISEC_SECRET_MAX); *len set */
 int apisec_key_get_secret(apisec_store_t *st, const apisec_key_t *k,
     char *out, size_t cap, size_t *len);
+
+
+/*
+ * The OKX passphrase, kept as salt || HMAC-SHA256(P, salt || passphrase)
+ * with P = HMAC-SHA256(master key, "apisec passphrase v1"): a salted hash
+ * that the store alone does not let anyone brute-force.  set: a fresh
+ * random salt (passphrase validated with apisec_valid_passphrase); check:
+ * 1 when it matches (constant time), 0 when not or the key has none.
+ */
+int apisec_key_set_passphrase(apisec_store_t *st, apisec_hmac_t *h,
+    apisec_key_t *k, const char *pass, size_t len);
+int apisec_key_check_passphrase(apisec_store_t *st, apisec_hmac_t *h,
+    const apisec_key_t *k, const char *pass, size_t len);
 
 
 /* the record codec (exposed for unit tests and fuzzing) */
