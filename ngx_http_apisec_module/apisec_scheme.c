@@ -9,6 +9,9 @@
 #include "apisec_scheme.h"
 
 
+#define apisec_lower(c)  (((c) >= 'A' && (c) <= 'Z') ? ((c) | 0x20) : (c))
+
+
 static int apisec_name_next(apisec_bytes_t *n, size_t *i);
 static int apisec_name_check(apisec_bytes_t n);
 static int apisec_name_eq(apisec_bytes_t a, apisec_bytes_t b);
@@ -19,6 +22,15 @@ static size_t apisec_copy_without(unsigned char *dst, apisec_bytes_t src,
 static apisec_err_t apisec_hashkey_parse(const apisec_scheme_t *s,
     const apisec_req_t *r, int64_t window_ms, apisec_auth_t *a);
 static size_t apisec_hashkey_canon_max(const apisec_req_t *r);
+static apisec_err_t apisec_htx_parse(const apisec_scheme_t *s,
+    const apisec_req_t *r, int64_t window_ms, apisec_auth_t *a);
+static size_t apisec_htx_canon_max(const apisec_req_t *r);
+static apisec_err_t apisec_okx_parse(const apisec_scheme_t *s,
+    const apisec_req_t *r, int64_t window_ms, apisec_auth_t *a);
+static size_t apisec_okx_canon_max(const apisec_req_t *r);
+static int apisec_param_cmp(const apisec_param_t *x, const apisec_param_t *y);
+static int apisec_base64_mac(apisec_bytes_t v, int pct, apisec_auth_t *a);
+static int64_t apisec_window(const apisec_scheme_t *s, int64_t window_ms);
 
 
 static const apisec_err_info_t  apisec_errors[APISEC_E_MAX] = {
@@ -56,11 +68,31 @@ static const apisec_err_info_t  apisec_errors[APISEC_E_MAX] = {
 const apisec_scheme_t  apisec_schemes[] = {
 
     { "hashkey",
-      { "X-HK-APIKEY", NULL },
-      5000, 60000,
+      { "X-HK-APIKEY", NULL }, NULL,
+      APISEC_BODY_FORM, 0,
+      5000, 60000, APISEC_FUTURE_MS,
       apisec_hashkey_parse, apisec_hashkey_canon_max },
 
-    { NULL, { NULL }, 0, 0, NULL, NULL }
+    { "binance",
+      { "X-MBX-APIKEY", NULL }, NULL,
+      APISEC_BODY_FORM, 0,
+      5000, 60000, APISEC_FUTURE_MS,
+      apisec_hashkey_parse, apisec_hashkey_canon_max },
+
+    { "htx",
+      { NULL }, "AccessKeyId",
+      APISEC_BODY_NONE, 0,
+      300000, 300000, -1,
+      apisec_htx_parse, apisec_htx_canon_max },
+
+    { "okx",
+      { "OK-ACCESS-KEY", "OK-ACCESS-SIGN", "OK-ACCESS-TIMESTAMP",
+        "OK-ACCESS-PASSPHRASE" }, NULL,
+      APISEC_BODY_ANY, 1,
+      30000, 30000, -1,
+      apisec_okx_parse, apisec_okx_canon_max },
+
+    { NULL, { NULL }, NULL, 0, 0, 0, 0, 0, NULL, NULL }
 };
 
 
@@ -94,19 +126,46 @@ apisec_err_t
 apisec_scheme_key(const apisec_scheme_t *s, const apisec_req_t *r,
     apisec_auth_t *a)
 {
-    size_t                i;
-    const unsigned char  *p;
+    size_t                i, n, start;
     apisec_bytes_t        k;
+    const unsigned char  *p;
 
-    if (r->header_dup & 1) {
-        a->detail = "the key header is sent twice";
-        return APISEC_E_REQUEST_MALFORMED;
+    if (s->key_param != NULL) {
+
+        /* the first "name=" parameter of the query, raw */
+
+        n = strlen(s->key_param);
+        k.data = NULL;
+        k.len = 0;
+
+        for (i = 0; i < r->query.len; i = start + 1) {
+            start = i;
+
+            while (start < r->query.len && r->query.data[start] != '&') {
+                start++;
+            }
+
+            if (start - i > n && r->query.data[i + n] == '='
+                && memcmp(r->query.data + i, s->key_param, n) == 0)
+            {
+                k.data = r->query.data + i + n + 1;
+                k.len = start - i - n - 1;
+                break;
+            }
+        }
+
+    } else {
+        if (r->header_dup & 1) {
+            a->detail = "the key header is sent twice";
+            return APISEC_E_REQUEST_MALFORMED;
+        }
+
+        k = r->headers[0];
     }
 
-    k = r->headers[0];
-
     if (k.data == NULL || k.len == 0) {
-        a->detail = "no key header";
+        a->detail = (s->key_param != NULL) ? "no key parameter"
+                                            : "no key header";
         return APISEC_E_KEY_MISSING;
     }
 
@@ -157,10 +216,13 @@ apisec_scheme_verify(const apisec_scheme_t *s, apisec_auth_t *a,
     int64_t now_ms, apisec_hmac_t *h, const unsigned char *secret,
     size_t secret_len)
 {
-    unsigned char  mac[APISEC_SHA256_LEN];
     int            ok;
+    int64_t        future;
+    unsigned char  mac[APISEC_SHA256_LEN];
 
-    if (a->ts_ms >= now_ms + APISEC_FUTURE_MS) {
+    future = (s->future_ms >= 0) ? s->future_ms : a->window_ms + 1;
+
+    if (a->ts_ms - now_ms >= future) {
         a->detail = "the timestamp is in the future";
         return APISEC_E_TIMESTAMP_INVALID;
     }
@@ -510,7 +572,7 @@ apisec_hashkey_parse(const apisec_scheme_t *s, const apisec_req_t *r,
         return APISEC_E_TIMESTAMP_INVALID;
     }
 
-    max = (window_ms >= 0) ? window_ms : s->window_max_ms;
+    max = apisec_window(s, window_ms);
 
     recv = apisec_params_find(a, "recvWindow");
 
@@ -560,4 +622,348 @@ static size_t
 apisec_hashkey_canon_max(const apisec_req_t *r)
 {
     return r->query.len + r->body.len;
+}
+
+
+/*
+ * htx (HTX/Huobi signature version 2): AccessKeyId, SignatureMethod,
+ * SignatureVersion, Timestamp and Signature in the query; Signature =
+ * base64 HMAC-SHA256 over "METHOD\nhost\npath\n" and the other query
+ * parameters sorted by name, joined by '&', as sent.  The host is the
+ * Host header as sent, lower-cased.  The body is not signed.
+ */
+
+static apisec_err_t
+apisec_htx_parse(const apisec_scheme_t *s, const apisec_req_t *r,
+    int64_t window_ms, apisec_auth_t *a)
+{
+    int                    n;
+    char                   ts[24];
+    size_t                 i, j;
+    unsigned char         *p;
+    apisec_err_t           rc;
+    const apisec_param_t  *sig, *m, *v, *t, *sorted[APISEC_PARAMS_MAX];
+
+    rc = apisec_params_split(r->query, 0, a);
+    if (rc != APISEC_E_OK) {
+        return rc;
+    }
+
+    rc = apisec_params_unique(a);
+    if (rc != APISEC_E_OK) {
+        return rc;
+    }
+
+    sig = apisec_params_find(a, "Signature");
+
+    if (sig == NULL) {
+        a->detail = "no Signature parameter";
+        return APISEC_E_SIGNATURE_MISSING;
+    }
+
+    m = apisec_params_find(a, "SignatureMethod");
+    v = apisec_params_find(a, "SignatureVersion");
+
+    if (m == NULL || m->value.len != 10
+        || memcmp(m->value.data, "HmacSHA256", 10) != 0
+        || v == NULL || v->value.len != 1 || v->value.data[0] != '2')
+    {
+        a->detail = "not SignatureMethod=HmacSHA256 and SignatureVersion=2";
+        return APISEC_E_REQUEST_MALFORMED;
+    }
+
+    t = apisec_params_find(a, "Timestamp");
+
+    if (t == NULL) {
+        a->detail = "no Timestamp parameter";
+        return APISEC_E_TIMESTAMP_INVALID;
+    }
+
+    /* "YYYY-MM-DDThh:mm:ss", UTC, percent-encoded */
+
+    n = apisec_pct_decode(t->value, (unsigned char *) ts, sizeof(ts) - 2);
+
+    if (n != 19 || ts[10] != 'T') {
+        a->detail = "the Timestamp is not YYYY-MM-DDThh:mm:ss";
+        return APISEC_E_TIMESTAMP_INVALID;
+    }
+
+    ts[19] = 'Z';
+
+    if (apisec_parse_time(ts, 20, &a->ts_ms) != 0) {
+        a->detail = "the Timestamp is not YYYY-MM-DDThh:mm:ss";
+        return APISEC_E_TIMESTAMP_INVALID;
+    }
+
+    a->ts_ms *= 1000;
+    a->window_ms = apisec_window(s, window_ms);
+
+    if (!apisec_base64_mac(sig->value, 1, a)) {
+        return APISEC_E_SIGNATURE_INVALID;
+    }
+
+    if (a->canon_cap < apisec_htx_canon_max(r)) {
+        a->detail = "canonical buffer too small";
+        return APISEC_E_REQUEST_MALFORMED;
+    }
+
+    /* the parameters but Signature, sorted by name (insertion sort) */
+
+    for (i = 0, j = 0; i < a->nparams; i++) {
+        if (&a->params[i] == sig) {
+            continue;
+        }
+
+        n = (int) j++;
+
+        while (n > 0 && apisec_param_cmp(sorted[n - 1], &a->params[i]) > 0) {
+            sorted[n] = sorted[n - 1];
+            n--;
+        }
+
+        sorted[n] = &a->params[i];
+    }
+
+    p = a->canon;
+    memcpy(p, r->method.data, r->method.len);
+    p += r->method.len;
+    *p++ = '\n';
+
+    for (i = 0; i < r->host.len; i++) {
+        *p++ = (unsigned char) apisec_lower(r->host.data[i]);
+    }
+
+    *p++ = '\n';
+    memcpy(p, r->path.data, r->path.len);
+    p += r->path.len;
+    *p++ = '\n';
+
+    for (i = 0; i < j; i++) {
+        if (i > 0) {
+            *p++ = '&';
+        }
+
+        memcpy(p, r->query.data + sorted[i]->start,
+               sorted[i]->end - sorted[i]->start);
+        p += sorted[i]->end - sorted[i]->start;
+    }
+
+    a->canon_len = p - a->canon;
+
+    return APISEC_E_OK;
+}
+
+
+static size_t
+apisec_htx_canon_max(const apisec_req_t *r)
+{
+    return r->method.len + r->host.len + r->path.len + r->query.len + 3;
+}
+
+
+/*
+ * okx (OKX v5): OK-ACCESS-KEY, OK-ACCESS-SIGN = base64 HMAC-SHA256 over
+ * timestamp + METHOD + path with query as sent + body as sent,
+ * OK-ACCESS-TIMESTAMP (ISO 8601, milliseconds, UTC),
+ * OK-ACCESS-PASSPHRASE (checked by the caller against the key's).
+ */
+
+static apisec_err_t
+apisec_okx_parse(const apisec_scheme_t *s, const apisec_req_t *r,
+    int64_t window_ms, apisec_auth_t *a)
+{
+    char            ts[24];
+    int64_t         ms;
+    unsigned char  *p;
+    apisec_err_t    rc;
+    apisec_bytes_t  t, ms3;
+
+    if (r->header_dup) {
+        a->detail = "an OK-ACCESS header is sent twice";
+        return APISEC_E_REQUEST_MALFORMED;
+    }
+
+    /* the query is signed as sent; still, no parameter twice */
+
+    rc = apisec_params_split(r->query, 0, a);
+    if (rc != APISEC_E_OK) {
+        return rc;
+    }
+
+    rc = apisec_params_unique(a);
+    if (rc != APISEC_E_OK) {
+        return rc;
+    }
+
+    if (r->headers[1].len == 0) {
+        a->detail = "no OK-ACCESS-SIGN header";
+        return APISEC_E_SIGNATURE_MISSING;
+    }
+
+    if (r->headers[3].len == 0) {
+        a->detail = "no OK-ACCESS-PASSPHRASE header";
+        return APISEC_E_SIGNATURE_MISSING;
+    }
+
+    a->passphrase = r->headers[3];
+
+    /* "YYYY-MM-DDThh:mm:ss.sssZ" */
+
+    t = r->headers[2];
+
+    if (t.len == 0) {
+        a->detail = "no OK-ACCESS-TIMESTAMP header";
+        return APISEC_E_TIMESTAMP_INVALID;
+    }
+
+    if (t.len != 24 || t.data[10] != 'T' || t.data[19] != '.'
+        || t.data[23] != 'Z')
+    {
+        a->detail = "the timestamp is not YYYY-MM-DDThh:mm:ss.sssZ";
+        return APISEC_E_TIMESTAMP_INVALID;
+    }
+
+    memcpy(ts, t.data, 19);
+    ts[19] = 'Z';
+    ms3.data = t.data + 20;
+    ms3.len = 3;
+
+    if (apisec_parse_time(ts, 20, &a->ts_ms) != 0
+        || apisec_parse_uint(ms3, 3, &ms) != 0)
+    {
+        a->detail = "the timestamp is not YYYY-MM-DDThh:mm:ss.sssZ";
+        return APISEC_E_TIMESTAMP_INVALID;
+    }
+
+    a->ts_ms = a->ts_ms * 1000 + ms;
+    a->window_ms = apisec_window(s, window_ms);
+
+    if (!apisec_base64_mac(r->headers[1], 0, a)) {
+        return APISEC_E_SIGNATURE_INVALID;
+    }
+
+    if (a->canon_cap < apisec_okx_canon_max(r)) {
+        a->detail = "canonical buffer too small";
+        return APISEC_E_REQUEST_MALFORMED;
+    }
+
+    p = a->canon;
+    memcpy(p, t.data, t.len);
+    p += t.len;
+    memcpy(p, r->method.data, r->method.len);
+    p += r->method.len;
+    memcpy(p, r->uri.data, r->uri.len);
+    p += r->uri.len;
+
+    if (r->body.len) {
+        memcpy(p, r->body.data, r->body.len);
+        p += r->body.len;
+    }
+
+    a->canon_len = p - a->canon;
+
+    return APISEC_E_OK;
+}
+
+
+static size_t
+apisec_okx_canon_max(const apisec_req_t *r)
+{
+    return r->headers[2].len + r->method.len + r->uri.len + r->body.len;
+}
+
+
+int
+apisec_pct_decode(apisec_bytes_t src, unsigned char *out, size_t cap)
+{
+    int     hi, lo;
+    size_t  i, o;
+
+    for (i = 0, o = 0; i < src.len; i++, o++) {
+        if (o == cap) {
+            return -1;
+        }
+
+        if (src.data[i] != '%') {
+            out[o] = src.data[i];
+            continue;
+        }
+
+        if (i + 2 >= src.len) {
+            return -1;
+        }
+
+        hi = apisec_hex_value(src.data[i + 1]);
+        lo = apisec_hex_value(src.data[i + 2]);
+
+        if (hi < 0 || lo < 0) {
+            return -1;
+        }
+
+        out[o] = (unsigned char) (hi * 16 + lo);
+        i += 2;
+    }
+
+    return (int) o;
+}
+
+
+/* parameters ordered by name as sent, then by position */
+
+static int
+apisec_param_cmp(const apisec_param_t *x, const apisec_param_t *y)
+{
+    int     rc;
+    size_t  n;
+
+    n = (x->name.len < y->name.len) ? x->name.len : y->name.len;
+
+    rc = memcmp(x->name.data, y->name.data, n);
+    if (rc != 0) {
+        return rc;
+    }
+
+    return (x->name.len > y->name.len) - (x->name.len < y->name.len);
+}
+
+
+/* a base64 HMAC-SHA256 (percent-encoded when pct) into a->mac */
+
+static int
+apisec_base64_mac(apisec_bytes_t v, int pct, apisec_auth_t *a)
+{
+    int            n;
+    unsigned char  buf[64];
+
+    if (pct) {
+        n = apisec_pct_decode(v, buf, sizeof(buf));
+        if (n < 0) {
+            a->detail = "the signature is not base64 of 32 bytes";
+            return 0;
+        }
+
+        v.data = buf;
+        v.len = (size_t) n;
+    }
+
+    n = apisec_base64_decode((const char *) v.data, v.len, a->mac,
+                             sizeof(a->mac));
+
+    if (n != APISEC_SHA256_LEN) {
+        a->detail = "the signature is not base64 of 32 bytes";
+        return 0;
+    }
+
+    a->mac_len = APISEC_SHA256_LEN;
+
+    return 1;
+}
+
+
+/* the location's apisec_time_window, else the scheme's */
+
+static int64_t
+apisec_window(const apisec_scheme_t *s, int64_t window_ms)
+{
+    return (window_ms >= 0) ? window_ms : s->window_max_ms;
 }

@@ -28,6 +28,11 @@
 #define APISEC_MAC_MAX          64      /* decoded signature bytes */
 #define APISEC_FUTURE_MS        1000    /* timestamp < now + 1000 */
 
+/* which request bodies a scheme signs, and so which the module reads */
+#define APISEC_BODY_NONE        0       /* htx: the body is not signed */
+#define APISEC_BODY_FORM        1       /* hashkey, binance: form bodies */
+#define APISEC_BODY_ANY         2       /* okx: any body, as sent */
+
 
 typedef enum {
     APISEC_E_OK = 0,
@@ -72,6 +77,7 @@ typedef struct {
     apisec_bytes_t        method;
     apisec_bytes_t        host;
     apisec_bytes_t        path;      /* without the query */
+    apisec_bytes_t        uri;       /* path and query, as sent */
     apisec_bytes_t        query;     /* after '?', as sent */
     apisec_bytes_t        body;      /* form body, empty when not a form */
     apisec_bytes_t        headers[APISEC_HDR_MAX];  /* scheme->headers[i] */
@@ -99,6 +105,7 @@ typedef struct {
     unsigned char        *canon;        /* caller's buffer */
     size_t                canon_len;
     size_t                canon_cap;    /* >= apisec_scheme_canon_max() */
+    apisec_bytes_t        passphrase;   /* okx: OK-ACCESS-PASSPHRASE */
     const char           *detail;       /* why it failed; no secret */
     unsigned              nparams;
     apisec_param_t        params[APISEC_PARAMS_MAX];
@@ -110,8 +117,13 @@ typedef struct apisec_scheme_s  apisec_scheme_t;
 struct apisec_scheme_s {
     const char           *name;
     const char           *headers[APISEC_HDR_MAX];   /* NULL-terminated */
+    const char           *key_param;    /* the key in the query, or NULL:
+                                           then it is in headers[0] */
+    unsigned              body;         /* APISEC_BODY_* */
+    unsigned              passphrase;   /* a passphrase is required */
     int64_t               window_default_ms;
     int64_t               window_max_ms;
+    int64_t               future_ms;    /* -1: as far ahead as behind */
     apisec_err_t        (*parse)(const apisec_scheme_t *s,
                                  const apisec_req_t *r, int64_t window_ms,
                                  apisec_auth_t *a);
@@ -128,7 +140,8 @@ const apisec_err_info_t *apisec_err_info(apisec_err_t e);
 const apisec_scheme_t *apisec_scheme_find(const char *name, size_t len);
 
 /*
- * The access key sent with the request (the scheme's first header).
+ * The access key sent with the request (the scheme's first header, or
+ * its key parameter in the query).
  * APISEC_E_KEY_MISSING when absent or empty; APISEC_E_KEY_UNKNOWN when it
  * cannot be a key at all (too long, bad characters: it is not looked up);
  * APISEC_E_REQUEST_MALFORMED when sent twice.
@@ -166,6 +179,9 @@ apisec_err_t apisec_params_split(apisec_bytes_t src, unsigned in_body,
 /* the first parameter whose percent-decoded name is name, or NULL */
 const apisec_param_t *apisec_params_find(const apisec_auth_t *a,
     const char *name);
+
+/* percent-decode src into out; the length, or -1 (bad escape, cap) */
+int apisec_pct_decode(apisec_bytes_t src, unsigned char *out, size_t cap);
 
 /* a decimal integer of 1..maxdigits digits, nothing else; -1 when not */
 int apisec_parse_uint(apisec_bytes_t v, size_t maxdigits, int64_t *out);

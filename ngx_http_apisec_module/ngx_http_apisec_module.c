@@ -16,7 +16,8 @@
 
 static ngx_int_t ngx_http_apisec_handler(ngx_http_request_t *r);
 static void ngx_http_apisec_body_handler(ngx_http_request_t *r);
-static ngx_int_t ngx_http_apisec_form_body(ngx_http_request_t *r);
+static ngx_int_t ngx_http_apisec_signed_body(ngx_http_request_t *r,
+    const apisec_scheme_t *s);
 static ngx_int_t ngx_http_apisec_gather_body(ngx_http_request_t *r,
     size_t max, ngx_str_t *body);
 static apisec_err_t ngx_http_apisec_check(ngx_http_request_t *r,
@@ -44,6 +45,8 @@ static char *ngx_http_apisec_store_directive(ngx_conf_t *cf,
 static char *ngx_http_apisec_scheme(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_apisec_permission(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_apisec_replay_guard(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static void ngx_http_apisec_wipe_key(void *data);
 
@@ -109,6 +112,20 @@ static ngx_command_t  ngx_http_apisec_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_apisec_loc_conf_t, permission),
       &ngx_http_apisec_permissions },
+
+    { ngx_string("apisec_replay_guard"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_http_apisec_replay_guard,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_apisec_loc_conf_t, replay_guard),
+      NULL },
+
+    { ngx_string("apisec_replay_zone"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_apisec_main_conf_t, replay_size),
+      NULL },
 
     { ngx_string("apisec_max_body_size"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
@@ -197,15 +214,15 @@ ngx_http_apisec_handler(ngx_http_request_t *r)
 
         ngx_http_set_ctx(r, ctx, ngx_http_apisec_module);
 
-        if (ngx_http_apisec_form_body(r)) {
+        if (ngx_http_apisec_signed_body(r, alcf->scheme)) {
 
-            /* the form body is signed: read it first (mirror's pattern) */
+            /* the body is signed: read it first (mirror's pattern) */
 
             if (r->headers_in.content_length_n > (off_t) alcf->max_body_size)
             {
                 return ngx_http_apisec_refuse(r, ctx,
                                               APISEC_E_REQUEST_MALFORMED,
-                                              "the form body is too large");
+                                              "the body is too large");
             }
 
             ctx->reading_body = 1;
@@ -236,7 +253,7 @@ ngx_http_apisec_handler(ngx_http_request_t *r)
 
         if (rc == NGX_DECLINED) {
             return ngx_http_apisec_refuse(r, ctx, APISEC_E_REQUEST_MALFORMED,
-                                          "the form body is too large");
+                                          "the body is too large");
         }
     }
 
@@ -271,18 +288,27 @@ ngx_http_apisec_body_handler(ngx_http_request_t *r)
 }
 
 
-/* a request with an application/x-www-form-urlencoded body */
+/*
+ * Does the scheme sign this request's body: any body (okx), or an
+ * application/x-www-form-urlencoded one (hashkey, binance), or none (htx)?
+ */
 
 static ngx_int_t
-ngx_http_apisec_form_body(ngx_http_request_t *r)
+ngx_http_apisec_signed_body(ngx_http_request_t *r, const apisec_scheme_t *s)
 {
     size_t            n;
     ngx_table_elt_t  *ct;
 
     static const char  form[] = "application/x-www-form-urlencoded";
 
-    if (r->headers_in.content_length_n <= 0 && !r->headers_in.chunked) {
+    if (s->body == APISEC_BODY_NONE
+        || (r->headers_in.content_length_n <= 0 && !r->headers_in.chunked))
+    {
         return 0;
+    }
+
+    if (s->body == APISEC_BODY_ANY) {
+        return 1;
     }
 
     ct = r->headers_in.content_type;
@@ -515,11 +541,49 @@ ngx_http_apisec_check(ngx_http_request_t *r, ngx_http_apisec_ctx_t *ctx,
         return err;
     }
 
+    if (scheme->passphrase) {
+        if (key.passhash_len == 0) {
+            *detail = "the key has no passphrase";
+            return APISEC_E_SIGNATURE_INVALID;
+        }
+
+        if (!apisec_key_check_passphrase(store, amcf->hmac, &key,
+                                         (const char *) auth.passphrase.data,
+                                         auth.passphrase.len))
+        {
+            *detail = "the passphrase does not match";
+            return APISEC_E_SIGNATURE_INVALID;
+        }
+    }
+
     /* 5. the location's permission */
 
     if ((key.perms & alcf->permission) == 0) {
         *detail = "the key lacks the location's permission";
         return APISEC_E_PERMISSION_DENIED;
+    }
+
+    /* the signature is accepted: once only, when the guard is on */
+
+    if (alcf->replay_guard) {
+        switch (ngx_http_apisec_replay_record(amcf->replay_zone, auth.mac,
+                                              auth.ts_ms + auth.window_ms,
+                                              now_ms))
+        {
+        case NGX_OK:
+            break;
+
+        case NGX_DECLINED:
+            *detail = "the signature was accepted before";
+            return APISEC_E_SIGNATURE_REPLAYED;
+
+        default:
+            ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                          "apisec: the replay guard zone is full of live "
+                          "signatures; raise apisec_replay_zone");
+            *detail = "the replay guard zone is full";
+            return APISEC_E_STORE_UNAVAILABLE;
+        }
     }
 
     return APISEC_E_OK;
@@ -548,8 +612,10 @@ ngx_http_apisec_request(ngx_http_request_t *r, const apisec_scheme_t *s,
         req->host.len = r->headers_in.host->value.len;
     }
 
-    req->path.data = r->unparsed_uri.data;
-    req->path.len = r->unparsed_uri.len;
+    req->uri.data = r->unparsed_uri.data;
+    req->uri.len = r->unparsed_uri.len;
+
+    req->path = req->uri;
 
     q = ngx_strlchr(r->unparsed_uri.data,
                     r->unparsed_uri.data + r->unparsed_uri.len, '?');
@@ -1026,6 +1092,26 @@ ngx_http_apisec_permission(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
+/* ngx_conf_set_flag_slot, noting that the replay zone is needed */
+
+static char *
+ngx_http_apisec_replay_guard(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    char                         *rv;
+    ngx_http_apisec_loc_conf_t   *alcf = conf;
+    ngx_http_apisec_main_conf_t  *amcf;
+
+    rv = ngx_conf_set_flag_slot(cf, cmd, conf);
+
+    if (rv == NGX_CONF_OK && alcf->replay_guard) {
+        amcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_apisec_module);
+        amcf->replay_used = 1;
+    }
+
+    return rv;
+}
+
+
 static void
 ngx_http_apisec_wipe_key(void *data)
 {
@@ -1091,7 +1177,11 @@ ngx_http_apisec_create_main_conf(ngx_conf_t *cf)
      *     amcf->map_size = 0;
      *     amcf->store = NULL;
      *     amcf->hmac = NULL;
+     *     amcf->replay_used = 0;
+     *     amcf->replay_zone = NULL;
      */
+
+    amcf->replay_size = NGX_CONF_UNSET_SIZE;
 
     return amcf;
 }
@@ -1112,6 +1202,21 @@ ngx_http_apisec_init_main_conf(ngx_conf_t *cf, void *conf)
     char                 err[APISEC_ERR_LEN];
     apisec_store_t      *st;
     ngx_pool_cleanup_t  *cln;
+
+    ngx_conf_init_size_value(amcf->replay_size, NGX_HTTP_APISEC_REPLAY_SIZE);
+
+    if (amcf->replay_size < 64 * 1024) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "\"apisec_replay_zone\" must be at least 64k");
+        return NGX_CONF_ERROR;
+    }
+
+    if (amcf->replay_used) {
+        amcf->replay_zone = ngx_http_apisec_replay_zone(cf, amcf->replay_size);
+        if (amcf->replay_zone == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
 
     if (amcf->store_path.len == 0) {
         if (amcf->master_key_file.len != 0) {
@@ -1185,6 +1290,7 @@ ngx_http_apisec_create_loc_conf(ngx_conf_t *cf)
     conf->time_window = NGX_CONF_UNSET_MSEC;
     conf->permission = NGX_CONF_UNSET_UINT;
     conf->max_body_size = NGX_CONF_UNSET_SIZE;
+    conf->replay_guard = NGX_CONF_UNSET;
 
     return conf;
 }
@@ -1206,6 +1312,7 @@ ngx_http_apisec_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                               APISEC_PERM_READ);
     ngx_conf_merge_size_value(conf->max_body_size, prev->max_body_size,
                               NGX_HTTP_APISEC_MAX_BODY);
+    ngx_conf_merge_value(conf->replay_guard, prev->replay_guard, 0);
 
     if (conf->time_window == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,

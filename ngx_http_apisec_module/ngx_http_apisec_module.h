@@ -17,6 +17,7 @@
 
 
 #define NGX_HTTP_APISEC_REOPEN_MSEC  1000     /* store reopen backoff */
+#define NGX_HTTP_APISEC_REPLAY_SIZE  (16 * 1024 * 1024)
 
 
 typedef struct {
@@ -25,6 +26,9 @@ typedef struct {
     ngx_str_t                  master_key_file;
     u_char                     master_key[APISEC_MASTER_KEY_LEN];
     ngx_flag_t                 master_key_loaded;
+    size_t                     replay_size;
+    ngx_flag_t                 replay_used;    /* some location has it on */
+    ngx_shm_zone_t            *replay_zone;
 
     /* per worker, opened in init_process */
     apisec_store_t            *store;
@@ -39,6 +43,7 @@ typedef struct {
     ngx_msec_t                 time_window;
     ngx_uint_t                 permission;
     size_t                     max_body_size;
+    ngx_flag_t                 replay_guard;
 } ngx_http_apisec_loc_conf_t;
 
 
@@ -51,6 +56,11 @@ typedef struct {
     unsigned                   body_done:1;
     unsigned                   done:1;
 } ngx_http_apisec_ctx_t;
+
+
+ngx_shm_zone_t *ngx_http_apisec_replay_zone(ngx_conf_t *cf, size_t size);
+ngx_int_t ngx_http_apisec_replay_record(ngx_shm_zone_t *zone,
+    const u_char *mac, int64_t expires, int64_t now);
 
 
 extern ngx_module_t  ngx_http_apisec_module;

@@ -271,7 +271,7 @@ symbol=BTCUSDT&side=BUY&quantity=1&price=0.1&timestamp={ts}&signature={sig}
 --- response_body chomp
 {"code":"request-malformed","msg":"The request is malformed."}
 --- error_log
-refused: request-malformed, the form body is too large
+refused: request-malformed, the body is too large
 
 
 
