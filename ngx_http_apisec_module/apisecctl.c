@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -69,6 +70,7 @@ enum {
     CTL_OPT_STATUS,
     CTL_OPT_IDLE_OVER,
     CTL_OPT_PASSPHRASE,
+    CTL_OPT_PASSPHRASE_FILE,
     CTL_OPT_MAX
 };
 
@@ -113,6 +115,8 @@ struct ctl_s {
     apisec_store_t        *st;
     apisec_json_writer_t   w;
     uint8_t                mk[APISEC_MASTER_KEY_LEN];
+    size_t                 pass_len;    /* --passphrase, moved out of argv */
+    char                   pass[APISEC_PASSPHRASE_MAX + 2];
 };
 
 
@@ -126,6 +130,7 @@ typedef struct {
     unsigned               perms;
     int                    status;
     int                    totp_enrolled;
+    int                    has_passphrase;
     int64_t                created_at;
     int64_t                last_used_at;
     int64_t                expires_at;
@@ -170,6 +175,8 @@ typedef struct {
     const char            *label;
     int64_t                expires_at;
     int64_t                last_used_at;
+    size_t                 passhash_len; /* 0: remove the passphrase */
+    uint8_t                passhash[APISEC_PASSHASH_LEN];
     int                    action;      /* CTL_ACT_* */
     int                    was_status;
     char                   secret[CTL_SECRET_LEN + 1];
@@ -179,6 +186,15 @@ typedef struct {
 #define CTL_ACT_DISABLE       1
 #define CTL_ACT_ENABLE        2
 #define CTL_ACT_ROTATE        3
+
+
+/* the plaintext secrets of an import line, wiped after use */
+typedef struct {
+    char                   secret[APISEC_SECRET_MAX + 1];
+    size_t                 secret_len;
+    char                   pass[APISEC_PASSPHRASE_MAX + 1];
+    size_t                 pass_len;    /* 0: no passphrase */
+} ctl_secrets_t;
 
 
 /* import: the input, and the access keys seen so far */
@@ -244,6 +260,13 @@ static int ctl_parse_time_opt(const char *name, const char *s,
     int allow_none, int64_t *t);
 static int ctl_check_label(const char *s, char *msg, size_t len);
 static int ctl_check_key_arg(const char *ak);
+static int ctl_check_passphrase(const char *s, size_t len, char *msg,
+    size_t msglen);
+static int ctl_passphrase_opt(ctl_t *ctl, char *pass, size_t *len);
+static int ctl_read_passphrase(const char *path, char *pass, size_t *len,
+    char *msg, size_t msglen);
+static int ctl_hash_passphrase(ctl_t *ctl, apisec_key_t *k,
+    const char *pass, size_t len);
 static void ctl_key_row(const apisec_key_t *k, ctl_row_t *row);
 static void ctl_ips_text(const apisec_cidr_t *ips, unsigned n, char *out,
     size_t len);
@@ -271,8 +294,8 @@ static int ctl_input_line(ctl_input_t *in, size_t *pos, const char **line,
     size_t *len);
 static int ctl_blank(const char *s, size_t len);
 static int ctl_import_line(ctl_t *ctl, apisec_json_object_t *obj,
-    const char *line, size_t len, apisec_key_t *k, char *secret,
-    size_t *secret_len, char *msg, size_t msglen);
+    const char *line, size_t len, apisec_key_t *k, ctl_secrets_t *sec,
+    char *msg, size_t msglen);
 static int ctl_import_string(const apisec_json_member_t *m, int nullable,
     char *msg, size_t len);
 static int ctl_import_time(const apisec_json_member_t *m, int64_t *t,
@@ -302,21 +325,22 @@ static int ctl_cmd_rotate(ctl_t *ctl);
 
 
 static const ctl_option_t  ctl_options[] = {
-    { "--store",        CTL_OPT_STORE,        1 },
-    { "--master-key",   CTL_OPT_MASTER_KEY,   1 },
-    { "--json",         CTL_OPT_JSON,         0 },
-    { "--map-size",     CTL_OPT_MAP_SIZE,     1 },
-    { "--help",         CTL_OPT_HELP,         0 },
-    { "--version",      CTL_OPT_VERSION,      0 },
-    { "--account",      CTL_OPT_ACCOUNT,      1 },
-    { "--perm",         CTL_OPT_PERM,         1 },
-    { "--ip",           CTL_OPT_IP,           1 },
-    { "--label",        CTL_OPT_LABEL,        1 },
-    { "--expires",      CTL_OPT_EXPIRES,      1 },
-    { "--last-used",    CTL_OPT_LAST_USED,    1 },
-    { "--status",       CTL_OPT_STATUS,       1 },
-    { "--idle-over",    CTL_OPT_IDLE_OVER,    1 },
-    { "--passphrase",   CTL_OPT_PASSPHRASE,   1 },
+    { "--store",           CTL_OPT_STORE,             1 },
+    { "--master-key",      CTL_OPT_MASTER_KEY,        1 },
+    { "--json",            CTL_OPT_JSON,              0 },
+    { "--map-size",        CTL_OPT_MAP_SIZE,          1 },
+    { "--help",            CTL_OPT_HELP,              0 },
+    { "--version",         CTL_OPT_VERSION,           0 },
+    { "--account",         CTL_OPT_ACCOUNT,           1 },
+    { "--perm",            CTL_OPT_PERM,              1 },
+    { "--ip",              CTL_OPT_IP,                1 },
+    { "--label",           CTL_OPT_LABEL,             1 },
+    { "--expires",         CTL_OPT_EXPIRES,           1 },
+    { "--last-used",       CTL_OPT_LAST_USED,         1 },
+    { "--status",          CTL_OPT_STATUS,            1 },
+    { "--idle-over",       CTL_OPT_IDLE_OVER,         1 },
+    { "--passphrase",      CTL_OPT_PASSPHRASE,        1 },
+    { "--passphrase-file", CTL_OPT_PASSPHRASE_FILE,   1 },
     { NULL, 0, 0 }
 };
 
@@ -340,10 +364,11 @@ static const ctl_command_t  ctl_commands[] = {
     { "create", ctl_cmd_create,
       CTL_BIT(CTL_OPT_ACCOUNT) | CTL_BIT(CTL_OPT_PERM) | CTL_BIT(CTL_OPT_IP)
       | CTL_BIT(CTL_OPT_LABEL) | CTL_BIT(CTL_OPT_EXPIRES)
-      | CTL_BIT(CTL_OPT_PASSPHRASE),
+      | CTL_BIT(CTL_OPT_PASSPHRASE) | CTL_BIT(CTL_OPT_PASSPHRASE_FILE),
       0, 0, CTL_NEED_MK | CTL_NEED_STORE,
       "create --account ID [--perm read,trade,withdraw] [--ip CIDR,...] "
-      "[--label TEXT] [--expires RFC3339]",
+      "[--label TEXT] [--expires RFC3339] "
+      "[--passphrase P|--passphrase-file FILE]",
       "create a key; prints its access key and secret key once" },
 
     { "import", ctl_cmd_import, 0, 0, 0, CTL_NEED_MK | CTL_NEED_STORE,
@@ -364,10 +389,12 @@ static const ctl_command_t  ctl_commands[] = {
 
     { "set", ctl_cmd_set,
       CTL_BIT(CTL_OPT_PERM) | CTL_BIT(CTL_OPT_IP) | CTL_BIT(CTL_OPT_LABEL)
-      | CTL_BIT(CTL_OPT_EXPIRES) | CTL_BIT(CTL_OPT_LAST_USED),
+      | CTL_BIT(CTL_OPT_EXPIRES) | CTL_BIT(CTL_OPT_LAST_USED)
+      | CTL_BIT(CTL_OPT_PASSPHRASE) | CTL_BIT(CTL_OPT_PASSPHRASE_FILE),
       1, 1, CTL_NEED_MK | CTL_NEED_STORE,
       "set KEY [--perm LIST] [--ip CIDR,...|none] [--label TEXT] "
-      "[--expires RFC3339|none] [--last-used RFC3339|none]",
+      "[--expires RFC3339|none] [--last-used RFC3339|none] "
+      "[--passphrase P|none|--passphrase-file FILE]",
       "change fields of a key" },
 
     { "disable", ctl_cmd_disable, 0, 1, 1, CTL_NEED_MK | CTL_NEED_STORE,
@@ -405,7 +432,7 @@ static const char  ctl_units[] = "KMGT";
 static const char  *ctl_import_fields[] = {
     "access_key", "secret_key", "account", "label", "permissions", "ips",
     "status", "created_at", "last_used_at", "expires_at", "locked_until",
-    "totp_enrolled", NULL
+    "totp_enrolled", "passphrase", "has_passphrase", NULL
 };
 
 
@@ -418,6 +445,10 @@ main(int argc, char **argv)
     memset(&ctl, 0, sizeof(ctl_t));
 
     rc = ctl_parse_args(&ctl, argc, argv);
+
+    if (rc != CTL_OK) {
+        apisec_wipe(ctl.pass, sizeof(ctl.pass));
+    }
 
     if (rc == CTL_EXIT) {
         return (fflush(stdout) == 0 && !ferror(stdout)) ? CTL_OK : CTL_ERROR;
@@ -436,6 +467,7 @@ main(int argc, char **argv)
     }
 
     apisec_wipe(ctl.mk, sizeof(ctl.mk));
+    apisec_wipe(ctl.pass, sizeof(ctl.pass));
 
     if (ctl.st != NULL) {
         apisec_store_close(ctl.st);
@@ -462,8 +494,9 @@ static int
 ctl_parse_args(ctl_t *ctl, int argc, char **argv)
 {
     int                   i, dashdash;
-    size_t                nlen;
-    const char           *a, *eq, *value;
+    size_t                nlen, n;
+    char                 *value;
+    const char           *a, *eq;
     const ctl_option_t   *o;
     const ctl_command_t  *cmd;
     char                  q[CTL_QUOTE_LEN];
@@ -541,7 +574,7 @@ ctl_parse_args(ctl_t *ctl, int argc, char **argv)
 
         if (o->has_arg) {
             if (eq != NULL) {
-                value = eq + 1;
+                value = argv[i] + (eq - a) + 1;
 
             } else if (i + 1 < argc) {
                 value = argv[++i];
@@ -557,12 +590,29 @@ ctl_parse_args(ctl_t *ctl, int argc, char **argv)
                 return CTL_USAGE;
             }
 
-            value = "";
+            value = argv[i] + strlen(argv[i]);
         }
 
         if (ctl->opt[o->id] != NULL && o->has_arg) {
             ctl_error("option %s given more than once", o->name);
             return CTL_USAGE;
+        }
+
+        if (o->id == CTL_OPT_PASSPHRASE) {
+
+            /*
+             * The command line is visible to others (ps, /proc): keep a
+             * copy (its first APISEC_PASSPHRASE_MAX + 1 bytes, enough to
+             * judge it) and clear the argument at once.
+             */
+
+            ctl->pass_len = strlen(value);
+            n = ctl->pass_len < sizeof(ctl->pass) - 1
+                ? ctl->pass_len : sizeof(ctl->pass) - 1;
+            memcpy(ctl->pass, value, n);
+            ctl->pass[n] = '\0';
+            apisec_wipe(value, ctl->pass_len);
+            value = ctl->pass;
         }
 
         ctl->opt[o->id] = value;
@@ -1179,6 +1229,268 @@ ctl_check_key_arg(const char *ak)
 }
 
 
+/*
+ * The OKX passphrase: 1 to APISEC_PASSPHRASE_MAX bytes of printable
+ * ASCII (space included).  A message never shows the passphrase, only
+ * what is wrong with it.
+ */
+
+static int
+ctl_check_passphrase(const char *s, size_t len, char *msg, size_t msglen)
+{
+    size_t  i;
+
+    if (apisec_valid_passphrase(s, len)) {
+        return 0;
+    }
+
+    if (len == 0) {
+        snprintf(msg, msglen, "it is empty");
+
+    } else if (len > APISEC_PASSPHRASE_MAX) {
+        snprintf(msg, msglen, "it is %zu bytes long", len);
+
+    } else {
+        for (i = 0; i < len; i++) {
+            if ((unsigned char) s[i] < 0x20 || (unsigned char) s[i] > 0x7e) {
+                break;
+            }
+        }
+
+        snprintf(msg, msglen, "byte %zu is %s", i + 1,
+                 ((unsigned char) s[i] < 0x20 || s[i] == 0x7f)
+                 ? "a control character" : "not ASCII");
+    }
+
+    return -1;
+}
+
+
+/*
+ * --passphrase P or --passphrase-file FILE into pass (room for
+ * APISEC_PASSPHRASE_MAX + 1 bytes).  *len is 0 for "--passphrase none".
+ * CTL_OK, or an error code after its message.
+ */
+
+static int
+ctl_passphrase_opt(ctl_t *ctl, char *pass, size_t *len)
+{
+    int          rc;
+    size_t       n;
+    const char  *v, *file;
+    char         msg[CTL_MSG_LEN];
+
+    *len = 0;
+
+    v = ctl->opt[CTL_OPT_PASSPHRASE];
+    file = ctl->opt[CTL_OPT_PASSPHRASE_FILE];
+
+    if (v != NULL && file != NULL) {
+        ctl_error("give either --passphrase or --passphrase-file, not both");
+        return CTL_USAGE;
+    }
+
+    if (file != NULL) {
+        if (ctl_read_passphrase(file, pass, len, msg, sizeof(msg)) != 0) {
+            ctl_error("%s", msg);
+            return CTL_ERROR;
+        }
+
+        return CTL_OK;
+    }
+
+    if (strcmp(v, "none") == 0) {
+        return CTL_OK;
+    }
+
+    n = ctl->pass_len;
+    rc = CTL_OK;
+
+    if (ctl_check_passphrase(v, n, msg, sizeof(msg)) != 0) {
+        ctl_error("invalid passphrase for --passphrase: %s (1 to %d "
+                  "printable ASCII characters)", msg, APISEC_PASSPHRASE_MAX);
+        rc = CTL_ERROR;
+
+    } else {
+        memcpy(pass, v, n);
+        pass[n] = '\0';
+        *len = n;
+    }
+
+    apisec_wipe(ctl->pass, sizeof(ctl->pass));
+
+    return rc;
+}
+
+
+/*
+ * The first line of a file, or of standard input for "-", without its
+ * line end.  On a terminal, the line is read with echo off.
+ */
+
+static int
+ctl_read_passphrase(const char *path, char *pass, size_t *len, char *msg,
+    size_t msglen)
+{
+    int             fd, tty, err;
+    char            buf[APISEC_PASSPHRASE_MAX + 3];
+    char            src[CTL_QUOTE_LEN + 2], sub[CTL_MSG_LEN / 2];
+    char            q[CTL_QUOTE_LEN];
+    char           *nl;
+    size_t          n;
+    ssize_t         r;
+    struct termios  saved, noecho;
+
+    if (strcmp(path, "-") == 0) {
+        fd = STDIN_FILENO;
+        snprintf(src, sizeof(src), "standard input");
+
+    } else {
+        snprintf(src, sizeof(src), "\"%s\"",
+                 ctl_quote(path, strlen(path), q));
+
+        fd = open(path, O_RDONLY | O_NOCTTY | O_CLOEXEC);
+
+        if (fd == -1) {
+            snprintf(msg, msglen, "cannot open passphrase file %s: %s", src,
+                     strerror(errno));
+            return -1;
+        }
+    }
+
+    tty = (isatty(fd) && tcgetattr(fd, &saved) == 0);
+
+    if (tty) {
+
+        /* echo off before the prompt, so that nothing typed shows */
+
+        noecho = saved;
+        noecho.c_lflag &= ~(tcflag_t) ECHO;
+        noecho.c_lflag |= ECHONL;
+
+        if (tcsetattr(fd, TCSANOW, &noecho) != 0) {
+            snprintf(msg, msglen, "cannot turn off echo on the terminal "
+                     "of %s: %s", src, strerror(errno));
+
+            if (fd != STDIN_FILENO) {
+                close(fd);
+            }
+
+            return -1;
+        }
+
+        fflush(stdout);
+        fprintf(stderr, "apisecctl: passphrase (not echoed): ");
+        fflush(stderr);
+    }
+
+    n = 0;
+    nl = NULL;
+    err = 0;
+
+    while (n < sizeof(buf)) {
+        r = read(fd, buf + n, sizeof(buf) - n);
+
+        if (r == 0) {
+            break;
+        }
+
+        if (r < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+
+            err = errno;
+            break;
+        }
+
+        nl = memchr(buf + n, '\n', (size_t) r);
+        n += (size_t) r;
+
+        if (nl != NULL) {
+            break;
+        }
+    }
+
+    if (tty) {
+        (void) tcsetattr(fd, TCSANOW, &saved);
+    }
+
+    if (fd != STDIN_FILENO) {
+        close(fd);
+    }
+
+    if (err != 0) {
+        snprintf(msg, msglen, "cannot read the passphrase from %s: %s", src,
+                 strerror(err));
+        goto failed;
+    }
+
+    if (nl != NULL) {
+        n = (size_t) (nl - buf);
+
+    } else if (n == sizeof(buf)) {
+        snprintf(msg, msglen, "invalid passphrase in %s: longer than %d "
+                 "bytes", src, APISEC_PASSPHRASE_MAX);
+        goto failed;
+    }
+
+    if (n > 0 && buf[n - 1] == '\r') {
+        n--;
+    }
+
+    if (ctl_check_passphrase(buf, n, sub, sizeof(sub)) != 0) {
+        snprintf(msg, msglen, "invalid passphrase in %s: %s (1 to %d "
+                 "printable ASCII characters on the first line)", src, sub,
+                 APISEC_PASSPHRASE_MAX);
+        goto failed;
+    }
+
+    memcpy(pass, buf, n);
+    pass[n] = '\0';
+    *len = n;
+
+    apisec_wipe(buf, sizeof(buf));
+
+    return 0;
+
+failed:
+
+    apisec_wipe(buf, sizeof(buf));
+
+    return -1;
+}
+
+
+/* the passphrase's salted hash into k->passhash */
+
+static int
+ctl_hash_passphrase(ctl_t *ctl, apisec_key_t *k, const char *pass,
+    size_t len)
+{
+    int             rc;
+    apisec_hmac_t  *h;
+
+    h = apisec_hmac_new();
+    if (h == NULL) {
+        ctl_error("cannot hash the passphrase: %s",
+                  apisec_rc_str(APISEC_ERR_CRYPTO));
+        return CTL_ERROR;
+    }
+
+    rc = apisec_key_set_passphrase(ctl->st, h, k, pass, len);
+
+    apisec_hmac_free(h);
+
+    if (rc != APISEC_OK) {
+        ctl_error("cannot hash the passphrase: %s", apisec_rc_str(rc));
+        return CTL_ERROR;
+    }
+
+    return CTL_OK;
+}
+
+
 /* printing keys */
 
 static void
@@ -1192,6 +1504,7 @@ ctl_key_row(const apisec_key_t *k, ctl_row_t *row)
     row->perms = k->perms;
     row->status = k->status;
     row->totp_enrolled = (k->totp_len != 0);
+    row->has_passphrase = (k->passhash_len != 0);
     row->created_at = k->created_at;
     row->last_used_at = k->last_used_at;
     row->expires_at = k->expires_at;
@@ -1315,6 +1628,9 @@ ctl_json_row(apisec_json_writer_t *w, const ctl_row_t *row,
     apisec_json_key(w, "totp_enrolled");
     apisec_json_bool(w, row->totp_enrolled);
 
+    apisec_json_key(w, "has_passphrase");
+    apisec_json_bool(w, row->has_passphrase);
+
     apisec_json_end_object(w);
     apisec_json_newline(w);
 }
@@ -1352,11 +1668,13 @@ ctl_print_row(ctl_t *ctl, const ctl_row_t *row)
            "last_used_at: %s\n"
            "expires_at: %s\n"
            "locked_until: %s\n"
-           "totp_enrolled: %s\n",
+           "totp_enrolled: %s\n"
+           "has_passphrase: %s\n",
            row->access_key, row->account,
            row->label[0] ? row->label : "-",
            perms, ips, apisec_status_name(row->status), t1, t2, t3, t4,
-           row->totp_enrolled ? "yes" : "no");
+           row->totp_enrolled ? "yes" : "no",
+           row->has_passphrase ? "yes" : "no");
 }
 
 
@@ -1556,7 +1874,9 @@ ctl_cmd_create(ctl_t *ctl)
 {
     int             rc, tries;
     char            secret[CTL_SECRET_LEN + 1];
+    char            pass[APISEC_PASSPHRASE_MAX + 1];
     char            msg[CTL_MSG_LEN], q[CTL_QUOTE_LEN];
+    size_t          pass_len;
     ctl_row_t       row;
     const char     *account, *v;
     apisec_key_t    k;
@@ -1569,11 +1889,6 @@ ctl_cmd_create(ctl_t *ctl)
     if (account == NULL) {
         ctl_error("create needs --account ID (usage: apisecctl %s)",
                   ctl->cmd->synopsis);
-        return CTL_USAGE;
-    }
-
-    if (ctl->opt[CTL_OPT_PASSPHRASE] != NULL) {
-        ctl_error("option --passphrase is not available in this version");
         return CTL_USAGE;
     }
 
@@ -1625,6 +1940,22 @@ ctl_cmd_create(ctl_t *ctl)
             ctl_error("--expires %s is in the past",
                       ctl_quote(v, strlen(v), q));
             return CTL_ERROR;
+        }
+    }
+
+    if (ctl->opt[CTL_OPT_PASSPHRASE] != NULL
+        || ctl->opt[CTL_OPT_PASSPHRASE_FILE] != NULL)
+    {
+        rc = ctl_passphrase_opt(ctl, pass, &pass_len);
+
+        if (rc == CTL_OK && pass_len != 0) {
+            rc = ctl_hash_passphrase(ctl, &k, pass, pass_len);
+        }
+
+        apisec_wipe(pass, sizeof(pass));
+
+        if (rc != CTL_OK) {
+            return rc;
         }
     }
 
@@ -1948,6 +2279,8 @@ ctl_cmd_set(ctl_t *ctl)
 {
     int            rc;
     char           msg[CTL_MSG_LEN];
+    char           pass[APISEC_PASSPHRASE_MAX + 1];
+    size_t         pass_len;
     ctl_row_t      row;
     const char    *v;
     apisec_key_t   k;
@@ -2005,10 +2338,35 @@ ctl_cmd_set(ctl_t *ctl)
         ch.what |= CTL_BIT(CTL_OPT_LAST_USED);
     }
 
+    if (ctl->opt[CTL_OPT_PASSPHRASE] != NULL
+        || ctl->opt[CTL_OPT_PASSPHRASE_FILE] != NULL)
+    {
+        rc = ctl_passphrase_opt(ctl, pass, &pass_len);
+
+        if (rc == CTL_OK && pass_len != 0) {
+
+            /* hashed now: only the hash goes into the write transaction */
+
+            memset(&k, 0, sizeof(apisec_key_t));
+            rc = ctl_hash_passphrase(ctl, &k, pass, pass_len);
+
+            memcpy(ch.passhash, k.passhash, k.passhash_len);
+            ch.passhash_len = k.passhash_len;
+        }
+
+        apisec_wipe(pass, sizeof(pass));
+
+        if (rc != CTL_OK) {
+            return rc;
+        }
+
+        ch.what |= CTL_BIT(CTL_OPT_PASSPHRASE);
+    }
+
     if (ch.what == 0) {
         ctl_error("set needs at least one of --perm, --ip, --label, "
-                  "--expires, --last-used (usage: apisecctl %s)",
-                  ctl->cmd->synopsis);
+                  "--expires, --last-used, --passphrase, --passphrase-file "
+                  "(usage: apisecctl %s)", ctl->cmd->synopsis);
         return CTL_USAGE;
     }
 
@@ -2277,6 +2635,12 @@ ctl_apply(ctl_t *ctl, ctl_change_t *ch, apisec_key_t *k)
         if (ch->what & CTL_BIT(CTL_OPT_LAST_USED)) {
             k->last_used_at = ch->last_used_at;
         }
+
+        if (ch->what & CTL_BIT(CTL_OPT_PASSPHRASE)) {
+            apisec_wipe(k->passhash, sizeof(k->passhash));
+            memcpy(k->passhash, ch->passhash, ch->passhash_len);
+            k->passhash_len = ch->passhash_len;
+        }
     }
 
     return CTL_OK;
@@ -2295,14 +2659,16 @@ static int
 ctl_cmd_import(ctl_t *ctl)
 {
     int                    rc, src;
-    char                   msg[CTL_MSG_LEN], secret[APISEC_SECRET_MAX + 1];
-    size_t                 pos, len, lineno, count, dup, secret_len;
+    char                   msg[CTL_MSG_LEN];
+    size_t                 pos, len, lineno, count, dup;
     const char            *line;
     ctl_input_t            in;
     apisec_key_t           k, old;
     ctl_keyset_t           seen;
+    ctl_secrets_t          sec;
     apisec_json_object_t   obj;
 
+    memset(&sec, 0, sizeof(ctl_secrets_t));
     memset(&seen, 0, sizeof(ctl_keyset_t));
     memset(&k, 0, sizeof(apisec_key_t));
     apisec_json_object_init(&obj);
@@ -2330,15 +2696,15 @@ ctl_cmd_import(ctl_t *ctl)
             continue;
         }
 
-        if (ctl_import_line(ctl, &obj, line, len, &k, secret, &secret_len,
-                            msg, sizeof(msg))
+        if (ctl_import_line(ctl, &obj, line, len, &k, &sec, msg,
+                            sizeof(msg))
             != 0)
         {
             ctl_error("line %zu: %s", lineno, msg);
             goto done;
         }
 
-        apisec_wipe(secret, sizeof(secret));
+        apisec_wipe(&sec, sizeof(ctl_secrets_t));
 
         switch (ctl_keyset_add(&seen, k.access_key, strlen(k.access_key),
                                lineno, &dup))
@@ -2390,7 +2756,7 @@ ctl_cmd_import(ctl_t *ctl)
 
 done:
 
-    apisec_wipe(secret, sizeof(secret));
+    apisec_wipe(&sec, sizeof(ctl_secrets_t));
     apisec_json_object_free(&obj);
     ctl_keyset_free(&seen);
     ctl_input_free(&in);
@@ -2405,11 +2771,12 @@ ctl_import_write(ctl_t *ctl, ctl_input_t *in, ctl_keyset_t *seen,
 {
     int                    rc;
     char                   msg[CTL_MSG_LEN], undo[CTL_MSG_LEN];
-    char                   secret[APISEC_SECRET_MAX + 1];
-    size_t                 pos, len, lineno, written, batch, secret_len;
+    size_t                 pos, len, lineno, written, batch;
     const char            *line;
     apisec_key_t           k;
+    apisec_hmac_t         *h;
     apisec_wtxn_t         *txn;
+    ctl_secrets_t          sec;
     apisec_json_object_t   obj;
 
     if (count == 0) {
@@ -2418,6 +2785,8 @@ ctl_import_write(ctl_t *ctl, ctl_input_t *in, ctl_keyset_t *seen,
 
     apisec_json_object_init(&obj);
     memset(&k, 0, sizeof(apisec_key_t));
+    memset(&sec, 0, sizeof(ctl_secrets_t));
+    h = NULL;
 
     pos = 0;
     lineno = 0;
@@ -2443,12 +2812,30 @@ ctl_import_write(ctl_t *ctl, ctl_input_t *in, ctl_keyset_t *seen,
             break;
         }
 
-        if (ctl_import_line(ctl, &obj, line, len, &k, secret, &secret_len,
-                            msg, sizeof(msg))
+        if (ctl_import_line(ctl, &obj, line, len, &k, &sec, msg,
+                            sizeof(msg))
             != 0)
         {
             rc = APISEC_ERR_INVALID;
             break;
+        }
+
+        if (sec.pass_len != 0) {
+            if (h == NULL) {
+                h = apisec_hmac_new();
+            }
+
+            rc = (h != NULL)
+                 ? apisec_key_set_passphrase(ctl->st, h, &k, sec.pass,
+                                             sec.pass_len)
+                 : APISEC_ERR_CRYPTO;
+
+            if (rc != APISEC_OK) {
+                snprintf(msg, sizeof(msg), "cannot hash the passphrase: %s",
+                         apisec_rc_str(rc));
+                rc = APISEC_ERR_INVALID;
+                break;
+            }
         }
 
         if (txn == NULL) {
@@ -2459,8 +2846,8 @@ ctl_import_write(ctl_t *ctl, ctl_input_t *in, ctl_keyset_t *seen,
             }
         }
 
-        rc = apisec_key_set_secret(ctl->st, &k, secret, secret_len);
-        apisec_wipe(secret, sizeof(secret));
+        rc = apisec_key_set_secret(ctl->st, &k, sec.secret, sec.secret_len);
+        apisec_wipe(&sec, sizeof(ctl_secrets_t));
 
         if (rc == APISEC_OK) {
             rc = apisec_key_put(txn, &k, 0);
@@ -2496,7 +2883,11 @@ ctl_import_write(ctl_t *ctl, ctl_input_t *in, ctl_keyset_t *seen,
         apisec_store_abort(txn);
     }
 
-    apisec_wipe(secret, sizeof(secret));
+    if (h != NULL) {
+        apisec_hmac_free(h);
+    }
+
+    apisec_wipe(&sec, sizeof(ctl_secrets_t));
     apisec_json_object_free(&obj);
 
     if (rc == APISEC_OK && written == count) {
@@ -2582,14 +2973,14 @@ failed:
 
 
 /*
- * Validate one import line into k, and its secret into secret.  0, or -1
- * with a message naming the field.
+ * Validate one import line into k, and its secret and passphrase into
+ * sec.  0, or -1 with a message naming the field.
  */
 
 static int
 ctl_import_line(ctl_t *ctl, apisec_json_object_t *obj, const char *line,
-    size_t len, apisec_key_t *k, char *secret, size_t *secret_len,
-    char *msg, size_t msglen)
+    size_t len, apisec_key_t *k, ctl_secrets_t *sec, char *msg,
+    size_t msglen)
 {
     size_t                       i, j;
     unsigned                     perm;
@@ -2597,7 +2988,7 @@ ctl_import_line(ctl_t *ctl, apisec_json_object_t *obj, const char *line,
     const char                 **f;
     const apisec_json_str_t     *s;
     const apisec_json_member_t  *m;
-    char                         err[APISEC_JSON_ERR_LEN];
+    char                         err[APISEC_JSON_ERR_LEN], why[64];
     char                         sub[CTL_MSG_LEN / 2], q[CTL_QUOTE_LEN];
 
     if (len > APISEC_JSON_LINE_MAX) {
@@ -2676,8 +3067,8 @@ ctl_import_line(ctl_t *ctl, apisec_json_object_t *obj, const char *line,
         goto field_error;
     }
 
-    memcpy(secret, m->str.data, m->str.len + 1);
-    *secret_len = m->str.len;
+    memcpy(sec->secret, m->str.data, m->str.len + 1);
+    sec->secret_len = m->str.len;
 
     /* account */
 
@@ -2848,6 +3239,55 @@ ctl_import_line(ctl_t *ctl, apisec_json_object_t *obj, const char *line,
         if (m->num) {
             snprintf(sub, sizeof(sub), "a TOTP enrolment cannot be "
                      "imported (enrol the key again after the import)");
+            goto field_error;
+        }
+    }
+
+    /* passphrase: plaintext, hashed when written; never shown */
+
+    sec->pass_len = 0;
+
+    m = apisec_json_find(obj, "passphrase");
+
+    if (m != NULL && m->type != APISEC_JSON_NULL) {
+        if (ctl_import_string(m, 1, sub, sizeof(sub)) != 0) {
+            goto field_error;
+        }
+
+        if (ctl_check_passphrase(m->str.data, m->str.len, why, sizeof(why))
+            != 0)
+        {
+            snprintf(sub, sizeof(sub), "invalid passphrase: %s (1 to %d "
+                     "printable ASCII characters)", why,
+                     APISEC_PASSPHRASE_MAX);
+            goto field_error;
+        }
+
+        memcpy(sec->pass, m->str.data, m->str.len + 1);
+        sec->pass_len = m->str.len;
+    }
+
+    /* has_passphrase: as "list --json" prints it, it must agree */
+
+    m = apisec_json_find(obj, "has_passphrase");
+
+    if (m != NULL && m->type != APISEC_JSON_NULL) {
+        if (m->type != APISEC_JSON_BOOL) {
+            snprintf(sub, sizeof(sub), "expected a boolean, not a %s",
+                     apisec_json_type_name(m->type));
+            goto field_error;
+        }
+
+        if (m->num && sec->pass_len == 0) {
+            snprintf(sub, sizeof(sub), "true needs the passphrase itself in "
+                     "\"passphrase\" (a passphrase hash cannot be "
+                     "imported)");
+            goto field_error;
+        }
+
+        if (!m->num && sec->pass_len != 0) {
+            snprintf(sub, sizeof(sub), "false, but the line has a "
+                     "\"passphrase\"");
             goto field_error;
         }
     }

@@ -8,10 +8,18 @@ set -eu
 build="nginx-core nginx-dev liblmdb-dev lmdb-utils libssl-dev gcc make"
 test="$build curl libtest-base-perl libtext-diff-perl libtest-longstring-perl
       libwww-perl libipc-run-perl liblist-moreutils-perl liburi-perl
-      libjson-pp-perl"
+      libjson-pp-perl libio-pty-perl"
 demo="$build curl"
 bench="$test wrk valgrind libnginx-mod-http-lua"
 fuzz="$build clang libclang-rt-14-dev"
+
+# ccxt's client tests need node >= 18 and npm; a machine may have them
+# from elsewhere (NodeSource's nodejs includes npm and conflicts with
+# Debian's npm package), so they are wanted only when the commands are not
+# there.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    test="$test nodejs npm"
+fi
 
 case "${1:-build}" in
     build) want=$build ;;

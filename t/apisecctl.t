@@ -27,7 +27,8 @@ my $json = JSON::PP->new->utf8->canonical;
 my $n_run = 0;
 
 my @FIELDS = qw(access_key account label permissions ips status created_at
-                last_used_at expires_at locked_until totp_enrolled);
+                last_used_at expires_at locked_until totp_enrolled
+                has_passphrase);
 
 
 # run apisecctl: run(\%opt, ARGS...) or run(ARGS...); opt: stdin, env
@@ -175,9 +176,13 @@ sub create_key {
     $r = ok_run(run('help', 'create'), 'help create');
     like($r->{out}, qr/create --account ID/, 'help create: synopsis');
     like($r->{out}, qr/--expires RFC3339/, 'help create: options');
+    like($r->{out}, qr/--passphrase P\|--passphrase-file FILE/,
+         'help create: passphrase options');
 
     $r = ok_run(run('set', '--help'), 'set --help');
     like($r->{out}, qr/set KEY .*--last-used/s, 'set --help: synopsis');
+    like($r->{out}, qr/--passphrase P\|none\|--passphrase-file FILE/,
+         'set --help: passphrase options');
 
     $r = run('help', 'frob');
     is($r->{rc}, 2, 'help of an unknown command: exit 2');
@@ -303,6 +308,8 @@ my ($st, $mk, @g) = new_store();
                                             locked_until);
     ok(JSON::PP::is_bool($k->{totp_enrolled}) && !$k->{totp_enrolled},
        'totp_enrolled false');
+    ok(JSON::PP::is_bool($k->{has_passphrase}) && !$k->{has_passphrase},
+       'has_passphrase false');
     unlike($r->{out}, qr/\Q$sk\E/, 'show never prints the secret');
     unlike($r->{out}, qr/secret/, 'no secret field in show');
 
@@ -315,6 +322,7 @@ my ($st, $mk, @g) = new_store();
     like($r->{out}, qr/^status: active$/m, 'show text: status');
     like($r->{out}, qr/^last_used_at: -$/m, 'show text: never used');
     like($r->{out}, qr/^totp_enrolled: no$/m, 'show text: totp');
+    like($r->{out}, qr/^has_passphrase: no$/m, 'show text: passphrase');
     unlike($r->{out}, qr/\Q$sk\E/, 'show text: no secret');
 
     my $exp = iso(time + 86400 * 30);
@@ -629,8 +637,6 @@ my ($st, $mk, @g) = new_store();
     fails(\@g, [@g, '--json=yes', 'list'], 2, qr/takes no value/,
           'value for a flag');
     fails(\@g, [@g, 'set', $ak], 2, qr/at least one of/, 'set without options');
-    fails(\@g, [@g, 'create', '--account', 'x', '--passphrase', 'p'], 2,
-          qr/--passphrase is not available in this version/, 'passphrase');
     fails(\@g, [], 2, qr/no command given/, 'no command');
     fails(\@g, [@g, '--map-size', 'huge', 'list'], 2, qr/invalid --map-size/,
           'bad map size');
@@ -813,6 +819,537 @@ my ($st, $mk, @g) = new_store();
           stdin => join("\n", @five) . "\n");
     my $r = run(@g, 'show', 'five1');
     is($r->{rc}, 1, 'line 1 was not imported');
+}
+
+
+# --- OKX passphrase ----------------------------------------------------------
+#
+# The store keeps salt || HMAC-SHA256(P, salt || passphrase) with
+# P = HMAC-SHA256(master key, "apisec passphrase v1") under tag 14 of the
+# key record; the record is read back with mdb_dump (lmdb-utils) to check
+# that the right bytes were hashed.
+
+{
+    require Digest::SHA;
+
+    my ($stp, $mkp, @gp) = new_store();
+    my $have_dump = system('sh', '-c', 'command -v mdb_dump >/dev/null') == 0;
+    my @outputs;            # everything printed in this section
+    my @passes;             # every passphrase used in this section
+
+    my $pass = sub {
+        my $p = rand_alnum(20) . $_[0];
+        push @passes, $p;
+        return $p;
+    };
+
+    my $prun = sub {
+        my $r = run(@_);
+        push @outputs, $r->{out}, $r->{err};
+        return $r;
+    };
+
+    my $pfails = sub {
+        my $r = fails(@_);
+        push @outputs, $r->{out}, $r->{err};
+        return $r;
+    };
+
+    my $show = sub {
+        my $r = $prun->(@gp, '--json', 'show', $_[0]);
+        die "show failed: $r->{err}" if $r->{rc} != 0;
+        return $json->decode($r->{out});
+    };
+
+    # the passhash field of a record in the store: undef without one
+    my $passhash = sub {
+        my ($ak, $st) = @_;
+        open my $fh, '-|', 'mdb_dump', '-s', 'keys', $st // $stp
+            or die "mdb_dump: $!";
+        my @l = <$fh>;
+        close $fh;
+        my ($in, @kv) = (0);
+        for (@l) {
+            chomp;
+            last if $_ eq 'DATA=END';
+            push @kv, pack('H*', substr($_, 1)) if $in && /^ /;
+            $in = 1 if $_ eq 'HEADER=END';
+        }
+        my %rec = @kv;
+        my $rec = $rec{$ak} // die "no record $ak";
+        my $pos = 1;
+        while ($pos + 3 <= length $rec) {
+            my ($tag, $len) = unpack 'C n', substr($rec, $pos, 3);
+            return substr($rec, $pos + 3, $len) if $tag == 14;
+            $pos += 3 + $len;
+        }
+        return undef;
+    };
+
+    # 1: the stored hash is that of $p; 0: of something else
+    my $matches = sub {
+        my ($ak, $p, $st, $mk) = @_;
+        my $ph = $passhash->($ak, $st);
+        return 0 unless defined $ph && length $ph == 48;
+        my $key = Digest::SHA::hmac_sha256('apisec passphrase v1',
+                                           slurp($mk // $mkp));
+        return Digest::SHA::hmac_sha256(substr($ph, 0, 16) . $p, $key)
+               eq substr($ph, 16) ? 1 : 0;
+    };
+
+    my $is_hash_of = sub {
+        my ($ak, $p, $name) = @_;
+        SKIP: {
+            skip 'mdb_dump not installed', 2 unless $have_dump;
+            is($matches->($ak, $p), 1, "$name: the stored hash is of it");
+            is($matches->($ak, $p . 'x'), 0, "$name: and of nothing else");
+        }
+    };
+
+    my $no_hash = sub {
+        my ($ak, $name) = @_;
+        SKIP: {
+            skip 'mdb_dump not installed', 1 unless $have_dump;
+            ok(!defined $passhash->($ak), "$name: no hash in the record");
+        }
+    };
+
+    # create --passphrase, text
+    my $p1 = $pass->(' with spaces ~!@#$%^&*()');
+    my $r = ok_run($prun->(@gp, 'create', '--account', 'okx',
+                           '--passphrase', $p1), 'create --passphrase');
+    my ($ak1) = $r->{out} =~ /\Aaccess_key: (\S+)\nsecret_key: \S+\n\z/;
+    ok(defined $ak1, 'create text: the two lines as before');
+    $r = ok_run($prun->(@gp, 'show', $ak1), 'show text');
+    like($r->{out}, qr/^has_passphrase: yes$/m, 'show text: has_passphrase yes');
+    is_deeply([map { /^([a-z_]+): / ? $1 : '?' } split /\n/, $r->{out}],
+              \@FIELDS, 'show text: one line per field, in order');
+    my $k = $show->($ak1);
+    ok(JSON::PP::is_bool($k->{has_passphrase}) && $k->{has_passphrase},
+       'show --json: has_passphrase true');
+    $is_hash_of->($ak1, $p1, 'create --passphrase');
+
+    # create --json --passphrase=P
+    my $p2 = $pass->('');
+    $r = ok_run($prun->(@gp, '--json', 'create', '--account', 'okx',
+                        "--passphrase=$p2", '--perm', 'read,trade'),
+                'create --json --passphrase=P');
+    $k = $json->decode($r->{out});
+    is_deeply([sort keys %$k], [sort(@FIELDS, 'secret_key')],
+              'create --json: the record fields and secret_key');
+    ok($k->{has_passphrase}, 'create --json: has_passphrase true');
+    my $ak2 = $k->{access_key};
+    $is_hash_of->($ak2, $p2, 'create --passphrase=P');
+
+    # the hash is salted: the same passphrase on two keys
+    $r = ok_run($prun->(@gp, '--json', 'create', '--account', 'okx',
+                        '--passphrase', $p2), 'the same passphrase again');
+    my $ak2b = $json->decode($r->{out})->{access_key};
+    SKIP: {
+        skip 'mdb_dump not installed', 2 unless $have_dump;
+        is($matches->($ak2b, $p2), 1, 'second key: hash of the passphrase');
+        isnt($passhash->($ak2b), $passhash->($ak2),
+             'same passphrase, another salt, another hash');
+    }
+
+    # without, and with none
+    $k = create_key(\@gp, '--account', 'okx');
+    ok(!$k->{has_passphrase}, 'create without: has_passphrase false');
+    my $ak3 = $k->{access_key};
+    $no_hash->($ak3, 'create without');
+
+    $k = create_key(\@gp, '--account', 'okx', '--passphrase', 'none');
+    ok(!$k->{has_passphrase}, 'create --passphrase none: false');
+    $no_hash->($k->{access_key}, 'create --passphrase none');
+
+    # set: add, replace, remove; nothing else changes
+    my $before = $show->($ak3);
+    my $p3 = $pass->('');
+    $r = ok_run($prun->(@gp, 'set', $ak3, '--passphrase', $p3),
+                'set --passphrase');
+    like($r->{out}, qr/^has_passphrase: yes$/m, 'set prints the record');
+    my $after = $show->($ak3);
+    ok($after->{has_passphrase}, 'set: has_passphrase true');
+    delete $_->{has_passphrase} for $before, $after;
+    is_deeply($after, $before, 'set --passphrase: the rest unchanged');
+    $is_hash_of->($ak3, $p3, 'set --passphrase');
+
+    my $old = $have_dump ? $passhash->($ak3) : '';
+    my $p4 = $pass->('');
+    $r = ok_run($prun->(@gp, '--json', 'set', $ak3, '--passphrase', $p4,
+                        '--label', 'okx bot'), 'set --json: replace it');
+    $k = $json->decode($r->{out});
+    ok($k->{has_passphrase}, 'set --json: has_passphrase');
+    is($k->{label}, 'okx bot', 'with another option');
+    $is_hash_of->($ak3, $p4, 'set --passphrase replaces');
+    SKIP: {
+        skip 'mdb_dump not installed', 2 unless $have_dump;
+        is($matches->($ak3, $p3), 0, 'the old passphrase no longer matches');
+        isnt($passhash->($ak3), $old, 'new salt and hash');
+    }
+
+    $r = ok_run($prun->(@gp, '--json', 'set', $ak3, '--passphrase', 'none'),
+                'set --passphrase none');
+    ok(!$json->decode($r->{out})->{has_passphrase}, 'removed');
+    ok(!$show->($ak3)->{has_passphrase}, 'show agrees');
+    $no_hash->($ak3, 'set --passphrase none');
+
+    $r = ok_run($prun->(@gp, 'set', $ak3, '--passphrase', 'none'),
+                'set --passphrase none on a key without one');
+    like($r->{out}, qr/^has_passphrase: no$/m, 'still none');
+
+    # other commands keep the passphrase and print has_passphrase
+    for my $c (qw(disable enable rotate)) {
+        $r = ok_run($prun->(@gp, '--json', $c, $ak1), "$c --json");
+        ok($json->decode($r->{out})->{has_passphrase},
+           "$c --json: has_passphrase");
+    }
+    $is_hash_of->($ak1, $p1, 'kept through disable, enable, rotate');
+
+    # list --json, but no column in the text table
+    my %has = map { $_->{access_key} => $_->{has_passphrase} }
+              @{ decode_lines(list_json(@gp)) };
+    ok($has{$ak1} && $has{$ak2} && !$has{$ak3}, 'list --json: has_passphrase');
+    ok(!grep({ !JSON::PP::is_bool($_) } values %has), 'booleans');
+    $r = ok_run($prun->(@gp, 'list'), 'list text');
+    like($r->{out}, qr/\AACCESS_KEY +ACCOUNT +STATUS +PERMISSIONS +IPS +CREATED +LAST_USED +LABEL\n/,
+         'list text: the same columns');
+
+    # --passphrase-file: the first line, its line end stripped, nothing else
+    my $pf = "$tmp/passfile";
+    my %files = (
+        'a file'                   => [ "%s\n", '' ],
+        'no final newline'         => [ '%s', '' ],
+        'CRLF'                     => [ "%s\r\n", '' ],
+        'only the first line'      => [ "%s\nsecond line\n", '' ],
+        'spaces kept'              => [ "  %s  \n", '  ' ],
+    );
+    for my $name (sort keys %files) {
+        my $p = $pass->('');
+        spew($pf, sprintf $files{$name}[0], $p);
+        $r = ok_run($prun->(@gp, '--json', 'set', $ak3, '--passphrase-file',
+                            $pf), "--passphrase-file: $name");
+        ok($json->decode($r->{out})->{has_passphrase}, "$name: set");
+        my $want = $name eq 'spaces kept' ? "  $p  " : $p;
+        $is_hash_of->($ak3, $want, "--passphrase-file: $name");
+    }
+
+    my $p5 = $pass->('');
+    $r = ok_run($prun->({ stdin => "$p5\n" }, @gp, '--json', 'create',
+                        '--account', 'okx', '--passphrase-file', '-'),
+                'create --passphrase-file - (standard input)');
+    my $ak5 = $json->decode($r->{out})->{access_key};
+    ok($json->decode($r->{out})->{has_passphrase}, 'stdin: has_passphrase');
+    $is_hash_of->($ak5, $p5, 'create --passphrase-file -');
+
+    my $p6 = $pass->('');
+    ok_run($prun->({ stdin => "$p6\r\nrest" }, @gp, 'set', $ak5,
+                   '--passphrase-file=-'), 'set --passphrase-file=-');
+    $is_hash_of->($ak5, $p6, 'set --passphrase-file=-');
+
+    # from a file, "none" is a passphrase like any other
+    spew($pf, "none\n");
+    $r = ok_run($prun->(@gp, '--json', 'set', $ak5, '--passphrase-file', $pf),
+                'a passphrase file holding "none"');
+    ok($json->decode($r->{out})->{has_passphrase}, '"none" is set, not removed');
+    $is_hash_of->($ak5, 'none', 'the passphrase "none"');
+
+    # the longest, and every printable character
+    my $p128 = join '', map { chr(0x20 + $_ % 95) } 0 .. 127;
+    spew($pf, "$p128\n");
+    ok_run($prun->(@gp, 'set', $ak5, '--passphrase-file', $pf),
+           '128 bytes of every printable character');
+    $is_hash_of->($ak5, $p128, '128 bytes');
+
+    # from a terminal: read with echo off, after a prompt on stderr
+    SKIP: {
+        skip 'IO::Pty not installed', 5 unless eval { require IO::Pty; 1 };
+
+        my $p = $pass->(' typed');
+        my $pty = IO::Pty->new;
+        my $out = "$tmp/tty.out";
+        my $pid = fork // die "fork: $!";
+
+        if ($pid == 0) {
+            my $slave = $pty->slave;
+            close $pty;
+            open STDIN, '<&', $slave or die;
+            open STDERR, '>&', $slave or die;
+            open STDOUT, '>', $out or die;
+            exec $bin, @gp, '--json', 'set', $ak5, '--passphrase-file', '-'
+                or exit 127;
+        }
+
+        $pty->close_slave;
+        my ($seen, $buf) = ('', '');
+        my $deadline = time + 10;
+        my $sel = '';
+        vec($sel, fileno($pty), 1) = 1;
+        my $typed = 0;
+
+        while (time < $deadline) {
+            my $rin = $sel;
+            last unless defined select($rin, undef, undef, 0.5);
+            if ($rin ne "\0" x length $rin && vec($rin, fileno($pty), 1)) {
+                my $n = sysread($pty, $buf, 4096);
+                last unless $n;
+                $seen .= $buf;
+            }
+            if (!$typed && $seen =~ /passphrase \(not echoed\): /) {
+                syswrite($pty, "$p\n");
+                $typed = 1;
+            }
+        }
+
+        waitpid $pid, 0;
+        push @outputs, $seen, slurp($out);
+        is($? >> 8, 0, 'terminal: exit 0');
+        like($seen, qr/\Aapisecctl: passphrase \(not echoed\): /,
+             'terminal: a prompt on stderr');
+        unlike($seen, qr/\Q$p\E/, 'terminal: the passphrase is not echoed');
+        ok(eval { $json->decode(slurp($out))->{has_passphrase} },
+           'terminal: set');
+        SKIP: {
+            skip 'mdb_dump not installed', 1 unless $have_dump;
+            is($matches->($ak5, $p), 1, 'terminal: the typed line is hashed');
+        }
+    }
+
+    # --passphrase P leaves the command line at once (ps shows it no
+    # more): hold the store's write lock with mdb_load so that create
+    # waits, and look at its /proc/PID/cmdline meanwhile
+    SKIP: {
+        skip 'mdb_load not installed or no /proc', 3
+            unless -r '/proc/self/cmdline'
+                   && system('sh', '-c', 'command -v mdb_load >/dev/null') == 0;
+
+        my $p = $pass->('');
+        open my $load, '|-', 'mdb_load', '-s', 'keys', $stp
+            or die "mdb_load: $!";
+        select((select($load), $| = 1)[0]);
+        print $load "VERSION=3\nformat=bytevalue\ntype=btree\nHEADER=END\n";
+        select(undef, undef, undef, 0.5);
+
+        my $out = "$tmp/ps.out";
+        my $pid = fork // die "fork: $!";
+        if ($pid == 0) {
+            open STDOUT, '>', $out or die;
+            open STDERR, '>', '/dev/null' or die;
+            exec $bin, @gp, '--json', 'create', '--account', 'ps',
+                 '--passphrase', $p or exit 127;
+        }
+
+        my $cmdline;
+        for (1 .. 50) {
+            select(undef, undef, undef, 0.1);
+            my $wchan = slurp("/proc/$pid/wchan");
+            $cmdline = slurp("/proc/$pid/cmdline");
+            last if $wchan =~ /futex/;
+        }
+        close $load;
+        waitpid $pid, 0;
+
+        $cmdline //= '';
+        $cmdline =~ tr/\0/ /;
+        like($cmdline, qr/ create --account ps --passphrase /,
+             'the command line of the waiting process');
+        unlike($cmdline, qr/\Q$p\E/, 'no longer holds the passphrase');
+        my $ak = eval { $json->decode(slurp($out))->{access_key} };
+        ok($ak && $matches->($ak, $p), 'and the key got it');
+        push @outputs, slurp($out);
+    }
+
+    # import: "passphrase" (hashed), "has_passphrase" (must agree)
+    my ($sti, $mki, @gi) = new_store();
+    my $sk = rand_alnum(32);
+    my $pi = $pass->(' imported');
+    my @lines = (
+        { access_key => 'okx-1', secret_key => $sk, account => 'okx',
+          passphrase => $pi },
+        { access_key => 'okx-2', secret_key => $sk, account => 'okx',
+          passphrase => $pi, has_passphrase => JSON::PP::true },
+        { access_key => 'okx-3', secret_key => $sk, account => 'okx',
+          has_passphrase => JSON::PP::false },
+        { access_key => 'okx-4', secret_key => $sk, account => 'okx',
+          passphrase => undef, has_passphrase => undef },
+    );
+    $r = $prun->({ stdin => join '', map { $json->encode($_) . "\n" } @lines },
+                 @gi, 'import');
+    ok_run($r, 'import with passphrases');
+    is($r->{out}, "imported 4 keys\n", 'four keys');
+    %has = map { $_->{access_key} => $_->{has_passphrase} }
+           @{ decode_lines(list_json(@gi)) };
+    is_deeply(\%has, { 'okx-1' => JSON::PP::true, 'okx-2' => JSON::PP::true,
+                       'okx-3' => JSON::PP::false, 'okx-4' => JSON::PP::false },
+              'has_passphrase after import');
+    SKIP: {
+        skip 'mdb_dump not installed', 3 unless $have_dump;
+        is($matches->('okx-1', $pi, $sti, $mki), 1,
+           'import: the hash of the passphrase');
+        is($matches->('okx-2', $pi, $sti, $mki), 1,
+           'import: with has_passphrase true');
+        isnt($passhash->('okx-1', $sti), $passhash->('okx-2', $sti),
+             'salted');
+    }
+
+    # list --json re-imports: has_passphrase false as it is, true with the
+    # passphrase added
+    my ($stj, $mkj, @gj) = new_store();
+    my @relist = map {
+        my $l = $_;
+        $l->{secret_key} = $sk;
+        $l->{passphrase} = $pi if $l->{has_passphrase};
+        $json->encode($l) . "\n";
+    } @{ decode_lines(list_json(@gi)) };
+    ok_run($prun->({ stdin => join '', @relist }, @gj, 'import'),
+           'list --json lines import again');
+    is(list_json(@gj), list_json(@gi), 'the same records');
+
+    # import errors: named, never showing the passphrase
+    my $bad = $pass->('');
+    my $line = sub {
+        my (%o) = @_;
+        return $json->encode({ access_key => 'okx-new', secret_key => $sk,
+                               account => 'okx', %o }) . "\n";
+    };
+    my @icases = (
+        [ $line->(has_passphrase => JSON::PP::true),
+          qr/line 2: field "has_passphrase": true needs the passphrase itself in "passphrase"/,
+          'has_passphrase true without a passphrase' ],
+        [ $line->(has_passphrase => JSON::PP::false, passphrase => $bad),
+          qr/line 2: field "has_passphrase": false, but the line has a "passphrase"/,
+          'has_passphrase false with a passphrase' ],
+        [ $line->(has_passphrase => 'yes'),
+          qr/line 2: field "has_passphrase": expected a boolean, not a string/,
+          'has_passphrase not a boolean' ],
+        [ $line->(passphrase => "$bad\t"),
+          qr/line 2: field "passphrase": invalid passphrase: byte 21 is a control character/,
+          'passphrase with a tab' ],
+        [ $line->(passphrase => "$bad\x{e9}"),
+          qr/line 2: field "passphrase": invalid passphrase: byte 21 is not ASCII/,
+          'passphrase with a non-ASCII character' ],
+        [ $line->(passphrase => $bad x 7),
+          qr/line 2: field "passphrase": invalid passphrase: it is 140 bytes long/,
+          'passphrase too long' ],
+        [ $line->(passphrase => ''),
+          qr/line 2: field "passphrase": invalid passphrase: it is empty/,
+          'empty passphrase' ],
+        [ $line->(passphrase => 12345),
+          qr/line 2: field "passphrase": expected a string or null, not an integer/,
+          'passphrase as a number' ],
+        [ $line->(passphrase => [$bad]),
+          qr/line 2: field "passphrase": expected a string or null, not an array/,
+          'passphrase as an array' ],
+    );
+    for my $c (@icases) {
+        my $ok_line = $json->encode({ access_key => 'okx-ok',
+                                      secret_key => $sk, account => 'okx',
+                                      passphrase => $pi }) . "\n";
+        $r = $pfails->(\@gi, [@gi, 'import'], 1, $c->[1], "import: $c->[2]",
+                       stdin => $ok_line . $c->[0]);
+    }
+
+    # errors of the options: exit status, one line, the store unchanged
+    my $long = $pass->('') x 7;
+    my @ocases = (
+        [ ['--passphrase', "$bad\x01"], 1,
+          qr/invalid passphrase for --passphrase: byte 21 is a control character \(1 to 128 printable ASCII characters\)/,
+          'a control character' ],
+        [ ['--passphrase', "$bad\n"], 1,
+          qr/invalid passphrase for --passphrase: byte 21 is a control/,
+          'a newline' ],
+        [ ['--passphrase', "$bad\x7f"], 1,
+          qr/byte 21 is a control character/, 'DEL' ],
+        [ ['--passphrase', "$bad\xc3\xa9"], 1,
+          qr/byte 21 is not ASCII/, 'UTF-8' ],
+        [ ['--passphrase', $long], 1,
+          qr/invalid passphrase for --passphrase: it is 140 bytes long/,
+          'too long (140 bytes)' ],
+        [ ['--passphrase', 'x' x 129], 1, qr/it is 129 bytes long/,
+          'too long (129 bytes)' ],
+        [ ['--passphrase', ''], 1,
+          qr/invalid passphrase for --passphrase: it is empty/, 'empty' ],
+        [ ['--passphrase', $bad, '--passphrase-file', $pf], 2,
+          qr/give either --passphrase or --passphrase-file, not both/,
+          'both options' ],
+        [ ['--passphrase', $bad, '--passphrase', $bad], 2,
+          qr/option --passphrase given more than once/, 'twice' ],
+        [ ['--passphrase'], 2, qr/option --passphrase needs a value/,
+          'no value' ],
+        [ ['--passphrase-file', "$tmp/no-such-file"], 1,
+          qr/cannot open passphrase file "\Q$tmp\E\/no-such-file": No such file or directory/,
+          'missing file' ],
+        [ ['--passphrase-file', $tmp], 1,
+          qr/cannot read the passphrase from "\Q$tmp\E": Is a directory/,
+          'a directory' ],
+    );
+    my @fcases = (
+        [ '', qr/invalid passphrase in "[^"]+": it is empty \(1 to 128 printable ASCII characters on the first line\)/,
+          'an empty file' ],
+        [ "\n$bad\n", qr/it is empty/, 'an empty first line' ],
+        [ "$bad\tx\n", qr/invalid passphrase in "[^"]+": byte 21 is a control character/,
+          'a tab in the file' ],
+        [ ('y' x 129) . "\n", qr/invalid passphrase in "[^"]+": it is 129 bytes long/,
+          '129 bytes in the file' ],
+        [ ('y' x 129) . "\r\n", qr/it is 129 bytes long/,
+          '129 bytes and CRLF in the file' ],
+        [ ('y' x 128) . "\r\r\n", qr/it is 129 bytes long/,
+          '128 bytes and CRCRLF in the file' ],
+        [ $long x 100, qr/invalid passphrase in "[^"]+": longer than 128 bytes/,
+          'a long file' ],
+    );
+
+    my $target = create_key(\@gp, '--account', 'okx', '--passphrase', $p1);
+    for my $c (@ocases) {
+        my ($opts, $rc, $re, $name) = @$c;
+        $pfails->(\@gp, [@gp, 'create', '--account', 'okx', @$opts], $rc,
+                  $re, "create: $name");
+        $pfails->(\@gp, [@gp, 'set', $target->{access_key}, @$opts], $rc,
+                  $re, "set: $name");
+    }
+    for my $c (@fcases) {
+        my ($text, $re, $name) = @$c;
+        spew($pf, $text);
+        $pfails->(\@gp, [@gp, 'create', '--account', 'okx',
+                         '--passphrase-file', $pf], 1, $re, "create: $name");
+        $pfails->(\@gp, [@gp, 'set', $target->{access_key},
+                         '--passphrase-file', $pf], 1, $re, "set: $name");
+        (my $sre = "$re") =~ s/in "\[\^"\]\+"/in standard input/;
+        $pfails->(\@gp, [@gp, 'set', $target->{access_key},
+                         '--passphrase-file', '-'], 1, qr/$sre/,
+                  "set, standard input: $name", stdin => $text);
+    }
+    $is_hash_of->($target->{access_key}, $p1, 'the errors left it as it was');
+
+    $pfails->(\@gp, [@gp, 'show', $ak1, '--passphrase', $bad], 2,
+              qr/unknown option "--passphrase" for "show"/,
+              'show takes no --passphrase');
+    $pfails->(\@gp, [@gp, 'import', '--passphrase-file', $pf], 2,
+              qr/unknown option "--passphrase-file" for "import"/,
+              'import takes no --passphrase-file');
+    $pfails->(\@gp, [@gp, 'set', $ak1], 2,
+              qr/at least one of .*--passphrase, --passphrase-file/,
+              'set names the passphrase options');
+
+    # the passphrases never show, in any output nor in the store's files
+    my @long = grep { length >= 20 } @passes;
+    my $leaks = 0;
+    for my $o (@outputs) {
+        for my $p (@long) {
+            $leaks++, diag("a passphrase in an output: $o")
+                if index($o, $p) >= 0;
+        }
+    }
+    is($leaks, 0, scalar(@outputs) . ' outputs hold none of '
+       . scalar(@long) . ' passphrases');
+
+    for my $dir ($stp, $sti, $stj) {
+        for my $f (glob "$dir/*") {
+            my $bytes = slurp($f);
+            ok(!grep({ index($bytes, $_) >= 0 } @long),
+               "$f holds no passphrase");
+        }
+    }
 }
 
 

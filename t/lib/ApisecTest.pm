@@ -28,15 +28,26 @@ package ApisecTest;
 #   side=BUY&timestamp={ts}
 #
 #   {ts}, {ts-6000}, {ts+999}   now in Unix milliseconds, plus or minus
-#   {sig}                       hex HMAC-SHA256 of the key's secret over
+#   {iso}, {iso-400000}         now as YYYY-MM-DDThh%3Amm%3Ass (htx)
+#   {isoms}, {isoms+5000}       now as YYYY-MM-DDThh:mm:ss.sssZ (okx)
+#   {sig}                       the signature a client of the scheme sends:
+#                               hashkey/binance: hex HMAC-SHA256 over
 #                               totalParams (query, then form body, each
-#                               without its signature parameter): what a
-#                               HashKey or Binance client sends
+#                               without its signature parameter);
+#                               htx: base64 (percent-encoded) over
+#                               METHOD\nhost\npath\n + sorted params;
+#                               okx: base64 over ts + METHOD + uri + body
+#   @scheme: htx|okx            the scheme (default: hashkey/binance)
 #   @secret: S                  sign with S instead of the key's secret
-#   @tamper: s/a/b/             applied to the request after signing
+#   @tamper: s/a/b/             applied to the request (line, headers,
+#                               body) after signing
 #   @upper: 1                   send the signature in upper case
 #   @repeat: N                  send the request N times (N connections)
 #   @signer: openssl            sign with `openssl dgst`, not Digest::SHA
+#   @also: s/a/b/               then send a copy of the signed request
+#                               changed so (a second connection)
+#   @prime: 1                   send the request once from "--- init",
+#                               before the block sends it (a replay)
 #
 # "--- apisec_then" lists plain requests ("GET /log") sent after the signed
 # one; the block then gives error_code and response_body as eval arrays.
@@ -48,9 +59,12 @@ use strict;
 use warnings;
 
 use Cwd qw(abs_path);
-use Digest::SHA qw(hmac_sha256_hex);
+use Digest::SHA qw(hmac_sha256_hex hmac_sha256);
+use MIME::Base64 qw(encode_base64);
+use POSIX qw(strftime);
 use File::Path qw(make_path remove_tree);
 use File::Basename qw(basename);
+use IO::Socket::INET ();
 use IPC::Run ();
 use Time::HiRes ();
 
@@ -188,6 +202,36 @@ sub sign {
 }
 
 
+# Unix ms as YYYY-MM-DDThh%3Amm%3Ass (htx, encoded) or ...sss Z (okx)
+sub iso {
+    my ($ms, $okx) = @_;
+
+    my $s = strftime('%Y-%m-%dT%H:%M:%S', gmtime(int($ms / 1000)));
+
+    return sprintf('%s.%03dZ', $s, $ms % 1000) if $okx;
+
+    $s =~ s/:/%3A/g;
+    return $s;
+}
+
+
+# HTX signature version 2, as its clients compute it
+sub htx_sign {
+    my ($secret, $method, $host, $path, $query) = @_;
+
+    my @p = sort { (split /=/, $a)[0] cmp (split /=/, $b)[0] }
+            grep { length && !/^Signature=/ } split /&/, $query // '';
+
+    my $mac = encode_base64(hmac_sha256(join("\n", uc $method, lc $host,
+                                             $path, join('&', @p)),
+                                        $secret), '');
+
+    $mac =~ s/([+\/=])/sprintf('%%%02X', ord $1)/ge;
+
+    return $mac;
+}
+
+
 sub signed_request {
     my ($text) = @_;
 
@@ -212,6 +256,8 @@ sub signed_request {
     my $fill = sub {
         my ($s) = @_;
         $s =~ s/\{ts([+-]\d+)?\}/$now + ($1 || 0)/ge;
+        $s =~ s/\{iso([+-]\d+)?\}/iso($now + ($1 || 0), 0)/ge;
+        $s =~ s/\{isoms([+-]\d+)?\}/iso($now + ($1 || 0), 1)/ge;
         return $s;
     };
 
@@ -222,7 +268,10 @@ sub signed_request {
     my ($method, $uri) = split / /, $first, 2;
     my ($path, $query) = split /\?/, $uri, 2;
 
-    my ($key) = map { /^X-(?:HK|MBX)-APIKEY:\s*(.*)$/i ? $1 : () } @headers;
+    my $scheme = $at{scheme} // 'hashkey';
+    my ($key) = map { /^(?:X-HK-APIKEY|X-MBX-APIKEY|OK-ACCESS-KEY):\s*(.*)$/i
+                      ? $1 : () } @headers;
+    ($key) = ($query // '') =~ /(?:^|&)AccessKeyId=([^&]*)/ if $scheme eq 'htx';
     my $secret = $at{secret};
     $secret = $Secret{$key} if !defined $secret && defined $key;
     $secret = 'x' x 64 unless defined $secret;
@@ -230,8 +279,21 @@ sub signed_request {
     my $form = grep { m{^Content-Type:\s*application/x-www-form-urlencoded}i }
                @headers;
 
-    my $sig = sign($secret, $query, $form ? $body : '', $at{signer});
-    $sig = uc $sig if $at{upper};
+    my $sig;
+
+    if ($scheme eq 'htx') {
+        my ($host) = map { /^Host:\s*(.*)$/i ? $1 : () } @headers;
+        $sig = htx_sign($secret, $method, $host // 'localhost', $path, $query);
+
+    } elsif ($scheme eq 'okx') {
+        my ($ts) = map { /^OK-ACCESS-TIMESTAMP:\s*(.*)$/i ? $1 : () } @headers;
+        $sig = encode_base64(hmac_sha256(($ts // '') . $method . $uri . $body,
+                                         $secret), '');
+
+    } else {
+        $sig = sign($secret, $query, $form ? $body : '', $at{signer});
+        $sig = uc $sig if $at{upper};
+    }
 
     my $req = "$method $uri\n$body";
     my $hdr = join "\n", @headers;
@@ -239,13 +301,50 @@ sub signed_request {
     s/\{sig\}/$sig/g for $req, $hdr;
 
     if (my $t = $at{tamper}) {
-        for ($req) {
+        for ($req, $hdr) {
             eval $t;
             die "bad \@tamper $t: $@" if $@;
         }
     }
 
-    return ($req, $hdr, $at{repeat});
+    my @also;
+
+    if (my $t = $at{also}) {
+        for (my $r = $req) {
+            eval $t;
+            die "bad \@also $t: $@" if $@;
+            push @also, $r;
+        }
+    }
+
+    return ($req, $hdr, $at{repeat}, $at{prime}, @also);
+}
+
+
+# "@prime: 1": the block's "--- init" sends its signed request once before
+# the block does (so that the block's own request is the replay)
+our %Prime;
+
+sub prime {
+    my ($name) = @_;
+
+    my ($req, $hdr) = @{ $Prime{$name} };
+    my ($line, $body) = split /\n/, $req, 2;
+    $body //= '';
+
+    my $port = Test::Nginx::Socket::server_port();
+    my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                     PeerPort => $port, Timeout => 5)
+        or die "prime: connect to $port: $!";
+
+    print $sock "$line HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n",
+                map({ "$_\r\n" } grep { length } split /\n/, $hdr),
+                'Content-Length: ' . length($body) . "\r\n\r\n$body";
+
+    my $res = do { local $/; <$sock> };
+    close $sock;
+
+    $res =~ m{^HTTP/1\.[01] 200 } or die "prime: not accepted: $res";
 }
 
 
@@ -314,12 +413,21 @@ END
     }
 
     if (defined(my $r = $block->apisec_request)) {
-        my ($req, $hdr, $at_repeat) = signed_request($r);
+        my ($req, $hdr, $at_repeat, $at_prime, @also) = signed_request($r);
+
+        if ($at_prime) {
+            $Prime{$block->name} = [$req, $hdr];
+            $block->set_value('init',
+                              'ApisecTest::prime(q{' . $block->name . '})');
+        }
         $block->set_value('more_headers', $hdr) if length $hdr;
 
         if (my $n = $at_repeat) {
             # the same signed request on n connections
             $block->set_value('request', [($req) x $n]);
+
+        } elsif (@also) {
+            $block->set_value('request', [$req, @also]);
 
         } elsif (defined(my $then = $block->apisec_then)) {
             # more plain requests after the signed one, on new connections

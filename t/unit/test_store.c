@@ -1,6 +1,7 @@
 /*
  * Unit tests of apisec_store.c: store creation and the checks at open,
- * key records through write and read transactions, sealed secrets, a full
+ * key records through write and read transactions, sealed secrets, OKX
+ * passphrase hashes, a full
  * map, a map grown by another process, reader slots of a killed process,
  * and the record codec on valid, truncated, altered and random bytes.
  * Every store lives in a fresh directory under a temporary directory.
@@ -83,6 +84,7 @@ static void test_init_open(void);
 static void test_meta_checks(void);
 static void test_keys(void);
 static void test_secret(void);
+static void test_passphrase(void);
 static void test_rdonly(void);
 static void test_map_full(void);
 static void test_map_resized(void);
@@ -991,6 +993,244 @@ test_secret(void)
     /* another master key cannot read it (nor open the store) */
     CHECK_INT(apisec_store_open(&st, dir, mk2, 0, 0, err, sizeof(err)),
               APISEC_ERR_MASTER_KEY);
+}
+
+
+/* the OKX passphrase: salt || HMAC under a key derived from the master key */
+
+static void
+test_passphrase(void)
+{
+    char             err[APISEC_ERR_LEN], dir1[sizeof(dirbuf)];
+    char             pass[APISEC_PASSPHRASE_MAX + 2];
+    size_t           len;
+    uint8_t          buf[APISEC_RECORD_MAX];
+    uint8_t          first[APISEC_PASSHASH_LEN];
+    const char      *dir;
+    apisec_key_t     k, k2, got;
+    apisec_hmac_t   *h;
+    apisec_wtxn_t   *w;
+    apisec_store_t  *st, *st2;
+
+    static const char  right[] = "correct horse battery ~staple!";
+
+#define RIGHT_LEN  (sizeof(right) - 1)
+
+    dir = new_dir("passphrase");
+    memcpy(dir1, dirbuf, sizeof(dir1));
+    CHECK_INT(apisec_store_init(dir, mk, 0, err, sizeof(err)), APISEC_OK);
+    CHECK_INT(apisec_store_open(&st, dir, mk, 0, 0, err, sizeof(err)),
+              APISEC_OK);
+
+    h = apisec_hmac_new();
+    CHECK(h != NULL);
+
+    if (st == NULL || h == NULL) {
+        return;
+    }
+
+    /* a key without a passphrase matches none */
+    fill_key(&k, "AKpass", "acct");
+    CHECK_INT(apisec_key_check_passphrase(st, h, &k, right, RIGHT_LEN), 0);
+    CHECK_INT(apisec_key_check_passphrase(st, h, &k, "", 0), 0);
+
+    CHECK_INT(apisec_key_set_passphrase(st, h, &k, right, RIGHT_LEN),
+              APISEC_OK);
+    CHECK_INT(k.passhash_len, APISEC_PASSHASH_LEN);
+    CHECK(memmem(k.passhash, k.passhash_len, "horse", 5) == NULL);
+    memcpy(first, k.passhash, APISEC_PASSHASH_LEN);
+
+    /* the right one, and every near miss */
+    CHECK_INT(apisec_key_check_passphrase(st, h, &k, right, RIGHT_LEN), 1);
+    CHECK_INT(apisec_key_check_passphrase(st, h, &k, "wrong", 5), 0);
+    CHECK_INT(apisec_key_check_passphrase(st, h, &k, right, RIGHT_LEN - 1),
+              0);
+    CHECK_INT(apisec_key_check_passphrase(st, h, &k, "", 0), 0);
+    CHECK_INT(apisec_key_check_passphrase(st, h, &k, NULL, 0), 0);
+
+    memcpy(pass, right, RIGHT_LEN);
+    pass[RIGHT_LEN] = '!';
+    CHECK_INT(apisec_key_check_passphrase(st, h, &k, pass, RIGHT_LEN + 1),
+              0);
+
+    for (len = 0; len < RIGHT_LEN; len++) {
+        memcpy(pass, right, RIGHT_LEN);
+        pass[len] ^= 0x01;
+        CHECK_INT(apisec_key_check_passphrase(st, h, &k, pass, RIGHT_LEN),
+                  0);
+    }
+
+    /* case matters */
+    memcpy(pass, right, RIGHT_LEN);
+    pass[0] = 'C';
+    CHECK_INT(apisec_key_check_passphrase(st, h, &k, pass, RIGHT_LEN), 0);
+
+    /* invalid passphrases are refused and leave the hash as it was */
+    memset(pass, 'p', sizeof(pass));
+    CHECK_INT(apisec_key_set_passphrase(st, h, &k, pass,
+                                        APISEC_PASSPHRASE_MAX + 1),
+              APISEC_ERR_INVALID);
+    CHECK_INT(apisec_key_set_passphrase(st, h, &k, "", 0),
+              APISEC_ERR_INVALID);
+    CHECK_INT(apisec_key_set_passphrase(st, h, &k, "tab\there", 8),
+              APISEC_ERR_INVALID);
+    CHECK_INT(apisec_key_set_passphrase(st, h, &k, "del\x7f", 4),
+              APISEC_ERR_INVALID);
+    CHECK_INT(apisec_key_set_passphrase(st, h, &k, "caf\xc3\xa9", 5),
+              APISEC_ERR_INVALID);
+    CHECK_INT(apisec_key_set_passphrase(st, h, &k, "nul\0x", 5),
+              APISEC_ERR_INVALID);
+    CHECK_INT(apisec_key_set_passphrase(st, h, &k, NULL, 3),
+              APISEC_ERR_INVALID);
+    CHECK_INT(apisec_key_set_passphrase(st, NULL, &k, right, RIGHT_LEN),
+              APISEC_ERR_INVALID);
+    CHECK_INT(apisec_key_set_passphrase(NULL, h, &k, right, RIGHT_LEN),
+              APISEC_ERR_INVALID);
+    CHECK(k.passhash_len == APISEC_PASSHASH_LEN
+          && memcmp(k.passhash, first, APISEC_PASSHASH_LEN) == 0);
+    CHECK_INT(apisec_key_check_passphrase(st, h, &k, right, RIGHT_LEN), 1);
+    CHECK_INT(apisec_key_check_passphrase(st, h, &k, pass,
+                                          APISEC_PASSPHRASE_MAX + 1),
+              0);
+    CHECK_INT(apisec_key_check_passphrase(st, NULL, &k, right, RIGHT_LEN),
+              0);
+    CHECK_INT(apisec_key_check_passphrase(NULL, h, &k, right, RIGHT_LEN), 0);
+    CHECK_INT(apisec_key_check_passphrase(st, h, NULL, right, RIGHT_LEN), 0);
+
+    /* the bounds: 1 byte, 128 bytes, spaces and the whole 0x20-0x7e range */
+    fill_key(&k2, "AKbounds", "acct");
+    CHECK_INT(apisec_key_set_passphrase(st, h, &k2, " ", 1), APISEC_OK);
+    CHECK_INT(apisec_key_check_passphrase(st, h, &k2, " ", 1), 1);
+    CHECK_INT(apisec_key_check_passphrase(st, h, &k2, "  ", 2), 0);
+
+    memset(pass, 'p', sizeof(pass));
+    CHECK_INT(apisec_key_set_passphrase(st, h, &k2, pass,
+                                        APISEC_PASSPHRASE_MAX),
+              APISEC_OK);
+    CHECK_INT(apisec_key_check_passphrase(st, h, &k2, pass,
+                                          APISEC_PASSPHRASE_MAX),
+              1);
+    CHECK_INT(apisec_key_check_passphrase(st, h, &k2, pass,
+                                          APISEC_PASSPHRASE_MAX - 1),
+              0);
+
+    for (len = 0; len < 0x7f - 0x20; len++) {
+        pass[len] = (char) (0x20 + len);
+    }
+
+    CHECK_INT(apisec_key_set_passphrase(st, h, &k2, pass, len), APISEC_OK);
+    CHECK_INT(apisec_key_check_passphrase(st, h, &k2, pass, len), 1);
+
+    /* the salt: the same passphrase hashes differently every time */
+    CHECK_INT(apisec_key_set_passphrase(st, h, &k2, right, RIGHT_LEN),
+              APISEC_OK);
+    CHECK_INT(apisec_key_check_passphrase(st, h, &k2, right, RIGHT_LEN), 1);
+    CHECK(memcmp(k2.passhash, k.passhash, APISEC_PASSHASH_SALT) != 0);
+    CHECK(memcmp(k2.passhash + APISEC_PASSHASH_SALT,
+                 k.passhash + APISEC_PASSHASH_SALT,
+                 APISEC_PASSHASH_LEN - APISEC_PASSHASH_SALT)
+          != 0);
+
+    CHECK_INT(apisec_key_set_passphrase(st, h, &k2, right, RIGHT_LEN),
+              APISEC_OK);
+    CHECK(memcmp(k2.passhash, first, APISEC_PASSHASH_LEN) != 0);
+
+    /* the hash of one key does not match under another salt */
+    memcpy(k2.passhash, k.passhash, APISEC_PASSHASH_SALT);
+    CHECK_INT(apisec_key_check_passphrase(st, h, &k2, right, RIGHT_LEN), 0);
+
+    /* tampering with the salt or the hash */
+    got = k;
+    got.passhash[0] ^= 0x80;
+    CHECK_INT(apisec_key_check_passphrase(st, h, &got, right, RIGHT_LEN), 0);
+    got = k;
+    got.passhash[APISEC_PASSHASH_LEN - 1] ^= 0x01;
+    CHECK_INT(apisec_key_check_passphrase(st, h, &got, right, RIGHT_LEN), 0);
+    got = k;
+    got.passhash_len = APISEC_PASSHASH_LEN - 1;
+    CHECK_INT(apisec_key_check_passphrase(st, h, &got, right, RIGHT_LEN), 0);
+
+    /* through the record codec */
+    CHECK_INT(apisec_key_encode(&k, buf, sizeof(buf), &len), APISEC_OK);
+    CHECK(memmem(buf, len, "horse", 5) == NULL);
+    CHECK_INT(apisec_key_decode(buf, len, &got), APISEC_OK);
+    CHECK(keys_equal(&k, &got));
+    CHECK_INT(apisec_key_check_passphrase(st, h, &got, right, RIGHT_LEN), 1);
+    CHECK_INT(apisec_key_check_passphrase(st, h, &got, "wrong", 5), 0);
+
+    /* through the store, and a key whose passphrase is removed */
+    k2 = k;
+    strcpy(k2.access_key, "AKnopass");
+    k2.passhash_len = 0;
+
+    CHECK_INT(apisec_store_begin(st, &w), APISEC_OK);
+    CHECK_INT(apisec_key_put(w, &k, 0), APISEC_OK);
+    CHECK_INT(apisec_key_put(w, &k2, 0), APISEC_OK);
+    CHECK_INT(apisec_store_commit(w), APISEC_OK);
+
+    CHECK_INT(apisec_key_get(st, "AKpass", 6, &got), APISEC_OK);
+    CHECK(keys_equal(&k, &got));
+    CHECK_INT(apisec_key_check_passphrase(st, h, &got, right, RIGHT_LEN), 1);
+    CHECK_INT(apisec_key_check_passphrase(st, h, &got, "wrong", 5), 0);
+
+    CHECK_INT(apisec_key_get(st, "AKnopass", 8, &got), APISEC_OK);
+    CHECK_INT(got.passhash_len, 0);
+    CHECK_INT(apisec_key_check_passphrase(st, h, &got, right, RIGHT_LEN), 0);
+
+    apisec_store_close(st);
+
+    /* the same store opened again: the hash still matches */
+    CHECK_INT(apisec_store_open(&st, dir1, mk, APISEC_OPEN_RDONLY, 0, err,
+                                sizeof(err)),
+              APISEC_OK);
+
+    if (st != NULL) {
+        CHECK_INT(apisec_key_get(st, "AKpass", 6, &got), APISEC_OK);
+        CHECK_INT(apisec_key_check_passphrase(st, h, &got, right, RIGHT_LEN),
+                  1);
+        apisec_store_close(st);
+    }
+
+    /*
+     * Another store, of another master key: the record copied there does
+     * not match, because the hash is keyed by the master key; the same
+     * passphrase set there gives another hash, which does not match here.
+     */
+    dir = new_dir("passphrase2");
+    CHECK_INT(apisec_store_init(dir, mk2, 0, err, sizeof(err)), APISEC_OK);
+    CHECK_INT(apisec_store_open(&st2, dir, mk2, 0, 0, err, sizeof(err)),
+              APISEC_OK);
+
+    if (st2 != NULL) {
+        CHECK_INT(apisec_key_check_passphrase(st2, h, &k, right, RIGHT_LEN),
+                  0);
+
+        k2 = k;
+        CHECK_INT(apisec_key_set_passphrase(st2, h, &k2, right, RIGHT_LEN),
+                  APISEC_OK);
+        CHECK_INT(apisec_key_check_passphrase(st2, h, &k2, right, RIGHT_LEN),
+                  1);
+        CHECK(memcmp(k2.passhash, k.passhash, APISEC_PASSHASH_LEN) != 0);
+
+        apisec_store_close(st2);
+    }
+
+    /* and the other way round */
+    CHECK_INT(apisec_store_open(&st, dir1, mk, APISEC_OPEN_RDONLY, 0, err,
+                                sizeof(err)),
+              APISEC_OK);
+
+    if (st != NULL) {
+        CHECK_INT(apisec_key_check_passphrase(st, h, &k2, right, RIGHT_LEN),
+                  0);
+        CHECK_INT(apisec_key_check_passphrase(st, h, &k, right, RIGHT_LEN),
+                  1);
+        apisec_store_close(st);
+    }
+
+    apisec_hmac_free(h);
+
+#undef RIGHT_LEN
 }
 
 
@@ -2007,6 +2247,7 @@ main(void)
     test_meta_checks();
     test_keys();
     test_secret();
+    test_passphrase();
     test_rdonly();
     test_map_full();
     test_map_resized();
