@@ -23,6 +23,7 @@
 
 #define APISEC_DB_META              "meta"
 #define APISEC_DB_KEYS              "keys"
+#define APISEC_DB_EVENTS            "events"
 #define APISEC_META_FORMAT          "format"
 #define APISEC_META_MKCHECK         "mkcheck"
 #define APISEC_MKCHECK_AAD          "apisec-mkcheck"
@@ -59,6 +60,9 @@ struct apisec_store_s {
     MDB_txn        *rtxn;           /* renewable, reset between calls */
     MDB_dbi         meta;
     MDB_dbi         keys;
+    MDB_dbi         events;
+    unsigned        has_events;     /* the events database exists */
+    uint64_t        write_txns;     /* write transactions begun */
     unsigned        flags;
     unsigned        active;         /* apisec_key_foreach() in progress */
     apisec_wtxn_t  *wtxn;
@@ -269,7 +273,7 @@ apisec_store_init(const char *dir, const uint8_t *mk, size_t map_size,
 {
     int          rc, mrc;
     size_t       len;
-    MDB_dbi      meta, keys;
+    MDB_dbi      meta, keys, events;
     MDB_env     *env;
     MDB_txn     *txn;
     MDB_val      key, val;
@@ -329,6 +333,10 @@ apisec_store_init(const char *dir, const uint8_t *mk, size_t map_size,
 
     if (mrc == MDB_SUCCESS) {
         mrc = mdb_dbi_open(txn, APISEC_DB_KEYS, MDB_CREATE, &keys);
+    }
+
+    if (mrc == MDB_SUCCESS) {
+        mrc = mdb_dbi_open(txn, APISEC_DB_EVENTS, MDB_CREATE, &events);
     }
 
     if (mrc != MDB_SUCCESS) {
@@ -484,6 +492,11 @@ apisec_store_check(apisec_store_t *st, MDB_txn *txn, char *err,
                ? APISEC_ERR_CORRUPT : APISEC_ERR_SYSTEM;
     }
 
+    /* the event log, added after the first stores were made */
+
+    mrc = mdb_dbi_open(txn, APISEC_DB_EVENTS, 0, &st->events);
+    st->has_events = (mrc == MDB_SUCCESS);
+
     key.mv_data = APISEC_META_MKCHECK;
     key.mv_size = sizeof(APISEC_META_MKCHECK) - 1;
 
@@ -618,6 +631,30 @@ apisec_store_open(apisec_store_t **stp, const char *dir, const uint8_t *mk,
     }
 
     mdb_txn_reset(st->rtxn);
+
+    if (!st->has_events && !(flags & APISEC_OPEN_RDONLY)) {
+        mrc = mdb_txn_begin(st->env, NULL, 0, &txn);
+
+        if (mrc == MDB_SUCCESS) {
+            mrc = mdb_dbi_open(txn, APISEC_DB_EVENTS, MDB_CREATE, &st->events);
+
+            if (mrc == MDB_SUCCESS) {
+                mrc = mdb_txn_commit(txn);
+
+            } else {
+                mdb_txn_abort(txn);
+            }
+        }
+
+        if (mrc != MDB_SUCCESS) {
+            apisec_store_err(err, errlen, "cannot add the event log to store "
+                             "\"%s\": %s", dir, mdb_strerror(mrc));
+            rc = APISEC_ERR_SYSTEM;
+            goto failed;
+        }
+
+        st->has_events = 1;
+    }
 
     *stp = st;
 
@@ -984,6 +1021,7 @@ apisec_store_begin(apisec_store_t *st, apisec_wtxn_t **txnp)
 
     w->st = st;
     st->wtxn = w;
+    st->write_txns++;
     *txnp = w;
 
     return APISEC_OK;
@@ -1367,6 +1405,7 @@ apisec_store_stat(apisec_store_t *st, apisec_store_stat_t *stat)
         return apisec_store_lmdb(st, mrc, "store statistics");
     }
 
+    stat->write_txns = st->write_txns;
     stat->map_size = info.me_mapsize;
     stat->map_used = (info.me_last_pgno + 1) * ms.ms_psize;
     stat->readers_max = info.me_maxreaders;
@@ -1867,4 +1906,251 @@ corrupt:
     memset(k, 0, sizeof(apisec_key_t));
 
     return APISEC_ERR_CORRUPT;
+}
+
+
+/*
+ * Idle keys and the event log.
+ */
+
+int
+apisec_key_idle(const apisec_key_t *k, int64_t now, int64_t idle,
+    int unbound_only)
+{
+    int64_t  last;
+
+    if (idle <= 0 || (unbound_only && k->n_ips > 0)) {
+        return 0;
+    }
+
+    last = (k->last_used_at != 0) ? k->last_used_at : k->created_at;
+
+    return now - last > idle;
+}
+
+
+int
+apisec_key_touch(apisec_wtxn_t *w, const char *ak, size_t aklen, int64_t t)
+{
+    int           rc;
+    apisec_key_t  k;
+
+    rc = apisec_key_get_w(w, ak, aklen, &k);
+    if (rc != APISEC_OK) {
+        return rc;
+    }
+
+    if (k.last_used_at >= t) {
+        return APISEC_OK;
+    }
+
+    k.last_used_at = t;
+
+    return apisec_key_put(w, &k, 1);
+}
+
+
+int
+apisec_key_expire_idle(apisec_wtxn_t *w, apisec_key_t *k, int64_t now,
+    int64_t idle, const char *by)
+{
+    int   rc;
+    char  last[APISEC_TIME_LEN + 1], extra[160];
+
+    if (w == NULL || k == NULL || by == NULL) {
+        return APISEC_ERR_INVALID;
+    }
+
+    k->status = APISEC_STATUS_EXPIRED;
+
+    rc = apisec_key_put(w, k, 1);
+    if (rc != APISEC_OK) {
+        return rc;
+    }
+
+    if (k->last_used_at != 0) {
+        apisec_format_time(k->last_used_at, last);
+        snprintf(extra, sizeof(extra), "\"reason\":\"idle\","
+                 "\"idle_seconds\":%lld,\"last_used_at\":\"%s\","
+                 "\"by\":\"%s\"", (long long) idle, last, by);
+
+    } else {
+        snprintf(extra, sizeof(extra), "\"reason\":\"idle\","
+                 "\"idle_seconds\":%lld,\"last_used_at\":null,"
+                 "\"by\":\"%s\"", (long long) idle, by);
+    }
+
+    return apisec_event_append(w, "key.expired", now, k->access_key,
+                               k->account, extra, NULL);
+}
+
+
+int
+apisec_event_append(apisec_wtxn_t *w, const char *type, int64_t time,
+    const char *ak, const char *account, const char *extra, uint64_t *seqp)
+{
+    int           mrc, n;
+    char          json[APISEC_EVENT_MAX], t[APISEC_TIME_LEN + 1];
+    uint8_t       kb[8];
+    uint64_t      seq;
+    MDB_val       key, val;
+    MDB_cursor   *cur;
+
+    if (w == NULL || type == NULL) {
+        return APISEC_ERR_INVALID;
+    }
+
+    if (!w->st->has_events) {
+        apisec_store_err(w->st->err, sizeof(w->st->err), "store \"%s\" has "
+                         "no event log", w->st->dir);
+        return APISEC_ERR_CORRUPT;
+    }
+
+    /* the next sequence number: one more than the last */
+
+    mrc = mdb_cursor_open(w->txn, w->st->events, &cur);
+    if (mrc != MDB_SUCCESS) {
+        return apisec_store_lmdb(w->st, mrc, "event log");
+    }
+
+    mrc = mdb_cursor_get(cur, &key, &val, MDB_LAST);
+    mdb_cursor_close(cur);
+
+    if (mrc == MDB_NOTFOUND) {
+        seq = 1;
+
+    } else if (mrc == MDB_SUCCESS && key.mv_size == 8) {
+        seq = apisec_dec_be64(key.mv_data) + 1;
+
+    } else {
+        return apisec_store_lmdb(w->st, mrc == MDB_SUCCESS ? MDB_CORRUPTED
+                                                           : mrc,
+                                 "event log");
+    }
+
+    apisec_format_time(time, t);
+
+    n = snprintf(json, sizeof(json), "{\"seq\":%llu,\"type\":\"%s\","
+                 "\"time\":\"%s\"", (unsigned long long) seq, type, t);
+
+    if (ak != NULL && ak[0] != '\0') {
+        n += snprintf(json + n, sizeof(json) - n, ",\"access_key\":\"%s\"",
+                      ak);
+    }
+
+    if (account != NULL && account[0] != '\0' && n < (int) sizeof(json)) {
+        n += snprintf(json + n, sizeof(json) - n, ",\"account\":\"%s\"",
+                      account);
+    }
+
+    if (extra != NULL && extra[0] != '\0' && n < (int) sizeof(json)) {
+        n += snprintf(json + n, sizeof(json) - n, ",%s", extra);
+    }
+
+    if (n >= (int) sizeof(json) - 1) {
+        apisec_store_err(w->st->err, sizeof(w->st->err), "event too long");
+        return APISEC_ERR_INVALID;
+    }
+
+    json[n++] = '}';
+
+    kb[0] = (uint8_t) (seq >> 56);
+    kb[1] = (uint8_t) (seq >> 48);
+    kb[2] = (uint8_t) (seq >> 40);
+    kb[3] = (uint8_t) (seq >> 32);
+    kb[4] = (uint8_t) (seq >> 24);
+    kb[5] = (uint8_t) (seq >> 16);
+    kb[6] = (uint8_t) (seq >> 8);
+    kb[7] = (uint8_t) seq;
+
+    key.mv_data = kb;
+    key.mv_size = sizeof(kb);
+    val.mv_data = json;
+    val.mv_size = (size_t) n;
+
+    mrc = mdb_put(w->txn, w->st->events, &key, &val, MDB_APPEND);
+    if (mrc != MDB_SUCCESS) {
+        w->failed = (mrc == MDB_MAP_FULL) ? APISEC_ERR_MAP_FULL
+                                          : APISEC_ERR_SYSTEM;
+        return apisec_store_lmdb(w->st, mrc, "event append");
+    }
+
+    if (seqp != NULL) {
+        *seqp = seq;
+    }
+
+    return APISEC_OK;
+}
+
+
+int
+apisec_event_foreach(apisec_store_t *st, uint64_t since, apisec_event_cb cb,
+    void *arg)
+{
+    int          mrc, rc;
+    uint8_t      kb[8];
+    MDB_txn     *txn;
+    MDB_val      key, val;
+    MDB_cursor  *cur;
+    MDB_cursor_op  op;
+
+    if (st == NULL || cb == NULL) {
+        return APISEC_ERR_INVALID;
+    }
+
+    if (!st->has_events) {
+        return APISEC_OK;
+    }
+
+    mrc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
+    if (mrc != MDB_SUCCESS) {
+        return apisec_store_lmdb(st, mrc, "cannot begin a read transaction");
+    }
+
+    mrc = mdb_cursor_open(txn, st->events, &cur);
+    if (mrc != MDB_SUCCESS) {
+        mdb_txn_abort(txn);
+        return apisec_store_lmdb(st, mrc, "event log");
+    }
+
+    since++;
+
+    kb[0] = (uint8_t) (since >> 56);
+    kb[1] = (uint8_t) (since >> 48);
+    kb[2] = (uint8_t) (since >> 40);
+    kb[3] = (uint8_t) (since >> 32);
+    kb[4] = (uint8_t) (since >> 24);
+    kb[5] = (uint8_t) (since >> 16);
+    kb[6] = (uint8_t) (since >> 8);
+    kb[7] = (uint8_t) since;
+
+    key.mv_data = kb;
+    key.mv_size = sizeof(kb);
+
+    rc = APISEC_OK;
+
+    for (op = MDB_SET_RANGE; /* void */; op = MDB_NEXT) {
+        mrc = mdb_cursor_get(cur, &key, &val, op);
+
+        if (mrc == MDB_NOTFOUND) {
+            break;
+        }
+
+        if (mrc != MDB_SUCCESS || key.mv_size != 8) {
+            rc = apisec_store_lmdb(st, mrc == MDB_SUCCESS ? MDB_CORRUPTED
+                                                          : mrc,
+                                   "event log");
+            break;
+        }
+
+        rc = cb(apisec_dec_be64(key.mv_data), val.mv_data, val.mv_size, arg);
+        if (rc != 0) {
+            break;
+        }
+    }
+
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+
+    return rc;
 }

@@ -45,6 +45,7 @@
 #define APISEC_PASSHASH_LEN        48      /* 16 bytes salt, 32 bytes hash */
 #define APISEC_RECORD_MAX          4096    /* an encoded record never exceeds */
 #define APISEC_ERR_LEN             256
+#define APISEC_EVENT_MAX           2048    /* an event's JSON never exceeds */
 
 #define APISEC_OPEN_RDONLY         0x01    /* MDB_RDONLY */
 
@@ -92,6 +93,7 @@ typedef struct {
     size_t         map_used;            /* bytes in use (last page * psize) */
     unsigned       readers_used;
     unsigned       readers_max;
+    uint64_t       write_txns;          /* begun by this handle */
 } apisec_store_stat_t;
 
 
@@ -99,6 +101,8 @@ typedef struct apisec_store_s  apisec_store_t;
 typedef struct apisec_wtxn_s   apisec_wtxn_t;
 
 typedef int (*apisec_key_cb)(const apisec_key_t *k, void *arg);
+typedef int (*apisec_event_cb)(uint64_t seq, const char *json, size_t len,
+    void *arg);
 
 
 /* the text of a return code, e.g. "wrong master key" */
@@ -179,6 +183,43 @@ int apisec_key_set_passphrase(apisec_store_t *st, apisec_hmac_t *h,
     apisec_key_t *k, const char *pass, size_t len);
 int apisec_key_check_passphrase(apisec_store_t *st, apisec_hmac_t *h,
     const apisec_key_t *k, const char *pass, size_t len);
+
+
+/*
+ * Idle keys.  A key is idle when its last use (its creation, if it was
+ * never used) is more than idle seconds before now; with unbound_only,
+ * only keys without an IP allow-list can be idle.  idle <= 0: never.
+ */
+int apisec_key_idle(const apisec_key_t *k, int64_t now, int64_t idle,
+    int unbound_only);
+
+/* last_used_at = t, unless the record has a later one */
+int apisec_key_touch(apisec_wtxn_t *txn, const char *ak, size_t aklen,
+    int64_t t);
+
+/*
+ * Mark k (read with apisec_key_get_w in this transaction, found idle by
+ * the caller) expired for good, and record a key.expired event; by says
+ * who: "nginx" or "apisecctl".
+ */
+int apisec_key_expire_idle(apisec_wtxn_t *txn, apisec_key_t *k, int64_t now,
+    int64_t idle, const char *by);
+
+
+/*
+ * The event log: JSON objects under a growing sequence number, appended
+ * in write transactions: {"seq":N,"type":T,"time":RFC3339,
+ * "access_key":..,"account":.., extra members}.  extra is a list of JSON
+ * members ("a":1,"b":"x") or NULL; access key and account are validated
+ * identifiers and need no escaping.
+ */
+int apisec_event_append(apisec_wtxn_t *txn, const char *type, int64_t time,
+    const char *access_key, const char *account, const char *extra,
+    uint64_t *seq);
+
+/* events with a sequence number above since, in order; cb != 0 stops */
+int apisec_event_foreach(apisec_store_t *st, uint64_t since,
+    apisec_event_cb cb, void *arg);
 
 
 /* the record codec (exposed for unit tests and fuzzing) */
