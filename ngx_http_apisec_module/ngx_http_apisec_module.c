@@ -48,7 +48,12 @@ static char *ngx_http_apisec_permission(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_apisec_replay_guard(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_apisec_idle_expiry(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static void ngx_http_apisec_wipe_key(void *data);
+static void ngx_http_apisec_flush_handler(ngx_event_t *ev);
+static void ngx_http_apisec_flush(ngx_cycle_t *cycle,
+    ngx_http_apisec_main_conf_t *amcf, ngx_uint_t force);
 
 static ngx_int_t ngx_http_apisec_add_variables(ngx_conf_t *cf);
 static ngx_int_t ngx_http_apisec_init(ngx_conf_t *cf);
@@ -125,6 +130,27 @@ static ngx_command_t  ngx_http_apisec_commands[] = {
       ngx_conf_set_size_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_apisec_main_conf_t, replay_size),
+      NULL },
+
+    { ngx_string("apisec_idle_expiry"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE12,
+      ngx_http_apisec_idle_expiry,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("apisec_flush_interval"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_apisec_main_conf_t, flush_interval),
+      NULL },
+
+    { ngx_string("apisec_stamp_zone"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_apisec_main_conf_t, stamp_size),
       NULL },
 
     { ngx_string("apisec_max_body_size"),
@@ -493,6 +519,24 @@ ngx_http_apisec_check(ngx_http_request_t *r, ngx_http_apisec_ctx_t *ctx,
         return err;
     }
 
+    /*
+     * idle longer than apisec_idle_expiry, by the store (at most one
+     * flush behind) and by a use stamped since: marked expired for good
+     * by the next flush, which checks the store's record again
+     */
+
+    if (apisec_key_idle(&key, tp->sec, amcf->idle, amcf->idle_unbound_only)
+        && (int64_t) tp->sec - ngx_http_apisec_stamp_get(amcf->stamp_zone,
+                                                         ctx->access_key.data,
+                                                         ctx->access_key.len)
+           > (int64_t) amcf->idle)
+    {
+        (void) ngx_http_apisec_stamp(amcf->stamp_zone, ctx->access_key.data,
+                                     ctx->access_key.len, 0);
+        *detail = "the key was idle longer than apisec_idle_expiry";
+        return APISEC_E_KEY_EXPIRED;
+    }
+
     /* 3. the client address in the key's allow-list */
 
     if (key.n_ips > 0 && !ngx_http_apisec_ip_allowed(r, &key)) {
@@ -585,6 +629,11 @@ ngx_http_apisec_check(ngx_http_request_t *r, ngx_http_apisec_ctx_t *ctx,
             return APISEC_E_STORE_UNAVAILABLE;
         }
     }
+
+    /* 8. the last use, in shared memory; the flush timer writes it */
+
+    (void) ngx_http_apisec_stamp(amcf->stamp_zone, ctx->access_key.data,
+                                 ctx->access_key.len, tp->sec);
 
     return APISEC_E_OK;
 }
@@ -1092,6 +1141,60 @@ ngx_http_apisec_permission(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
+/* apisec_idle_expiry TIME [unbound_ip_only] | off */
+
+static char *
+ngx_http_apisec_idle_expiry(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_apisec_main_conf_t *amcf = conf;
+
+    time_t      t;
+    ngx_str_t  *value;
+
+    if (amcf->idle != NGX_CONF_UNSET) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+        if (cf->args->nelts == 3) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid parameter \"%V\"", &value[2]);
+            return NGX_CONF_ERROR;
+        }
+
+        amcf->idle = 0;
+        return NGX_CONF_OK;
+    }
+
+    t = ngx_parse_time(&value[1], 1);
+
+    if (t == (time_t) NGX_ERROR || t <= 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid apisec_idle_expiry \"%V\", "
+                           "it must be a time like \"90d\" or \"off\"",
+                           &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    amcf->idle = t;
+
+    if (cf->args->nelts == 3) {
+        if (ngx_strcmp(value[2].data, "unbound_ip_only") != 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid parameter \"%V\", "
+                               "it must be \"unbound_ip_only\"", &value[2]);
+            return NGX_CONF_ERROR;
+        }
+
+        amcf->idle_unbound_only = 1;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
 /* ngx_conf_set_flag_slot, noting that the replay zone is needed */
 
 static char *
@@ -1182,6 +1285,9 @@ ngx_http_apisec_create_main_conf(ngx_conf_t *cf)
      */
 
     amcf->replay_size = NGX_CONF_UNSET_SIZE;
+    amcf->idle = NGX_CONF_UNSET;
+    amcf->flush_interval = NGX_CONF_UNSET_MSEC;
+    amcf->stamp_size = NGX_CONF_UNSET_SIZE;
 
     return amcf;
 }
@@ -1204,6 +1310,23 @@ ngx_http_apisec_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_pool_cleanup_t  *cln;
 
     ngx_conf_init_size_value(amcf->replay_size, NGX_HTTP_APISEC_REPLAY_SIZE);
+    ngx_conf_init_size_value(amcf->stamp_size, NGX_HTTP_APISEC_STAMP_SIZE);
+    ngx_conf_init_value(amcf->idle, NGX_HTTP_APISEC_IDLE);
+    ngx_conf_init_msec_value(amcf->flush_interval,
+                             NGX_HTTP_APISEC_FLUSH_MSEC);
+
+    if (amcf->flush_interval < 100 || amcf->flush_interval > 3600000) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "\"apisec_flush_interval\" must be between 100ms "
+                      "and 1h");
+        return NGX_CONF_ERROR;
+    }
+
+    if (amcf->stamp_size < 64 * 1024) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "\"apisec_stamp_zone\" must be at least 64k");
+        return NGX_CONF_ERROR;
+    }
 
     if (amcf->replay_size < 64 * 1024) {
         ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
@@ -1238,6 +1361,11 @@ ngx_http_apisec_init_main_conf(ngx_conf_t *cf, void *conf)
     }
 
     if (ngx_conf_full_name(cf->cycle, &amcf->master_key_file, 1) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    amcf->stamp_zone = ngx_http_apisec_stamp_zone(cf, amcf->stamp_size);
+    if (amcf->stamp_zone == NULL) {
         return NGX_CONF_ERROR;
     }
 
@@ -1363,6 +1491,20 @@ ngx_http_apisec_init_process(ngx_cycle_t *cycle)
 
     (void) ngx_http_apisec_store(cycle->log, amcf);
 
+    /*
+     * The flush timer.  Every worker has one and looks every twelfth of
+     * the interval; the one that finds the last flush (by any worker) an
+     * interval old, less a look, writes every stamp in one transaction,
+     * so the store is at most an interval behind.
+     */
+
+    amcf->flush_event.handler = ngx_http_apisec_flush_handler;
+    amcf->flush_event.data = amcf;
+    amcf->flush_event.log = cycle->log;
+    amcf->flush_event.cancelable = 1;
+
+    ngx_add_timer(&amcf->flush_event, amcf->flush_interval / 12);
+
     return NGX_OK;
 }
 
@@ -1370,6 +1512,7 @@ ngx_http_apisec_init_process(ngx_cycle_t *cycle)
 static void
 ngx_http_apisec_exit_process(ngx_cycle_t *cycle)
 {
+    apisec_store_stat_t           stat;
     ngx_http_apisec_main_conf_t  *amcf;
 
     amcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_apisec_module);
@@ -1379,6 +1522,15 @@ ngx_http_apisec_exit_process(ngx_cycle_t *cycle)
     }
 
     if (amcf->store != NULL) {
+        /* a graceful exit (shutdown, reload): what is stamped is written */
+        ngx_http_apisec_flush(cycle, amcf, 1);
+
+        if (apisec_store_stat(amcf->store, &stat) == APISEC_OK) {
+            ngx_log_error(NGX_LOG_INFO, cycle->log, 0,
+                          "apisec: %uL write transactions, %ui of them by "
+                          "the flush timer", stat.write_txns, amcf->flushes);
+        }
+
         apisec_store_close(amcf->store);
         amcf->store = NULL;
     }
@@ -1389,4 +1541,154 @@ ngx_http_apisec_exit_process(ngx_cycle_t *cycle)
     }
 
     apisec_wipe(amcf->master_key, sizeof(amcf->master_key));
+}
+
+
+static void
+ngx_http_apisec_flush_handler(ngx_event_t *ev)
+{
+    ngx_http_apisec_main_conf_t  *amcf;
+
+    amcf = ev->data;
+
+    if (ngx_exiting || ngx_terminate || ngx_quit) {
+        return;             /* exit_process writes the last stamps */
+    }
+
+    ngx_http_apisec_flush((ngx_cycle_t *) ngx_cycle, amcf, 0);
+
+    ngx_add_timer(ev, amcf->flush_interval / 12);
+}
+
+
+/*
+ * Write the stamps in one transaction: last uses, and the keys found idle,
+ * marked expired (with a key.expired event) if the store's record still
+ * says so.  It runs from the timer (or at exit), never for a request.
+ */
+
+static void
+ngx_http_apisec_flush(ngx_cycle_t *cycle, ngx_http_apisec_main_conf_t *amcf,
+    ngx_uint_t force)
+{
+    int                       rc;
+    int64_t                   now_ms, min_ms;
+    ngx_int_t                 n, i;
+    ngx_uint_t                expired, dropped;
+    ngx_pool_t               *pool;
+    ngx_time_t               *tp;
+    apisec_key_t              k;
+    apisec_wtxn_t            *txn;
+    apisec_store_stat_t       stat;
+    apisec_store_t           *store;
+    ngx_http_apisec_stamp_t  *st;
+
+    store = ngx_http_apisec_store(cycle->log, amcf);
+
+    if (store == NULL || amcf->stamp_zone == NULL) {
+        return;
+    }
+
+    ngx_time_update();
+    tp = ngx_timeofday();
+    now_ms = (int64_t) tp->sec * 1000 + tp->msec;
+
+    min_ms = force ? 0 : (int64_t) (amcf->flush_interval
+                                    - amcf->flush_interval / 12);
+
+    pool = ngx_create_pool(NGX_DEFAULT_POOL_SIZE, cycle->log);
+    if (pool == NULL) {
+        return;
+    }
+
+    dropped = 0;
+    n = ngx_http_apisec_stamps_take(amcf->stamp_zone, pool, now_ms, min_ms,
+                                    &st, &dropped);
+
+    if (dropped) {
+        ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
+                      "apisec: the stamp zone was full: %ui uses were not "
+                      "recorded; raise apisec_stamp_zone", dropped);
+    }
+
+    if (n <= 0) {
+        if (n == NGX_ERROR) {
+            ngx_log_error(NGX_LOG_ALERT, cycle->log, 0,
+                          "apisec: no memory to flush the stamps");
+        }
+
+        ngx_destroy_pool(pool);
+        return;
+    }
+
+    rc = apisec_store_begin(store, &txn);
+
+    expired = 0;
+
+    for (i = 0; rc == APISEC_OK && i < n; i++) {
+
+        if (st[i].used) {
+            rc = apisec_key_touch(txn, st[i].access_key, st[i].len,
+                                  st[i].used);
+
+        } else if (st[i].expire) {
+            rc = apisec_key_get_w(txn, st[i].access_key, st[i].len, &k);
+
+            if (rc == APISEC_OK && k.status == APISEC_STATUS_ACTIVE
+                && apisec_key_idle(&k, tp->sec, amcf->idle,
+                                   amcf->idle_unbound_only))
+            {
+                rc = apisec_key_expire_idle(txn, &k, tp->sec, amcf->idle,
+                                            "nginx");
+                if (rc == APISEC_OK) {
+                    expired++;
+                    ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
+                                  "apisec: key \"%s\" of account \"%s\" "
+                                  "expired: idle longer than %T s",
+                                  k.access_key, k.account, amcf->idle);
+                }
+            }
+        }
+
+        if (rc == APISEC_ERR_NOTFOUND) {
+            rc = APISEC_OK;     /* revoked since */
+        }
+    }
+
+    if (rc == APISEC_OK) {
+        rc = apisec_store_commit(txn);
+
+    } else if (txn != NULL) {
+        apisec_store_abort(txn);
+    }
+
+    if (rc != APISEC_OK) {
+        ngx_log_error(NGX_LOG_ALERT, cycle->log, 0,
+                      "apisec: cannot write %i stamps to the store: %s: %s; "
+                      "they are kept for the next flush", n,
+                      apisec_rc_str(rc), apisec_store_error(store));
+
+        for (i = 0; i < n; i++) {
+            (void) ngx_http_apisec_stamp(amcf->stamp_zone,
+                                         (u_char *) st[i].access_key,
+                                         st[i].len, st[i].used);
+        }
+
+    } else {
+        amcf->flushes++;
+
+        /* the worker's write transactions so far: all of them flushes */
+
+        if (apisec_store_stat(store, &stat) != APISEC_OK) {
+            stat.write_txns = 0;
+        }
+
+        ngx_log_error(NGX_LOG_INFO, cycle->log, 0,
+                      "apisec: flushed %i stamps, %ui keys expired, in one "
+                      "write transaction (this worker: %uL write "
+                      "transactions, %ui flushes)",
+                      n, expired, stat.write_txns, amcf->flushes);
+    }
+
+    ngx_destroy_pool(pool);
 }

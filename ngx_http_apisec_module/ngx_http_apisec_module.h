@@ -18,6 +18,18 @@
 
 #define NGX_HTTP_APISEC_REOPEN_MSEC  1000     /* store reopen backoff */
 #define NGX_HTTP_APISEC_REPLAY_SIZE  (16 * 1024 * 1024)
+#define NGX_HTTP_APISEC_STAMP_SIZE   (4 * 1024 * 1024)
+#define NGX_HTTP_APISEC_IDLE         (90 * 86400)
+#define NGX_HTTP_APISEC_FLUSH_MSEC   60000
+
+
+/* a stamp taken out of shared memory by the flush */
+typedef struct {
+    char                      *access_key;
+    size_t                     len;
+    int64_t                    used;           /* Unix s, 0: not used */
+    ngx_uint_t                 expire;         /* found idle */
+} ngx_http_apisec_stamp_t;
 
 
 typedef struct {
@@ -29,6 +41,14 @@ typedef struct {
     size_t                     replay_size;
     ngx_flag_t                 replay_used;    /* some location has it on */
     ngx_shm_zone_t            *replay_zone;
+
+    time_t                     idle;           /* 0: off */
+    ngx_flag_t                 idle_unbound_only;
+    ngx_msec_t                 flush_interval;
+    size_t                     stamp_size;
+    ngx_shm_zone_t            *stamp_zone;
+    ngx_event_t                flush_event;    /* per worker */
+    ngx_uint_t                 flushes;        /* write txns of the timer */
 
     /* per worker, opened in init_process */
     apisec_store_t            *store;
@@ -61,6 +81,14 @@ typedef struct {
 ngx_shm_zone_t *ngx_http_apisec_replay_zone(ngx_conf_t *cf, size_t size);
 ngx_int_t ngx_http_apisec_replay_record(ngx_shm_zone_t *zone,
     const u_char *mac, int64_t expires, int64_t now);
+ngx_shm_zone_t *ngx_http_apisec_stamp_zone(ngx_conf_t *cf, size_t size);
+ngx_int_t ngx_http_apisec_stamp(ngx_shm_zone_t *zone, const u_char *ak,
+    size_t len, int64_t t);
+int64_t ngx_http_apisec_stamp_get(ngx_shm_zone_t *zone, const u_char *ak,
+    size_t len);
+ngx_int_t ngx_http_apisec_stamps_take(ngx_shm_zone_t *zone, ngx_pool_t *pool,
+    int64_t now_ms, int64_t min_ms, ngx_http_apisec_stamp_t **out,
+    ngx_uint_t *dropped);
 
 
 extern ngx_module_t  ngx_http_apisec_module;
