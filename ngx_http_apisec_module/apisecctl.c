@@ -1,13 +1,14 @@
 /*
  * apisecctl: the command-line tool of apisec.  It creates the master key
  * and the store, and creates, imports, lists, changes, rotates and revokes
- * API keys.  Plain C over the store and crypto code that the module uses.
+ * API keys, expires idle keys, audits the store and lists the event log.
+ * Plain C over the store and crypto code that the module uses.
  *
  *   apisecctl [--store DIR] [--master-key FILE] [--json] COMMAND [ARGS]
  *
- * Exit status: 0 on success, 1 on an error, 2 on a usage error.  An error
- * is one line on stderr, "apisecctl: error: <message>", and leaves the
- * store as it was.
+ * Exit status: 0 on success, 1 on an error, 2 on a usage error, 3 when
+ * audit has findings.  An error is one line on stderr, "apisecctl: error:
+ * <message>", and leaves the store as it was.
  */
 
 #include <errno.h>
@@ -34,11 +35,13 @@
 #define CTL_OK                0
 #define CTL_ERROR             1
 #define CTL_USAGE             2
-#define CTL_EXIT              3       /* done (help, version): exit 0 */
+#define CTL_FINDINGS          3       /* audit: something to act on */
+#define CTL_EXIT              (-1)    /* done (help, version): exit 0 */
 
 #define CTL_ARGS_MAX          4
 #define CTL_MSG_LEN           1024
 #define CTL_QUOTE_SHOW        64      /* bytes of a value in a message */
+#define CTL_FLUSH_GRACE       120     /* expire-idle: s beyond --idle */
 #define CTL_QUOTE_LEN         (CTL_QUOTE_SHOW * 4 + 8)
 #define CTL_IPS_TEXT_LEN      (APISEC_IPS_MAX * APISEC_CIDR_LEN)
 #define CTL_KEY_LEN           64      /* generated access keys */
@@ -47,6 +50,10 @@
 #define CTL_MAP_SIZE_MIN      ((size_t) 1 << 20)
 #define CTL_MAP_SIZE_MAX      ((size_t) 1 << 44)
 #define CTL_POOL_BLOCK        (1024 * 1024)
+#define CTL_IDLE_DEFAULT      "90d"   /* expire-idle, audit */
+#define CTL_EXPIRING          (7 * 86400)  /* audit: expires_at this close */
+#define CTL_SPAN_LEN          64      /* "<TIME> (89d 23h 59m ago)" */
+#define CTL_EVENT_SHOW        512     /* bytes of an event value in text */
 
 /* what a command needs before it runs */
 #define CTL_NEED_MK           0x01    /* the master key, loaded */
@@ -71,6 +78,11 @@ enum {
     CTL_OPT_IDLE_OVER,
     CTL_OPT_PASSPHRASE,
     CTL_OPT_PASSPHRASE_FILE,
+    CTL_OPT_IDLE,
+    CTL_OPT_UNBOUND_IP_ONLY,
+    CTL_OPT_DRY_RUN,
+    CTL_OPT_SINCE,
+    CTL_OPT_FOLLOW,
     CTL_OPT_MAX
 };
 
@@ -163,7 +175,57 @@ typedef struct {
     const char            *account;
     int                    status;      /* -1: any */
     int64_t                idle_over;   /* 0: no filter */
+    int64_t                lag;         /* expire-idle: seconds of grace */
+    int                    unbound_only; /* idle: keys without IPs only */
 } ctl_list_t;
+
+
+/* audit: what an operator should act on */
+enum {
+    CTL_FIND_IDLE = 0,
+    CTL_FIND_NEVER_USED,
+    CTL_FIND_WITHDRAW_NO_IP,
+    CTL_FIND_WITHDRAW_NO_2FA,
+    CTL_FIND_EXPIRED,
+    CTL_FIND_LOCKED,
+    CTL_FIND_DISABLED,
+    CTL_FIND_EXPIRING,
+    CTL_FIND_MAX
+};
+
+
+typedef struct {
+    const char            *name;        /* "withdraw-without-ip" */
+    const char            *heading;     /* "%s": the idle duration */
+} ctl_find_kind_t;
+
+
+typedef struct {
+    int                    kind;        /* CTL_FIND_* */
+    int64_t                order;       /* within a kind, ascending */
+    const ctl_row_t       *row;
+} ctl_finding_t;
+
+
+typedef struct {
+    ctl_t                 *ctl;
+    ctl_pool_t             pool;
+    ctl_finding_t         *finds;
+    size_t                 n;
+    size_t                 cap;
+    size_t                 keys;        /* keys looked at */
+    size_t                 keys_found;  /* keys with a finding */
+    size_t                 count[CTL_FIND_MAX];
+    int                    nomem;
+    int64_t                idle;
+} ctl_audit_t;
+
+
+/* events: the parser of the stored lines, for text */
+typedef struct {
+    ctl_t                 *ctl;
+    apisec_json_object_t   obj;
+} ctl_events_t;
 
 
 /* the changes of set, enable, disable and rotate */
@@ -271,6 +333,12 @@ static void ctl_key_row(const apisec_key_t *k, ctl_row_t *row);
 static void ctl_ips_text(const apisec_cidr_t *ips, unsigned n, char *out,
     size_t len);
 static void ctl_time_text(int64_t t, char *out);
+static void ctl_span_text(int64_t secs, char *out, size_t len);
+static void ctl_time_ago(int64_t now, int64_t t, char *out, size_t len);
+static int64_t ctl_idle_for(const ctl_row_t *row, int64_t now);
+static void ctl_last_use_text(const ctl_row_t *row, int64_t now, char *out,
+    size_t len);
+static int ctl_duration_opt(const char *name, const char *v, int64_t *secs);
 static void ctl_json_row(apisec_json_writer_t *w, const ctl_row_t *row,
     const char *secret);
 static void ctl_json_time(apisec_json_writer_t *w, const char *name,
@@ -282,6 +350,27 @@ static void *ctl_pool_alloc(ctl_pool_t *pool, size_t size);
 static char *ctl_pool_strdup(ctl_pool_t *pool, const char *s);
 static void ctl_pool_free(ctl_pool_t *pool);
 static int ctl_list_cb(const apisec_key_t *k, void *arg);
+static int ctl_row_copy(ctl_pool_t *pool, const apisec_key_t *k,
+    ctl_row_t *row);
+static void ctl_expire_print(ctl_t *ctl, const ctl_row_t *row,
+    int dry_run);
+static int ctl_audit_cb(const apisec_key_t *k, void *arg);
+static int ctl_audit_add(ctl_audit_t *au, int kind, int64_t order,
+    const ctl_row_t *row);
+static int ctl_finding_cmp(const void *a, const void *b);
+static void ctl_finding_detail(ctl_t *ctl, const ctl_finding_t *f,
+    char *out, size_t len);
+static void ctl_audit_text(ctl_audit_t *au, const char *idle);
+static void ctl_audit_json(ctl_audit_t *au, const char *idle);
+static int ctl_parse_seq(const char *s, uint64_t *seq);
+static int ctl_events_cb(uint64_t seq, const char *json, size_t len,
+    void *arg);
+static void ctl_event_value(const apisec_json_member_t *m, char *out,
+    size_t len);
+static void ctl_event_string(const char *s, size_t n, char *out,
+    size_t len);
+static void ctl_event_raw(const char *json, size_t n, char *out,
+    size_t len);
 static int ctl_row_cmp(const void *a, const void *b);
 static void ctl_list_table(ctl_list_t *ls);
 static void ctl_widen(size_t *width, const char *s);
@@ -322,6 +411,9 @@ static int ctl_cmd_disable(ctl_t *ctl);
 static int ctl_cmd_enable(ctl_t *ctl);
 static int ctl_cmd_revoke(ctl_t *ctl);
 static int ctl_cmd_rotate(ctl_t *ctl);
+static int ctl_cmd_expire_idle(ctl_t *ctl);
+static int ctl_cmd_audit(ctl_t *ctl);
+static int ctl_cmd_events(ctl_t *ctl);
 
 
 static const ctl_option_t  ctl_options[] = {
@@ -341,6 +433,11 @@ static const ctl_option_t  ctl_options[] = {
     { "--idle-over",       CTL_OPT_IDLE_OVER,         1 },
     { "--passphrase",      CTL_OPT_PASSPHRASE,        1 },
     { "--passphrase-file", CTL_OPT_PASSPHRASE_FILE,   1 },
+    { "--idle",            CTL_OPT_IDLE,              1 },
+    { "--unbound-ip-only", CTL_OPT_UNBOUND_IP_ONLY,   0 },
+    { "--dry-run",         CTL_OPT_DRY_RUN,           0 },
+    { "--since",           CTL_OPT_SINCE,             1 },
+    { "--follow",          CTL_OPT_FOLLOW,            0 },
     { NULL, 0, 0 }
 };
 
@@ -413,13 +510,27 @@ static const ctl_command_t  ctl_commands[] = {
       "rotate KEY",
       "give a key a new secret; the old one stops working at once" },
 
+    { "expire-idle", ctl_cmd_expire_idle,
+      CTL_BIT(CTL_OPT_IDLE) | CTL_BIT(CTL_OPT_UNBOUND_IP_ONLY)
+      | CTL_BIT(CTL_OPT_DRY_RUN),
+      0, 0, CTL_NEED_MK | CTL_NEED_STORE,
+      "expire-idle [--idle DURATION] [--unbound-ip-only] [--dry-run]",
+      "expire the active keys idle for longer than DURATION (90d)" },
+
+    { "audit", ctl_cmd_audit, CTL_BIT(CTL_OPT_IDLE_OVER), 0, 0,
+      CTL_NEED_MK | CTL_NEED_STORE | CTL_RDONLY,
+      "audit [--idle-over DURATION]",
+      "report the keys to act on; exit status 3 when there are any" },
+
+    { "events", ctl_cmd_events,
+      CTL_BIT(CTL_OPT_SINCE) | CTL_BIT(CTL_OPT_FOLLOW), 0, 0,
+      CTL_NEED_MK | CTL_NEED_STORE | CTL_RDONLY,
+      "events [--since SEQ] [--follow]",
+      "list the security event log (--follow: a later version)" },
+
     { "unlock", NULL, 0, 0, 0, 0, "unlock KEY", NULL },
     { "2fa", NULL, 0, 0, 0, 0, "2fa enroll|reset KEY", NULL },
-    { "audit", NULL, 0, 0, 0, 0, "audit [--idle-over DURATION]", NULL },
-    { "expire-idle", NULL, 0, 0, 0, 0, "expire-idle [--idle DURATION]",
-      NULL },
     { "usage", NULL, 0, 0, 0, 0, "usage KEY", NULL },
-    { "events", NULL, 0, 0, 0, 0, "events [--since SEQ] [--follow]", NULL },
     { "backup", NULL, 0, 0, 0, 0, "backup FILE", NULL },
 
     { NULL, NULL, 0, 0, 0, 0, NULL, NULL }
@@ -427,6 +538,22 @@ static const ctl_command_t  ctl_commands[] = {
 
 
 static const char  ctl_units[] = "KMGT";
+
+
+static const ctl_find_kind_t  ctl_find_kinds[CTL_FIND_MAX] = {
+    { "idle", "active keys not used for over %s; apisecctl expire-idle "
+              "deactivates them" },
+    { "never-used", "keys never used since their creation" },
+    { "withdraw-without-ip", "keys with withdraw permission and no IP "
+                             "allow-list (apisecctl set KEY --ip CIDR,...)" },
+    { "withdraw-without-2fa", "keys with withdraw permission and no TOTP "
+                              "enrolment" },
+    { "expired", "expired keys: apisecctl enable KEY revives one, revoke "
+                 "deletes it" },
+    { "locked", "locked keys" },
+    { "disabled", "disabled keys" },
+    { "expiring", "keys whose expires_at comes within 7 days" }
+};
 
 
 static const char  *ctl_import_fields[] = {
@@ -474,7 +601,7 @@ main(int argc, char **argv)
     }
 
     if ((fflush(stdout) != 0 || ferror(stdout) || ctl.w.error)
-        && rc == CTL_OK)
+        && (rc == CTL_OK || rc == CTL_FINDINGS))
     {
         ctl_error("cannot write to standard output: %s", strerror(errno));
         rc = CTL_ERROR;
@@ -639,6 +766,12 @@ ctl_parse_args(ctl_t *ctl, int argc, char **argv)
         return CTL_USAGE;
     }
 
+    if (ctl->opt[CTL_OPT_FOLLOW] != NULL) {
+        ctl_error("option --follow of \"%s\" is not available in this "
+                  "version", cmd->name);
+        return CTL_USAGE;
+    }
+
     if (ctl->nargs < cmd->min_args) {
         ctl_error("missing argument (usage: apisecctl %s)", cmd->synopsis);
         return CTL_USAGE;
@@ -754,7 +887,8 @@ ctl_usage(FILE *f)
     fprintf(f,
         "\n\n"
         "Times are RFC 3339 (2030-01-01T00:00:00Z), durations N[smhd].\n"
-        "Exit status: 0 success, 1 error, 2 usage error.\n");
+        "Exit status: 0 success, 1 error, 2 usage error, 3 audit "
+        "findings.\n");
 }
 
 
@@ -833,7 +967,11 @@ ctl_prepare(ctl_t *ctl)
         return CTL_OK;
     }
 
-    flags = (ctl->cmd->flags & CTL_RDONLY) ? APISEC_OPEN_RDONLY : 0;
+    /* a dry run writes nothing, not even the event log of an old store */
+
+    flags = ((ctl->cmd->flags & CTL_RDONLY)
+             || ctl->opt[CTL_OPT_DRY_RUN] != NULL)
+            ? APISEC_OPEN_RDONLY : 0;
 
     rc = apisec_store_open(&ctl->st, ctl->store_dir, ctl->mk, flags,
                            ctl->map_size, err, sizeof(err));
@@ -1550,6 +1688,112 @@ ctl_time_text(int64_t t, char *out)
 }
 
 
+/*
+ * "89d 23h", "90d 0h 1m", "5h", "12m 5s", "0s": at most three units from
+ * the biggest one that is not zero, without zeros at the end
+ */
+
+static void
+ctl_span_text(int64_t secs, char *out, size_t len)
+{
+    int        i, first, last;
+    size_t     o;
+    int64_t    v[4];
+
+    static const char  unit[] = "dhms";
+
+    if (secs < 0) {
+        secs = -secs;
+    }
+
+    v[0] = secs / 86400;
+    v[1] = secs % 86400 / 3600;
+    v[2] = secs % 3600 / 60;
+    v[3] = secs % 60;
+
+    for (first = 0; first < 3 && v[first] == 0; first++) { /* void */ }
+
+    last = first;
+
+    for (i = first; i < 4 && i < first + 3; i++) {
+        if (v[i] != 0) {
+            last = i;
+        }
+    }
+
+    o = 0;
+    out[0] = '\0';
+
+    for (i = first; i <= last && o < len; i++) {
+        o += (size_t) snprintf(out + o, len - o, "%s%lld%c",
+                               i == first ? "" : " ", (long long) v[i],
+                               unit[i]);
+    }
+}
+
+
+/* "2026-01-01T00:00:00Z (89d 23h ago)", "... (in 3d)", or "never" */
+
+static void
+ctl_time_ago(int64_t now, int64_t t, char *out, size_t len)
+{
+    char  tt[APISEC_TIME_LEN + 1], span[32];
+
+    if (t == 0) {
+        snprintf(out, len, "never");
+        return;
+    }
+
+    apisec_format_time(t, tt);
+    ctl_span_text(now - t, span, sizeof(span));
+
+    snprintf(out, len, (t > now) ? "%s (in %s)" : "%s (%s ago)", tt, span);
+}
+
+
+/* seconds since the last use, or since the creation of a key never used */
+
+static int64_t
+ctl_idle_for(const ctl_row_t *row, int64_t now)
+{
+    return now - (row->last_used_at != 0 ? row->last_used_at
+                                         : row->created_at);
+}
+
+
+/* "last used T (X ago)" or "never used, created T (X ago)" */
+
+static void
+ctl_last_use_text(const ctl_row_t *row, int64_t now, char *out, size_t len)
+{
+    char  t[CTL_SPAN_LEN];
+
+    if (row->last_used_at != 0) {
+        ctl_time_ago(now, row->last_used_at, t, sizeof(t));
+        snprintf(out, len, "last used %s", t);
+
+    } else {
+        ctl_time_ago(now, row->created_at, t, sizeof(t));
+        snprintf(out, len, "never used, created %s", t);
+    }
+}
+
+
+static int
+ctl_duration_opt(const char *name, const char *v, int64_t *secs)
+{
+    char  q[CTL_QUOTE_LEN];
+
+    if (apisec_parse_duration(v, strlen(v), secs) != 0) {
+        ctl_error("invalid duration \"%s\" for %s (expected N[smhd], e.g. "
+                  "90d)", ctl_quote(v, strlen(v), q), name);
+        return -1;
+    }
+
+    return 0;
+}
+
+
 static void
 ctl_json_time(apisec_json_writer_t *w, const char *name, int64_t t)
 {
@@ -1643,7 +1887,7 @@ ctl_print_row(ctl_t *ctl, const ctl_row_t *row)
 {
     char  perms[APISEC_PERMS_LEN];
     char  ips[CTL_IPS_TEXT_LEN];
-    char  t1[APISEC_TIME_LEN + 1], t2[APISEC_TIME_LEN + 1];
+    char  t1[APISEC_TIME_LEN + 1], t2[CTL_SPAN_LEN];
     char  t3[APISEC_TIME_LEN + 1], t4[APISEC_TIME_LEN + 1];
 
     if (ctl->json) {
@@ -1654,7 +1898,7 @@ ctl_print_row(ctl_t *ctl, const ctl_row_t *row)
     apisec_format_perms(row->perms, perms);
     ctl_ips_text(row->ips, row->n_ips, ips, sizeof(ips));
     ctl_time_text(row->created_at, t1);
-    ctl_time_text(row->last_used_at, t2);
+    ctl_time_ago(ctl->now, row->last_used_at, t2, sizeof(t2));
     ctl_time_text(row->expires_at, t3);
     ctl_time_text(row->locked_until, t4);
 
@@ -2040,10 +2284,8 @@ ctl_cmd_list(ctl_t *ctl)
     }
 
     v = ctl->opt[CTL_OPT_IDLE_OVER];
-    if (v != NULL && apisec_parse_duration(v, strlen(v), &ls.idle_over) != 0)
+    if (v != NULL && ctl_duration_opt("--idle-over", v, &ls.idle_over) != 0)
     {
-        ctl_error("invalid duration \"%s\" for --idle-over (expected "
-                  "N[smhd], e.g. 90d)", ctl_quote(v, strlen(v), q));
         return CTL_ERROR;
     }
 
@@ -2089,8 +2331,6 @@ ctl_list_cb(const apisec_key_t *k, void *arg)
 {
     ctl_list_t     *ls;
     ctl_row_t      *row, *rows;
-    apisec_cidr_t  *ips;
-    int64_t         last;
 
     ls = arg;
 
@@ -2102,12 +2342,11 @@ ctl_list_cb(const apisec_key_t *k, void *arg)
         return 0;
     }
 
-    if (ls->idle_over != 0) {
-        last = (k->last_used_at != 0) ? k->last_used_at : k->created_at;
-
-        if (ls->ctl->now - last <= ls->idle_over) {
-            return 0;
-        }
+    if (ls->idle_over != 0
+        && !apisec_key_idle(k, ls->ctl->now - ls->lag, ls->idle_over,
+                            ls->unbound_only))
+    {
+        return 0;
     }
 
     if (ls->n == ls->cap) {
@@ -2124,16 +2363,34 @@ ctl_list_cb(const apisec_key_t *k, void *arg)
 
     row = &ls->rows[ls->n];
 
+    if (ctl_row_copy(&ls->pool, k, row) != 0) {
+        ls->nomem = 1;
+        return 1;
+    }
+
+    ls->n++;
+
+    return 0;
+}
+
+
+/* k's row with its strings in pool (k is valid only in a callback) */
+
+static int
+ctl_row_copy(ctl_pool_t *pool, const apisec_key_t *k, ctl_row_t *row)
+{
+    apisec_cidr_t  *ips;
+
     ctl_key_row(k, row);
 
-    row->access_key = ctl_pool_strdup(&ls->pool, k->access_key);
-    row->account = ctl_pool_strdup(&ls->pool, k->account);
-    row->label = (k->label[0] != '\0')
-                 ? ctl_pool_strdup(&ls->pool, k->label) : "";
+    row->access_key = ctl_pool_strdup(pool, k->access_key);
+    row->account = ctl_pool_strdup(pool, k->account);
+    row->label = (k->label[0] != '\0') ? ctl_pool_strdup(pool, k->label)
+                                       : "";
     row->ips = NULL;
 
     if (k->n_ips != 0) {
-        ips = ctl_pool_alloc(&ls->pool, k->n_ips * sizeof(apisec_cidr_t));
+        ips = ctl_pool_alloc(pool, k->n_ips * sizeof(apisec_cidr_t));
 
         if (ips != NULL) {
             memcpy(ips, k->ips, k->n_ips * sizeof(apisec_cidr_t));
@@ -2145,11 +2402,8 @@ ctl_list_cb(const apisec_key_t *k, void *arg)
     if (row->access_key == NULL || row->account == NULL
         || row->label == NULL || (k->n_ips != 0 && row->ips == NULL))
     {
-        ls->nomem = 1;
-        return 1;
+        return -1;
     }
-
-    ls->n++;
 
     return 0;
 }
@@ -2530,6 +2784,833 @@ ctl_cmd_revoke(ctl_t *ctl)
     }
 
     return CTL_OK;
+}
+
+
+/*
+ * expire-idle: the keys are picked in a read transaction (nginx's writers
+ * are not held up by the scan), then each one is read again, checked
+ * again and expired in one write transaction: a key used in between, or
+ * expired or changed by someone else, is left alone.
+ */
+
+static int
+ctl_cmd_expire_idle(ctl_t *ctl)
+{
+    int             rc, dry_run;
+    size_t          i, n;
+    ctl_row_t      *row;
+    ctl_list_t      ls;
+    const char     *idle;
+    apisec_key_t    k;
+    apisec_wtxn_t  *txn;
+
+    memset(&ls, 0, sizeof(ctl_list_t));
+    ls.ctl = ctl;
+    ls.status = APISEC_STATUS_ACTIVE;
+    ls.unbound_only = (ctl->opt[CTL_OPT_UNBOUND_IP_ONLY] != NULL);
+
+    /*
+     * nginx writes last uses at most apisec_flush_interval (60 s by
+     * default) late: a key is expired only when idle two minutes more than
+     * asked, so that a use still on its way to the store cannot be missed
+     */
+    ls.lag = CTL_FLUSH_GRACE;
+
+    dry_run = (ctl->opt[CTL_OPT_DRY_RUN] != NULL);
+
+    idle = ctl->opt[CTL_OPT_IDLE];
+    if (idle == NULL) {
+        idle = CTL_IDLE_DEFAULT;
+    }
+
+    if (ctl_duration_opt("--idle", idle, &ls.idle_over) != 0) {
+        return CTL_ERROR;
+    }
+
+    rc = apisec_key_foreach(ctl->st, ctl_list_cb, &ls);
+
+    if (ls.nomem) {
+        ctl_error("out of memory");
+        rc = CTL_ERROR;
+        goto done;
+    }
+
+    if (rc != APISEC_OK) {
+        rc = ctl_store_error(ctl, rc, NULL);
+        goto done;
+    }
+
+    n = ls.n;
+
+    if (!dry_run && ls.n != 0) {
+        rc = apisec_store_begin(ctl->st, &txn);
+        if (rc != APISEC_OK) {
+            rc = ctl_store_error(ctl, rc, NULL);
+            goto done;
+        }
+
+        n = 0;
+
+        for (i = 0; i < ls.n; i++) {
+            row = &ls.rows[i];
+
+            rc = apisec_key_get_w(txn, row->access_key,
+                                  strlen(row->access_key), &k);
+
+            if (rc == APISEC_ERR_NOTFOUND) {
+                continue;                   /* revoked meanwhile */
+            }
+
+            if (rc != APISEC_OK) {
+                break;
+            }
+
+            if (k.status != APISEC_STATUS_ACTIVE
+                || !apisec_key_idle(&k, ctl->now - ls.lag, ls.idle_over,
+                                    ls.unbound_only))
+            {
+                continue;
+            }
+
+            rc = apisec_key_expire_idle(txn, &k, ctl->now, ls.idle_over,
+                                        "apisecctl");
+            if (rc != APISEC_OK) {
+                break;
+            }
+
+            /* what was written, for the report after the commit */
+
+            row->status = k.status;
+            row->last_used_at = k.last_used_at;
+            row->created_at = k.created_at;
+            ls.rows[n++] = *row;
+        }
+
+        if (rc != APISEC_OK && rc != APISEC_ERR_NOTFOUND) {
+            apisec_store_abort(txn);
+            rc = ctl_store_error(ctl, rc, NULL);
+            goto done;
+        }
+
+        rc = apisec_store_commit(txn);
+        if (rc != APISEC_OK) {
+            rc = ctl_store_error(ctl, rc, NULL);
+            goto done;
+        }
+    }
+
+    for (i = 0; i < n; i++) {
+        ctl_expire_print(ctl, &ls.rows[i], dry_run);
+    }
+
+    if (ctl->json) {
+        apisec_json_begin_object(&ctl->w);
+        apisec_json_key(&ctl->w, "expired");
+        apisec_json_int(&ctl->w, (int64_t) n);
+        apisec_json_key(&ctl->w, "idle");
+        apisec_json_cstring(&ctl->w, idle);
+        apisec_json_key(&ctl->w, "unbound_ip_only");
+        apisec_json_bool(&ctl->w, ls.unbound_only);
+        apisec_json_key(&ctl->w, "dry_run");
+        apisec_json_bool(&ctl->w, dry_run);
+        apisec_json_end_object(&ctl->w);
+        apisec_json_newline(&ctl->w);
+
+    } else {
+        printf("%s %zu key%s idle over %s%s%s\n",
+               dry_run ? "would expire" : "expired", n, n == 1 ? "" : "s",
+               idle, ls.unbound_only ? " (keys without an IP allow-list)" : "",
+               dry_run ? " (dry run: nothing written)" : "");
+    }
+
+    rc = CTL_OK;
+
+done:
+
+    free(ls.rows);
+    ctl_pool_free(&ls.pool);
+
+    return rc;
+}
+
+
+static void
+ctl_expire_print(ctl_t *ctl, const ctl_row_t *row, int dry_run)
+{
+    apisec_json_writer_t  *w;
+    char                   use[CTL_SPAN_LEN + 32];
+
+    if (!ctl->json) {
+        ctl_last_use_text(row, ctl->now, use, sizeof(use));
+        printf("%s %s (account %s): %s\n",
+               dry_run ? "would expire" : "expired", row->access_key,
+               row->account, use);
+        return;
+    }
+
+    w = &ctl->w;
+
+    apisec_json_begin_object(w);
+    apisec_json_key(w, "access_key");
+    apisec_json_cstring(w, row->access_key);
+    apisec_json_key(w, "account");
+    apisec_json_cstring(w, row->account);
+    apisec_json_key(w, "label");
+    apisec_json_cstring(w, row->label);
+    apisec_json_key(w, "status");
+    apisec_json_cstring(w, apisec_status_name(row->status));
+    ctl_json_time(w, "created_at", row->created_at);
+    ctl_json_time(w, "last_used_at", row->last_used_at);
+    apisec_json_key(w, "idle_seconds");
+    apisec_json_int(w, ctl_idle_for(row, ctl->now));
+    apisec_json_end_object(w);
+    apisec_json_newline(w);
+}
+
+
+/*
+ * audit: read-only.  Every key is looked at once, in one read
+ * transaction; a key may have several findings.  Exit status 3 when there
+ * is any, so that cron can alert.
+ */
+
+static int
+ctl_cmd_audit(ctl_t *ctl)
+{
+    int           rc;
+    const char   *idle;
+    ctl_audit_t   au;
+
+    memset(&au, 0, sizeof(ctl_audit_t));
+    au.ctl = ctl;
+
+    idle = ctl->opt[CTL_OPT_IDLE_OVER];
+    if (idle == NULL) {
+        idle = CTL_IDLE_DEFAULT;
+    }
+
+    if (ctl_duration_opt("--idle-over", idle, &au.idle) != 0) {
+        return CTL_ERROR;
+    }
+
+    rc = apisec_key_foreach(ctl->st, ctl_audit_cb, &au);
+
+    if (au.nomem) {
+        ctl_error("out of memory");
+        rc = CTL_ERROR;
+        goto done;
+    }
+
+    if (rc != APISEC_OK) {
+        rc = ctl_store_error(ctl, rc, NULL);
+        goto done;
+    }
+
+    if (au.n > 1) {
+        qsort(au.finds, au.n, sizeof(ctl_finding_t), ctl_finding_cmp);
+    }
+
+    if (ctl->json) {
+        ctl_audit_json(&au, idle);
+
+    } else {
+        ctl_audit_text(&au, idle);
+    }
+
+    rc = (au.n != 0) ? CTL_FINDINGS : CTL_OK;
+
+done:
+
+    free(au.finds);
+    ctl_pool_free(&au.pool);
+
+    return rc;
+}
+
+
+static int
+ctl_audit_cb(const apisec_key_t *k, void *arg)
+{
+    int           kind;
+    int64_t       now, order;
+    unsigned      found;
+    ctl_row_t    *row;
+    ctl_audit_t  *au;
+
+    au = arg;
+    now = au->ctl->now;
+
+    au->keys++;
+
+    found = 0;
+
+    if (k->status == APISEC_STATUS_ACTIVE
+        && apisec_key_idle(k, now, au->idle, 0))
+    {
+        found |= 1u << CTL_FIND_IDLE;
+    }
+
+    if (k->last_used_at == 0) {
+        found |= 1u << CTL_FIND_NEVER_USED;
+    }
+
+    if ((k->perms & APISEC_PERM_WITHDRAW) && k->n_ips == 0) {
+        found |= 1u << CTL_FIND_WITHDRAW_NO_IP;
+    }
+
+    if ((k->perms & APISEC_PERM_WITHDRAW) && k->totp_len == 0) {
+        found |= 1u << CTL_FIND_WITHDRAW_NO_2FA;
+    }
+
+    if (k->status == APISEC_STATUS_EXPIRED
+        || (k->expires_at != 0 && k->expires_at <= now))
+    {
+        found |= 1u << CTL_FIND_EXPIRED;
+    }
+
+    if (k->status == APISEC_STATUS_LOCKED) {
+        found |= 1u << CTL_FIND_LOCKED;
+    }
+
+    if (k->status == APISEC_STATUS_DISABLED) {
+        found |= 1u << CTL_FIND_DISABLED;
+    }
+
+    if (k->status == APISEC_STATUS_ACTIVE && k->expires_at > now
+        && k->expires_at <= now + CTL_EXPIRING)
+    {
+        found |= 1u << CTL_FIND_EXPIRING;
+    }
+
+    if (found == 0) {
+        return 0;
+    }
+
+    row = ctl_pool_alloc(&au->pool, sizeof(ctl_row_t));
+
+    if (row == NULL || ctl_row_copy(&au->pool, k, row) != 0) {
+        au->nomem = 1;
+        return 1;
+    }
+
+    for (kind = 0; kind < CTL_FIND_MAX; kind++) {
+        if (!(found & (1u << kind))) {
+            continue;
+        }
+
+        switch (kind) {
+        case CTL_FIND_IDLE:
+            order = (k->last_used_at != 0) ? k->last_used_at : k->created_at;
+            break;
+        case CTL_FIND_NEVER_USED:
+            order = k->created_at;
+            break;
+        case CTL_FIND_EXPIRING:
+            order = k->expires_at;
+            break;
+        default:
+            order = 0;
+        }
+
+        if (ctl_audit_add(au, kind, order, row) != 0) {
+            return 1;
+        }
+    }
+
+    au->keys_found++;
+
+    return 0;
+}
+
+
+static int
+ctl_audit_add(ctl_audit_t *au, int kind, int64_t order, const ctl_row_t *row)
+{
+    size_t          cap;
+    ctl_finding_t  *finds;
+
+    if (au->n == au->cap) {
+        cap = (au->cap == 0) ? 256 : au->cap * 2;
+
+        finds = realloc(au->finds, cap * sizeof(ctl_finding_t));
+        if (finds == NULL) {
+            au->nomem = 1;
+            return -1;
+        }
+
+        au->finds = finds;
+        au->cap = cap;
+    }
+
+    au->finds[au->n].kind = kind;
+    au->finds[au->n].order = order;
+    au->finds[au->n].row = row;
+    au->n++;
+
+    au->count[kind]++;
+
+    return 0;
+}
+
+
+/* by kind; then oldest use, nearest expiry first; then by access key */
+
+static int
+ctl_finding_cmp(const void *a, const void *b)
+{
+    const ctl_finding_t  *fa, *fb;
+
+    fa = a;
+    fb = b;
+
+    if (fa->kind != fb->kind) {
+        return (fa->kind < fb->kind) ? -1 : 1;
+    }
+
+    if (fa->order != fb->order) {
+        return (fa->order < fb->order) ? -1 : 1;
+    }
+
+    return strcmp(fa->row->access_key, fb->row->access_key);
+}
+
+
+static void
+ctl_finding_detail(ctl_t *ctl, const ctl_finding_t *f, char *out,
+    size_t len)
+{
+    char              t[CTL_SPAN_LEN], use[CTL_SPAN_LEN + 32];
+    char              perms[APISEC_PERMS_LEN];
+    const ctl_row_t  *r;
+
+    r = f->row;
+
+    ctl_last_use_text(r, ctl->now, use, sizeof(use));
+
+    switch (f->kind) {
+
+    case CTL_FIND_IDLE:
+        snprintf(out, len, "%s", use);
+        break;
+
+    case CTL_FIND_NEVER_USED:
+        ctl_time_ago(ctl->now, r->created_at, t, sizeof(t));
+        snprintf(out, len, "created %s, status %s", t,
+                 apisec_status_name(r->status));
+        break;
+
+    case CTL_FIND_WITHDRAW_NO_IP:
+    case CTL_FIND_WITHDRAW_NO_2FA:
+        apisec_format_perms(r->perms, perms);
+        snprintf(out, len, "permissions %s, status %s", perms,
+                 apisec_status_name(r->status));
+        break;
+
+    case CTL_FIND_EXPIRED:
+        if (r->status == APISEC_STATUS_EXPIRED) {
+            snprintf(out, len, "status expired, %s", use);
+
+        } else {
+            ctl_time_ago(ctl->now, r->expires_at, t, sizeof(t));
+            snprintf(out, len, "expires_at %s passed, status %s", t,
+                     apisec_status_name(r->status));
+        }
+
+        break;
+
+    case CTL_FIND_LOCKED:
+        if (r->locked_until != 0) {
+            ctl_time_ago(ctl->now, r->locked_until, t, sizeof(t));
+            snprintf(out, len, "locked until %s", t);
+
+        } else {
+            snprintf(out, len, "locked until unlocked");
+        }
+
+        break;
+
+    case CTL_FIND_DISABLED:
+        snprintf(out, len, "%s", use);
+        break;
+
+    default: /* CTL_FIND_EXPIRING */
+        ctl_time_ago(ctl->now, r->expires_at, t, sizeof(t));
+        snprintf(out, len, "expires_at %s", t);
+    }
+}
+
+
+static void
+ctl_audit_text(ctl_audit_t *au, const char *idle)
+{
+    int                   kind;
+    char                  now[APISEC_TIME_LEN + 1], detail[CTL_MSG_LEN];
+    size_t                i, w_key, w_acc;
+    const ctl_finding_t  *f;
+
+    apisec_format_time(au->ctl->now, now);
+
+    if (au->n == 0) {
+        printf("audit of %zu key%s at %s (idle over %s): no findings\n",
+               au->keys, au->keys == 1 ? "" : "s", now, idle);
+        return;
+    }
+
+    printf("audit of %zu key%s at %s (idle over %s): %zu finding%s on "
+           "%zu key%s\n", au->keys, au->keys == 1 ? "" : "s", now, idle,
+           au->n, au->n == 1 ? "" : "s", au->keys_found,
+           au->keys_found == 1 ? "" : "s");
+
+    w_key = 0;
+    w_acc = 0;
+
+    for (i = 0; i < au->n; i++) {
+        ctl_widen(&w_key, au->finds[i].row->access_key);
+        ctl_widen(&w_acc, au->finds[i].row->account);
+    }
+
+    kind = -1;
+
+    for (i = 0; i < au->n; i++) {
+        f = &au->finds[i];
+
+        if (f->kind != kind) {
+            kind = f->kind;
+
+            printf("\n%s (%zu): ", ctl_find_kinds[kind].name,
+                   au->count[kind]);
+            printf(ctl_find_kinds[kind].heading, idle);
+            printf("\n");
+        }
+
+        ctl_finding_detail(au->ctl, f, detail, sizeof(detail));
+
+        printf("  %-*s  %-*s  %s\n", (int) w_key, f->row->access_key,
+               (int) w_acc, f->row->account, detail);
+    }
+}
+
+
+static void
+ctl_audit_json(ctl_audit_t *au, const char *idle)
+{
+    int                    kind;
+    char                   detail[CTL_MSG_LEN], cidr[APISEC_CIDR_LEN];
+    size_t                 i;
+    unsigned               j;
+    const ctl_row_t       *r;
+    apisec_json_writer_t  *w;
+
+    w = &au->ctl->w;
+
+    for (i = 0; i < au->n; i++) {
+        r = au->finds[i].row;
+
+        ctl_finding_detail(au->ctl, &au->finds[i], detail, sizeof(detail));
+
+        apisec_json_begin_object(w);
+        apisec_json_key(w, "finding");
+        apisec_json_cstring(w, ctl_find_kinds[au->finds[i].kind].name);
+        apisec_json_key(w, "access_key");
+        apisec_json_cstring(w, r->access_key);
+        apisec_json_key(w, "account");
+        apisec_json_cstring(w, r->account);
+        apisec_json_key(w, "label");
+        apisec_json_cstring(w, r->label);
+        apisec_json_key(w, "status");
+        apisec_json_cstring(w, apisec_status_name(r->status));
+
+        apisec_json_key(w, "permissions");
+        apisec_json_begin_array(w);
+
+        if (r->perms & APISEC_PERM_READ) {
+            apisec_json_cstring(w, "read");
+        }
+
+        if (r->perms & APISEC_PERM_TRADE) {
+            apisec_json_cstring(w, "trade");
+        }
+
+        if (r->perms & APISEC_PERM_WITHDRAW) {
+            apisec_json_cstring(w, "withdraw");
+        }
+
+        apisec_json_end_array(w);
+
+        apisec_json_key(w, "ips");
+        apisec_json_begin_array(w);
+
+        for (j = 0; j < r->n_ips; j++) {
+            apisec_format_cidr(&r->ips[j], cidr);
+            apisec_json_cstring(w, cidr);
+        }
+
+        apisec_json_end_array(w);
+
+        ctl_json_time(w, "created_at", r->created_at);
+        ctl_json_time(w, "last_used_at", r->last_used_at);
+        ctl_json_time(w, "expires_at", r->expires_at);
+        ctl_json_time(w, "locked_until", r->locked_until);
+        apisec_json_key(w, "totp_enrolled");
+        apisec_json_bool(w, r->totp_enrolled);
+        apisec_json_key(w, "idle_seconds");
+        apisec_json_int(w, ctl_idle_for(r, au->ctl->now));
+        apisec_json_key(w, "detail");
+        apisec_json_cstring(w, detail);
+        apisec_json_end_object(w);
+        apisec_json_newline(w);
+    }
+
+    apisec_json_begin_object(w);
+    apisec_json_key(w, "findings");
+    apisec_json_int(w, (int64_t) au->n);
+    apisec_json_key(w, "keys");
+    apisec_json_int(w, (int64_t) au->keys);
+    apisec_json_key(w, "keys_with_findings");
+    apisec_json_int(w, (int64_t) au->keys_found);
+    apisec_json_key(w, "idle_over");
+    apisec_json_cstring(w, idle);
+    ctl_json_time(w, "time", au->ctl->now);
+    apisec_json_key(w, "counts");
+    apisec_json_begin_object(w);
+
+    for (kind = 0; kind < CTL_FIND_MAX; kind++) {
+        apisec_json_key(w, ctl_find_kinds[kind].name);
+        apisec_json_int(w, (int64_t) au->count[kind]);
+    }
+
+    apisec_json_end_object(w);
+    apisec_json_end_object(w);
+    apisec_json_newline(w);
+}
+
+
+/*
+ * events: the event log from the store, oldest first.  --json prints the
+ * stored JSON lines as they are; text is "SEQ TIME TYPE ACCESS_KEY
+ * ACCOUNT name=value ...", values from the store shown printable.
+ */
+
+static int
+ctl_cmd_events(ctl_t *ctl)
+{
+    int            rc;
+    uint64_t       since;
+    const char    *v;
+    ctl_events_t   ev;
+    char           q[CTL_QUOTE_LEN];
+
+    since = 0;
+
+    v = ctl->opt[CTL_OPT_SINCE];
+    if (v != NULL && ctl_parse_seq(v, &since) != 0) {
+        ctl_error("invalid sequence number \"%s\" for --since (expected "
+                  "0 or more, e.g. 42)", ctl_quote(v, strlen(v), q));
+        return CTL_ERROR;
+    }
+
+    memset(&ev, 0, sizeof(ctl_events_t));
+    ev.ctl = ctl;
+    apisec_json_object_init(&ev.obj);
+
+    rc = apisec_event_foreach(ctl->st, since, ctl_events_cb, &ev);
+
+    apisec_json_object_free(&ev.obj);
+
+    if (rc != APISEC_OK) {
+        return ctl_store_error(ctl, rc, NULL);
+    }
+
+    return CTL_OK;
+}
+
+
+/* a decimal number below 2^63 */
+
+static int
+ctl_parse_seq(const char *s, uint64_t *seq)
+{
+    uint64_t     n;
+    const char  *p;
+
+    n = 0;
+
+    for (p = s; *p >= '0' && *p <= '9'; p++) {
+        if (n > ((uint64_t) INT64_MAX - (uint64_t) (*p - '0')) / 10) {
+            return -1;
+        }
+
+        n = n * 10 + (uint64_t) (*p - '0');
+    }
+
+    if (p == s || *p != '\0') {
+        return -1;
+    }
+
+    *seq = n;
+
+    return 0;
+}
+
+
+static int
+ctl_events_cb(uint64_t seq, const char *json, size_t len, void *arg)
+{
+    size_t                       i;
+    ctl_events_t                *ev;
+    const char                 **h;
+    const apisec_json_member_t  *m;
+    char                         err[APISEC_JSON_ERR_LEN];
+    char                         q[CTL_QUOTE_LEN];
+    char                         val[APISEC_EVENT_MAX * 4 + 8];
+
+    static const char  *head[] = {
+        "time", "type", "access_key", "account", NULL
+    };
+
+    ev = arg;
+
+    if (ev->ctl->json) {
+        fwrite(json, 1, len, stdout);
+        fputc('\n', stdout);
+        return 0;
+    }
+
+    if (apisec_json_parse_object(&ev->obj, json, len, err, sizeof(err))
+        != 0)
+    {
+        ctl_event_raw(json, len, val, sizeof(val));
+        printf("%" PRIu64 " %s\n", seq, val);
+        return 0;
+    }
+
+    printf("%" PRIu64, seq);
+
+    for (h = head; *h != NULL; h++) {
+        m = apisec_json_find(&ev->obj, *h);
+
+        if (m != NULL && m->type != APISEC_JSON_NULL) {
+            ctl_event_value(m, val, sizeof(val));
+            printf(" %s", val);
+
+        } else {
+            printf(" -");
+        }
+    }
+
+    for (i = 0; i < ev->obj.n_members; i++) {
+        m = &ev->obj.members[i];
+
+        for (h = head; *h != NULL; h++) {
+            if (strcmp(m->name.data, *h) == 0) {
+                break;
+            }
+        }
+
+        if (*h != NULL || strcmp(m->name.data, "seq") == 0) {
+            continue;
+        }
+
+        ctl_event_value(m, val, sizeof(val));
+        printf(" %s=%s", ctl_quote(m->name.data, m->name.len, q), val);
+    }
+
+    printf("\n");
+
+    return 0;
+}
+
+
+/* a value of an event for text: as name=value takes it */
+
+static void
+ctl_event_value(const apisec_json_member_t *m, char *out, size_t len)
+{
+    size_t                    i, o;
+    const apisec_json_str_t  *s;
+
+    switch (m->type) {
+
+    case APISEC_JSON_NULL:
+        snprintf(out, len, "null");
+        break;
+
+    case APISEC_JSON_BOOL:
+        snprintf(out, len, m->num ? "true" : "false");
+        break;
+
+    case APISEC_JSON_INT:
+        snprintf(out, len, "%lld", (long long) m->num);
+        break;
+
+    case APISEC_JSON_ARRAY:
+        o = 0;
+        out[0] = '\0';
+
+        for (i = 0; i < m->n_items && o + 1 < len; i++) {
+            if (i != 0) {
+                out[o++] = ',';
+            }
+
+            s = &m->items[i];
+            ctl_event_string(s->data, s->len, out + o, len - o);
+            o += strlen(out + o);
+        }
+
+        break;
+
+    default: /* APISEC_JSON_STRING */
+        ctl_event_string(m->str.data, m->str.len, out, len);
+    }
+}
+
+
+/*
+ * A string of an event: bare when it is printable ASCII without spaces
+ * or quotes, else in double quotes with such bytes as \xNN
+ */
+
+static void
+ctl_event_string(const char *s, size_t n, char *out, size_t len)
+{
+    size_t  i;
+    char    shown[CTL_EVENT_SHOW * 4 + 8];
+
+    for (i = 0; i < n; i++) {
+        if (s[i] <= ' ' || s[i] >= 0x7f || s[i] == '"' || s[i] == '\\') {
+            break;
+        }
+    }
+
+    apisec_json_show(s, n, CTL_EVENT_SHOW, shown, sizeof(shown));
+
+    snprintf(out, len, (i == n && n != 0) ? "%s" : "\"%s\"", shown);
+}
+
+
+/* an event that does not parse: as stored, control bytes as \xNN */
+
+static void
+ctl_event_raw(const char *json, size_t n, char *out, size_t len)
+{
+    size_t         i, o;
+    unsigned char  c;
+
+    o = 0;
+
+    for (i = 0; i < n && o + 5 < len; i++) {
+        c = (unsigned char) json[i];
+
+        if (c < 0x20 || c >= 0x7f) {
+            o += (size_t) snprintf(out + o, len - o, "\\x%02x", c);
+
+        } else {
+            out[o++] = (char) c;
+        }
+    }
+
+    out[o] = '\0';
 }
 
 

@@ -169,7 +169,7 @@ sub create_key {
         like($r->{out}, qr/^usage: apisecctl/, "@$h: usage");
         like($r->{out}, qr/^  $_\b/m, "@$h: lists $_")
             for qw(master-key init create import list show set disable
-                   enable revoke rotate);
+                   enable revoke rotate expire-idle audit events);
         is($r->{err}, '', "@$h: nothing on stderr");
     }
 
@@ -320,7 +320,7 @@ my ($st, $mk, @g) = new_store();
     like($r->{out}, qr/^account: alice$/m, 'show text: account');
     like($r->{out}, qr/^permissions: read$/m, 'show text: permissions');
     like($r->{out}, qr/^status: active$/m, 'show text: status');
-    like($r->{out}, qr/^last_used_at: -$/m, 'show text: never used');
+    like($r->{out}, qr/^last_used_at: never$/m, 'show text: never used');
     like($r->{out}, qr/^totp_enrolled: no$/m, 'show text: totp');
     like($r->{out}, qr/^has_passphrase: no$/m, 'show text: passphrase');
     unlike($r->{out}, qr/\Q$sk\E/, 'show text: no secret');
@@ -641,7 +641,7 @@ my ($st, $mk, @g) = new_store();
     fails(\@g, [@g, '--map-size', 'huge', 'list'], 2, qr/invalid --map-size/,
           'bad map size');
 
-    for my $c (qw(unlock 2fa audit expire-idle usage events backup)) {
+    for my $c (qw(unlock 2fa usage backup)) {
         fails(\@g, [@g, $c, 'x'], 2,
               qr/\Aapisecctl: error: command "\Q$c\E" is not available in this version\n\z/,
               "command $c not available yet");
@@ -1350,6 +1350,476 @@ my ($st, $mk, @g) = new_store();
                "$f holds no passphrase");
         }
     }
+}
+
+
+# --- idle expiry: expire-idle, enable, events, show with last use ---------------
+#
+# Time travel: last_used_at and created_at are set in the past through
+# import and set --last-used; the limit is checked on either side (89d
+# 23h stays active, 90d 3m expires).  expire-idle gives two minutes of
+# grace beyond --idle, for uses nginx has not written yet (its flush is at
+# most 60 s late by default): 90d 1m stays active.
+
+my $DAY = 86400;
+
+sub events_json {
+    my (@g) = @_;
+    my $r = run(@g, '--json', 'events');
+    die "events failed: $r->{err}" if $r->{rc} != 0;
+    return decode_lines($r->{out});
+}
+
+sub status_of {
+    my ($g, $ak) = @_;
+    my $r = run(@$g, '--json', 'show', $ak);
+    die "show failed: $r->{err}" if $r->{rc} != 0;
+    return $json->decode($r->{out})->{status};
+}
+
+{
+    my ($sti, $mki, @gi) = new_store();
+    my $now = time;
+    my $secret = rand_alnum(32);
+    my $near = $now - 89 * $DAY - 23 * 3600;        # stays active
+    my $over = $now - 90 * $DAY - 180;              # idle
+    my $grace = $now - 90 * $DAY - 60;              # idle, within the grace
+    my $long = $now - 200 * $DAY;
+
+    my @in = (
+        { access_key => 'i-fresh', account => 'acc1', created_at => iso($long),
+          last_used_at => iso($near) },
+        { access_key => 'i-idle', account => 'acc1', created_at => iso($long),
+          last_used_at => iso($over), permissions => ['read', 'withdraw'] },
+        { access_key => 'i-new-unused', account => 'acc2',
+          created_at => iso($near) },
+        { access_key => 'i-old-unused', account => 'acc2',
+          created_at => iso($over) },
+        { access_key => 'i-bound', account => 'acc3', created_at => iso($long),
+          last_used_at => iso($long), ips => ['10.0.0.0/8'] },
+        { access_key => 'i-disabled', account => 'acc3', status => 'disabled',
+          created_at => iso($long), last_used_at => iso($long) },
+        { access_key => 'i-locked', account => 'acc3', status => 'locked',
+          created_at => iso($long), last_used_at => iso($long) },
+        { access_key => 'i-expired', account => 'acc3', status => 'expired',
+          created_at => iso($long), last_used_at => iso($long) },
+        { access_key => 'i-grace', account => 'acc4', created_at => iso($long),
+          last_used_at => iso($grace), ips => ['10.9.0.0/16'] },
+    );
+    ok_run(run({ stdin => join('', map { $json->encode({ %$_,
+               secret_key => $secret }) . "\n" } @in) }, @gi, 'import'),
+           'import keys with past last use');
+
+    # an empty event log
+    my $r = ok_run(run(@gi, 'events'), 'events of a new store');
+    is($r->{out}, '', 'no events');
+    is_deeply(events_json(@gi), [], 'no events (--json)');
+
+    # show: the last use and how long ago
+    $r = ok_run(run(@gi, 'show', 'i-fresh'), 'show an unused-for-89d key');
+    like($r->{out},
+         qr/^last_used_at: \Q${\ iso($near)}\E \(89d 23h(?: \d+m)? ago\)$/m,
+         'show text: last use and how long ago');
+    $r = ok_run(run(@gi, 'show', 'i-new-unused'), 'show a key never used');
+    like($r->{out}, qr/^last_used_at: never$/m, 'show text: never');
+    is($json->decode(run(@gi, '--json', 'show', 'i-fresh')->{out})
+       ->{last_used_at}, iso($near), 'show --json: last_used_at as before');
+
+    # --dry-run: lists, writes nothing (not a byte of the store)
+    my $before = list_json(@gi);
+    my $data = slurp("$sti/data.mdb");
+    $r = ok_run(run(@gi, 'expire-idle', '--dry-run'), 'expire-idle --dry-run');
+    my @lines = split /\n/, $r->{out};
+    is(scalar @lines, 4, 'three keys and a summary');
+    like($lines[0], qr/\Awould expire i-bound \(account acc3\): last used \Q${\ iso($long)}\E \(200d(?: 0h \d+m)? ago\)\z/,
+         'dry run: a key unused for 200 days');
+    like($lines[1], qr/\Awould expire i-idle \(account acc1\): last used \Q${\ iso($over)}\E \(90d 0h \d+m(?: \d+s)? ago\)\z/,
+         'dry run: a key unused for 90d 3m');
+    like($lines[2], qr/\Awould expire i-old-unused \(account acc2\): never used, created \Q${\ iso($over)}\E /,
+         'dry run: a key never used, by its creation');
+    is($lines[3], 'would expire 3 keys idle over 90d (dry run: nothing written)',
+       'dry run: summary');
+    is(list_json(@gi), $before, 'dry run: keys unchanged');
+    ok(slurp("$sti/data.mdb") eq $data, 'dry run: store file unchanged');
+    is_deeply(events_json(@gi), [], 'dry run: no event');
+
+    $r = ok_run(run(@gi, '--json', 'expire-idle', '--dry-run', '--idle',
+                    '89d'), 'expire-idle --dry-run --idle 89d --json');
+    my $objs = decode_lines($r->{out});
+    is_deeply([map { $_->{access_key} } @$objs[0 .. $#$objs - 1]],
+              [qw(i-bound i-fresh i-grace i-idle i-new-unused i-old-unused)],
+              'a shorter idle time catches the 89-day keys too');
+    is_deeply($objs->[-1], { expired => 6, idle => '89d',
+                             unbound_ip_only => JSON::PP::false,
+                             dry_run => JSON::PP::true },
+              'dry run: JSON summary');
+    is($objs->[0]{status}, 'active', 'dry run: status stays active');
+
+    # --unbound-ip-only: keys with an allow-list are not touched
+    $r = ok_run(run(@gi, '--json', 'expire-idle', '--unbound-ip-only'),
+                'expire-idle --unbound-ip-only --json');
+    $objs = decode_lines($r->{out});
+    is(scalar @$objs, 3, 'two keys and a summary');
+    is_deeply($objs->[-1], { expired => 2, idle => '90d',
+                             unbound_ip_only => JSON::PP::true,
+                             dry_run => JSON::PP::false },
+              'JSON summary');
+    is_deeply([map { $_->{access_key} } @$objs[0, 1]],
+              [qw(i-idle i-old-unused)], 'the unbound idle keys');
+    is_deeply([sort keys %{ $objs->[0] }],
+              [sort qw(access_key account label status created_at
+                       last_used_at idle_seconds)], 'fields of a key');
+    is($objs->[0]{status}, 'expired', 'status expired');
+    is($objs->[0]{last_used_at}, iso($over), 'last_used_at');
+    ok(abs($objs->[0]{idle_seconds} - (90 * $DAY + 180)) < 120,
+       'idle_seconds');
+    ok(!defined $objs->[1]{last_used_at}, 'never used: null');
+    ok(abs($objs->[1]{idle_seconds} - (90 * $DAY + 180)) < 120,
+       'never used: idle since creation');
+
+    is(status_of(\@gi, 'i-idle'), 'expired', 'i-idle expired');
+    is(status_of(\@gi, 'i-old-unused'), 'expired', 'i-old-unused expired');
+    is(status_of(\@gi, 'i-bound'), 'active', 'a key with an allow-list kept');
+    is(status_of(\@gi, 'i-fresh'), 'active', '89d 23h: still active');
+    is(status_of(\@gi, 'i-new-unused'), 'active',
+       'never used, created 89d 23h ago: still active');
+
+    my $ev = events_json(@gi);
+    is(scalar @$ev, 2, 'two events');
+    is_deeply([map { $_->{seq} } @$ev], [1, 2], 'sequence numbers 1, 2');
+    is_deeply([map { $_->{type} } @$ev], ['key.expired', 'key.expired'],
+              'key.expired');
+    is_deeply([map { $_->{access_key} } @$ev], [qw(i-idle i-old-unused)],
+              'the keys');
+    is($ev->[0]{account}, 'acc1', 'account');
+    is($ev->[0]{reason}, 'idle', 'reason');
+    is($ev->[0]{by}, 'apisecctl', 'by');
+    is($ev->[0]{idle_seconds}, 90 * $DAY, 'idle_seconds: the limit');
+    is($ev->[0]{last_used_at}, iso($over), 'last_used_at');
+    ok(exists $ev->[1]{last_used_at} && !defined $ev->[1]{last_used_at},
+       'never used: last_used_at null');
+    my $t = from_iso($ev->[0]{time});
+    ok(defined $t && abs($t - time) < 120, 'time: now');
+
+    # the rest, in text
+    $r = ok_run(run(@gi, 'expire-idle'), 'expire-idle');
+    like($r->{out}, qr/\Aexpired i-bound \(account acc3\): last used \Q${\ iso($long)}\E \(200d(?: 0h \d+m)?(?: \d+s)? ago\)\nexpired 1 key idle over 90d\n\z/,
+         'text: the key, a summary');
+    is(status_of(\@gi, 'i-bound'), 'expired', 'i-bound expired');
+
+    # idempotent
+    $before = list_json(@gi);
+    $r = ok_run(run(@gi, 'expire-idle'), 'expire-idle again');
+    is($r->{out}, "expired 0 keys idle over 90d\n", 'nothing left to expire');
+    $r = ok_run(run(@gi, '--json', 'expire-idle'), 'expire-idle --json again');
+    is_deeply(decode_lines($r->{out}),
+              [{ expired => 0, idle => '90d',
+                 unbound_ip_only => JSON::PP::false,
+                 dry_run => JSON::PP::false }], 'only the summary');
+    is(list_json(@gi), $before, 'store unchanged');
+    is(scalar @{ events_json(@gi) }, 3, 'no new event');
+
+    # disabled, locked and already expired keys are left alone
+    is(status_of(\@gi, 'i-disabled'), 'disabled', 'disabled key left alone');
+    is(status_of(\@gi, 'i-locked'), 'locked', 'locked key left alone');
+    my %evkeys = map { $_->{access_key} => 1 } @{ events_json(@gi) };
+    ok(!$evkeys{$_}, "no event for $_") for qw(i-disabled i-locked i-expired);
+
+    # expired for good: a longer idle time does not bring a key back
+    $r = ok_run(run(@gi, 'expire-idle', '--idle', '3650d'),
+                'expire-idle --idle 3650d');
+    is(status_of(\@gi, 'i-idle'), 'expired', 'still expired');
+
+    # enable revives, and restarts the idle time
+    $r = ok_run(run(@gi, 'enable', 'i-idle'), 'enable an idle-expired key');
+    is($r->{out}, "key i-idle enabled (was expired)\n", 'enable says so');
+    my $k = $json->decode(run(@gi, '--json', 'show', 'i-idle')->{out});
+    is($k->{status}, 'active', 'active again');
+    my $lu = from_iso($k->{last_used_at});
+    ok(defined $lu && abs($lu - time) < 120, 'last_used_at: now');
+    $r = ok_run(run(@gi, 'expire-idle'), 'expire-idle after enable');
+    is($r->{out}, "expired 0 keys idle over 90d\n",
+       'the revived key is not expired again');
+    is(status_of(\@gi, 'i-idle'), 'active', 'still active');
+    is(status_of(\@gi, 'i-grace'), 'active',
+       'idle 90d 1m: within the two minutes of grace, not expired');
+
+    # set --last-used moves it back in time: idle again, expired again
+    ok_run(run(@gi, 'set', 'i-idle', '--last-used', iso($over)),
+           'set --last-used 90d 3m ago');
+    $r = ok_run(run(@gi, 'expire-idle', '--idle', '2160h'),
+                'expire-idle --idle 2160h (90 days in hours)');
+    like($r->{out}, qr/\Aexpired i-idle .*\nexpired 1 key idle over 2160h\n\z/,
+         'expired again');
+
+    # events: text, --since
+    $r = ok_run(run(@gi, 'events'), 'events text');
+    @lines = split /\n/, $r->{out};
+    is(scalar @lines, 4, 'four events');
+    like($lines[0], qr/\A1 \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ key\.expired i-idle acc1 reason=idle idle_seconds=7776000 last_used_at=\Q${\ iso($over)}\E by=apisecctl\z/,
+         'text: SEQ TIME TYPE KEY ACCOUNT name=value...');
+    like($lines[1], qr/\A2 \S+ key\.expired i-old-unused acc2 .*last_used_at=null/,
+         'text: null');
+    like($lines[3], qr/\A4 \S+ key\.expired i-idle acc1 reason=idle idle_seconds=7776000 /,
+         'text: the fourth event');
+
+    $r = ok_run(run(@gi, 'events', '--since', '2'), 'events --since 2');
+    is_deeply([map { (split / /)[0] } split /\n/, $r->{out}], [3, 4],
+              'only the events after 2');
+    $r = ok_run(run(@gi, '--json', 'events', '--since=3'),
+                'events --json --since=3');
+    is_deeply([map { $_->{seq} } @{ decode_lines($r->{out}) }], [4],
+              'the last one');
+    my $raw = run(@gi, '--json', 'events')->{out};
+    like($raw, qr/\A(\{"seq":\d+,"type":"key\.expired",[^\n]*\}\n){4}\z/,
+         '--json: the stored lines, one a line');
+    $r = ok_run(run(@gi, 'events', '--since', '4'), 'events --since last');
+    is($r->{out}, '', 'nothing after the last');
+    $r = ok_run(run(@gi, 'events', '--since', '0'), 'events --since 0');
+    is(scalar(split /\n/, $r->{out}), 4, 'all of them');
+
+    # errors: one line, the usual exit status, the store and its events
+    # unchanged
+    my $evs = run(@gi, '--json', 'events')->{out};
+    fails(\@gi, [@gi, 'expire-idle', '--idle', '90x'], 1,
+          qr/\Aapisecctl: error: invalid duration "90x" for --idle \(expected N\[smhd\], e\.g\. 90d\)\n\z/,
+          'expire-idle: bad duration');
+    fails(\@gi, [@gi, 'expire-idle', '--idle', '0d'], 1,
+          qr/invalid duration "0d" for --idle/, 'expire-idle: zero duration');
+    fails(\@gi, [@gi, 'expire-idle', '--idle', '-5d'], 1,
+          qr/invalid duration "-5d" for --idle/,
+          'expire-idle: negative duration');
+    fails(\@gi, [@gi, 'expire-idle', '--idle'], 2, qr/--idle needs a value/,
+          'expire-idle: --idle without its value');
+    fails(\@gi, [@gi, 'expire-idle', '--dry-run=yes'], 2, qr/takes no value/,
+          'expire-idle: a value for --dry-run');
+    fails(\@gi, [@gi, 'expire-idle', 'i-fresh'], 2,
+          qr/unexpected argument "i-fresh"/, 'expire-idle: an argument');
+    fails(\@gi, [@gi, 'expire-idle', '--idle-over', '90d'], 2,
+          qr/unknown option "--idle-over" for "expire-idle"/,
+          'expire-idle: an option of audit');
+    fails(\@gi, [@gi, 'audit', '--idle', '90d'], 2,
+          qr/unknown option "--idle" for "audit"/,
+          'audit: an option of expire-idle');
+    fails(\@gi, [@gi, 'audit', '--idle-over', 'soon'], 1,
+          qr/\Aapisecctl: error: invalid duration "soon" for --idle-over \(expected N\[smhd\], e\.g\. 90d\)\n\z/,
+          'audit: bad duration');
+    fails(\@gi, [@gi, 'events', '--since', 'x1'], 1,
+          qr/\Aapisecctl: error: invalid sequence number "x1" for --since \(expected 0 or more, e\.g\. 42\)\n\z/,
+          'events: bad --since');
+    fails(\@gi, [@gi, 'events', '--since', '-1'], 1,
+          qr/invalid sequence number "-1"/, 'events: negative --since');
+    fails(\@gi, [@gi, 'events', '--since', '99999999999999999999'], 1,
+          qr/invalid sequence number/, 'events: --since too big');
+    fails(\@gi, [@gi, 'events', '--follow'], 2,
+          qr/\Aapisecctl: error: option --follow of "events" is not available in this version\n\z/,
+          'events --follow: a later version');
+    fails(\@gi, [@gi, 'list', '--idle-over', '90x'], 1,
+          qr/invalid duration "90x" for --idle-over/, 'list: bad duration');
+    is(run(@gi, '--json', 'events')->{out}, $evs, 'no event from the errors');
+
+    $r = ok_run(run(@gi, 'help', 'expire-idle'), 'help expire-idle');
+    like($r->{out}, qr/expire-idle \[--idle DURATION\]\s+\[--unbound-ip-only\] \[--dry-run\]/,
+         'help expire-idle: synopsis');
+    $r = ok_run(run(@gi, 'audit', '--help'), 'audit --help');
+    like($r->{out}, qr/exit status 3/, 'audit --help: exit status 3');
+    $r = ok_run(run('--help'), '--help');
+    like($r->{out}, qr/3 audit findings/, '--help: exit status 3');
+    like($r->{out}, qr/not in this version: unlock 2fa usage backup\n/,
+         '--help: what is not in this version');
+}
+
+
+# --- a store made before the event log ------------------------------------------
+#
+# Its "meta" and "keys" databases copied with mdb_dump and mdb_load
+# (lmdb-utils) into a store without "events": read-only commands see no
+# event and add nothing; the first command that writes adds the log.
+
+SKIP: {
+    skip 'mdb_dump and mdb_load (lmdb-utils) not installed', 12
+        unless system('sh', '-c', 'command -v mdb_dump >/dev/null && '
+                      . 'command -v mdb_load >/dev/null') == 0;
+
+    my ($sto, $mko, @go) = new_store();
+    ok_run(run({ stdin => $json->encode({ access_key => 'o-old',
+               secret_key => rand_alnum(32), account => 'old',
+               created_at => '2020-01-01T00:00:00Z' }) . "\n" }, @go,
+               'import'), 'a key in the store to copy');
+
+    my $old = "$tmp/old-store";
+    mkdir $old or die "$old: $!";
+    for my $db (qw(meta keys)) {
+        system('sh', '-c', 'mdb_dump -s "$1" "$2" | mdb_load -s "$1" "$3" '
+               . '2>/dev/null', 'sh', $db, $sto, $old);
+    }
+    my @g_old = ('--store', $old, '--master-key', $mko);
+    my $dbs = sub { scalar `mdb_stat -a "$old" 2>/dev/null` };
+    unlike($dbs->(), qr/^Status of events$/m, 'a store without an event log');
+
+    my $r = ok_run(run(@g_old, 'events'), 'events of the old store');
+    is($r->{out}, '', 'no events');
+    $r = ok_run(run(@g_old, 'expire-idle', '--dry-run'),
+                'expire-idle --dry-run of the old store');
+    unlike($dbs->(), qr/^Status of events$/m, 'a dry run adds nothing');
+    $r = ok_run(run(@g_old, 'expire-idle'), 'expire-idle of the old store');
+    like($dbs->(), qr/^Status of events$/m, 'the event log was added');
+    is_deeply([map { "$_->{seq} $_->{type} $_->{access_key}" }
+               @{ events_json(@g_old) }], ['1 key.expired o-old'],
+              'and holds the event');
+}
+
+
+# --- audit ------------------------------------------------------------------------
+
+{
+    my ($sta, $mka, @ga) = new_store();
+    my $now = time;
+    my $secret = rand_alnum(32);
+    my $used = iso($now - $DAY);
+
+    # an empty store: no findings, exit 0
+    my $r = ok_run(run(@ga, 'audit'), 'audit of an empty store');
+    like($r->{out}, qr/\Aaudit of 0 keys at \S+ \(idle over 90d\): no findings\n\z/,
+         'text: no findings');
+    $r = ok_run(run(@ga, '--json', 'audit'), 'audit --json of an empty store');
+    my $objs = decode_lines($r->{out});
+    is(scalar @$objs, 1, 'only the summary');
+    is($objs->[0]{findings}, 0, 'findings 0');
+
+    my @in = (
+        { access_key => 'a-ok', account => 'ok', last_used_at => $used,
+          permissions => ['read', 'trade'],
+          expires_at => iso($now + 30 * $DAY) },
+        { access_key => 'a-idle', account => 'acc1',
+          created_at => iso($now - 400 * $DAY),
+          last_used_at => iso($now - 100 * $DAY) },
+        { access_key => 'a-never', account => 'acc1',
+          created_at => iso($now - 10 * $DAY) },
+        { access_key => 'a-wd-noip', account => 'acc2', last_used_at => $used,
+          permissions => ['read', 'withdraw'] },
+        { access_key => 'a-wd-ip', account => 'acc2', last_used_at => $used,
+          permissions => ['withdraw'], ips => ['203.0.113.0/24'] },
+        { access_key => 'a-expired', account => 'acc3', status => 'expired',
+          last_used_at => $used },
+        { access_key => 'a-past', account => 'acc3', last_used_at => $used,
+          expires_at => iso($now - 3600) },
+        { access_key => 'a-locked', account => 'acc3', status => 'locked',
+          last_used_at => $used, locked_until => iso($now + 600) },
+        { access_key => 'a-disabled', account => 'acc3',
+          status => 'disabled', last_used_at => $used },
+        { access_key => 'a-expiring', account => 'acc4', last_used_at => $used,
+          expires_at => iso($now + 3 * $DAY) },
+    );
+
+    # a store with nothing to report: exit 0
+    ok_run(run({ stdin => $json->encode({ %{ $in[0] },
+                 secret_key => $secret }) . "\n" }, @ga, 'import'),
+           'import a key in good order');
+    $r = ok_run(run(@ga, 'audit'), 'audit: nothing to report');
+    like($r->{out}, qr/\Aaudit of 1 key at \S+ \(idle over 90d\): no findings\n\z/,
+         'text: no findings');
+
+    ok_run(run({ stdin => join('', map { $json->encode({ %$_,
+               secret_key => $secret }) . "\n" } @in[1 .. $#in]) },
+               @ga, 'import'),
+           'import keys with something to report');
+
+    my %want = (
+        'idle'                 => ['a-idle'],
+        'never-used'           => ['a-never'],
+        'withdraw-without-ip'  => ['a-wd-noip'],
+        'withdraw-without-2fa' => ['a-wd-ip', 'a-wd-noip'],
+        'expired'              => ['a-expired', 'a-past'],
+        'locked'               => ['a-locked'],
+        'disabled'             => ['a-disabled'],
+        'expiring'             => ['a-expiring'],
+    );
+    my @kinds = qw(idle never-used withdraw-without-ip withdraw-without-2fa
+                   expired locked disabled expiring);
+
+    my $data = slurp("$sta/data.mdb");
+    my $before = list_json(@ga);
+
+    $r = run(@ga, '--json', 'audit');
+    is($r->{rc}, 3, 'audit --json with findings: exit 3');
+    is($r->{err}, '', 'nothing on stderr');
+    $objs = decode_lines($r->{out});
+    my $sum = pop @$objs;
+    my %got;
+    push @{ $got{ $_->{finding} } }, $_->{access_key} for @$objs;
+    $_ = [sort @$_] for values %got;
+    is_deeply(\%got, \%want, 'every kind of finding, on the right keys');
+    is_deeply([map { $_->{finding} } @$objs],
+              [map { my $k = $_; ($k) x @{ $want{$k} } } @kinds],
+              'grouped by kind, in order');
+    is_deeply([sort keys %{ $objs->[0] }],
+              [sort qw(finding access_key account label status permissions
+                       ips created_at last_used_at expires_at locked_until
+                       totp_enrolled idle_seconds detail)],
+              'fields of a finding');
+    my ($idle) = grep { $_->{finding} eq 'idle' } @$objs;
+    is($idle->{last_used_at}, iso($now - 100 * $DAY), 'idle: last_used_at');
+    ok(abs($idle->{idle_seconds} - 100 * $DAY) < 120, 'idle: idle_seconds');
+    like($idle->{detail}, qr/\Alast used \S+ \(100d(?: 0h \d+m)?(?: \d+s)? ago\)\z/,
+         'idle: detail');
+    my ($never) = grep { $_->{finding} eq 'never-used' } @$objs;
+    ok(!defined $never->{last_used_at}, 'never-used: last_used_at null');
+    like($never->{detail}, qr/\Acreated \S+ \(10d[^)]* ago\), status active\z/,
+         'never-used: says how old');
+    my ($expiring) = grep { $_->{finding} eq 'expiring' } @$objs;
+    like($expiring->{detail}, qr/\Aexpires_at \S+ \(in (?:2d 23h|3d)[^)]*\)\z/,
+         'expiring: when');
+    my ($past) = grep { $_->{access_key} eq 'a-past' } @$objs;
+    like($past->{detail}, qr/\Aexpires_at \S+ \(1h[^)]* ago\) passed, status active\z/,
+         'expired: past its expires_at');
+    my ($wd) = grep { $_->{access_key} eq 'a-wd-noip' } @$objs;
+    is_deeply($wd->{permissions}, ['read', 'withdraw'], 'permissions');
+    ok(JSON::PP::is_bool($wd->{totp_enrolled}) && !$wd->{totp_enrolled},
+       'totp_enrolled false');
+
+    is($sum->{findings}, 10, 'summary: findings');
+    is($sum->{keys}, 10, 'summary: keys looked at');
+    is($sum->{keys_with_findings}, 9, 'summary: keys with findings');
+    is($sum->{idle_over}, '90d', 'summary: idle_over');
+    is_deeply($sum->{counts}, { map { $_ => scalar @{ $want{$_} } } @kinds },
+              'summary: counts of every kind');
+    ok(!exists $sum->{finding}, 'the summary is no finding');
+
+    # text: grouped by kind with counts
+    $r = run(@ga, 'audit');
+    is($r->{rc}, 3, 'audit with findings: exit 3');
+    is($r->{err}, '', 'nothing on stderr');
+    like($r->{out}, qr/\Aaudit of 10 keys at \S+ \(idle over 90d\): 10 findings on 9 keys\n\n/,
+         'text: header');
+    for my $kind (@kinds) {
+        my $n = @{ $want{$kind} };
+        my ($block) = $r->{out} =~ /^(\Q$kind\E \($n\): [^\n]*\n(?:  [^\n]*\n)+)/m;
+        ok(defined $block, "text: group $kind ($n)");
+        my @keys = sort map { /^  (\S+)/ ? $1 : () } split /\n/, $block // '';
+        is_deeply(\@keys, $want{$kind}, "text: the keys of $kind");
+    }
+    like($r->{out}, qr/^  a-idle +acc1 +last used \S+ \(100d[^)]* ago\)$/m,
+         'text: idle key line');
+    like($r->{out}, qr/^  a-locked +acc3 +locked until \S+ \(in (?:10m|9m \d+s)\)$/m,
+         'text: locked until');
+    unlike($r->{out}, qr/a-ok/, 'a key in good order is not mentioned');
+
+    is(list_json(@ga), $before, 'audit changes no key');
+    ok(slurp("$sta/data.mdb") eq $data, 'audit writes nothing');
+
+    # a longer idle time: no idle key
+    $r = run(@ga, '--json', 'audit', '--idle-over', '1000d');
+    is($r->{rc}, 3, '--idle-over 1000d: still findings');
+    $objs = decode_lines($r->{out});
+    is($objs->[-1]{counts}{idle}, 0, '--idle-over 1000d: no idle key');
+    is($objs->[-1]{idle_over}, '1000d', '--idle-over given');
+
+    # after expire-idle, the idle key is an expired one
+    ok_run(run(@ga, 'expire-idle'), 'expire-idle');
+    $objs = decode_lines(run(@ga, '--json', 'audit')->{out});
+    is($objs->[-1]{counts}{idle}, 0, 'no idle key left');
+    is($objs->[-1]{counts}{expired}, 3, 'one more expired key');
 }
 
 

@@ -47,7 +47,8 @@ package ApisecTest;
 #   @also: s/a/b/               then send a copy of the signed request
 #                               changed so (a second connection)
 #   @prime: 1                   send the request once from "--- init",
-#                               before the block sends it (a replay)
+#                               before the block sends it (a replay), and
+#                               before the block's own "--- init"
 #
 # "--- apisec_then" lists plain requests ("GET /log") sent after the signed
 # one; the block then gives error_code and response_body as eval arrays.
@@ -167,6 +168,22 @@ sub json_line {
 
 sub now_ms {
     return int(Time::HiRes::time() * 1000);
+}
+
+
+# a key's record, as apisecctl --json show prints it
+sub show {
+    my ($key) = @_;
+
+    require JSON::PP;
+    return JSON::PP::decode_json(ctl('--json', 'show', $key));
+}
+
+
+# RFC 3339 for a time so many seconds ago
+sub ago {
+    my ($secs) = @_;
+    return strftime('%Y-%m-%dT%H:%M:%SZ', gmtime(time - $secs));
 }
 
 
@@ -418,7 +435,8 @@ END
         if ($at_prime) {
             $Prime{$block->name} = [$req, $hdr];
             $block->set_value('init',
-                              'ApisecTest::prime(q{' . $block->name . '})');
+                              'ApisecTest::prime(q{' . $block->name . "});\n"
+                              . ($block->init // ''));
         }
         $block->set_value('more_headers', $hdr) if length $hdr;
 

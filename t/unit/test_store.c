@@ -3,7 +3,10 @@
  * key records through write and read transactions, sealed secrets, OKX
  * passphrase hashes, a full
  * map, a map grown by another process, reader slots of a killed process,
- * and the record codec on valid, truncated, altered and random bytes.
+ * the record codec on valid, truncated, altered and random bytes, idle
+ * keys (the idle test, touch, expiry with its key.expired event), the
+ * event log (also of a store made before it) and the count of write
+ * transactions.
  * Every store lives in a fresh directory under a temporary directory.
  */
 
@@ -61,6 +64,14 @@ typedef struct {
 } walk_t;
 
 
+typedef struct {
+    int       n;
+    int       stop_at;
+    uint64_t  seq[16];
+    char      json[16][APISEC_EVENT_MAX + 1];
+} events_t;
+
+
 static void rm_rf(const char *dir);
 static const char *new_dir(const char *name);
 static uint64_t rnd(void);
@@ -74,6 +85,9 @@ static int put_many(apisec_store_t *st, const char *prefix, int from,
 static int raw_put(const char *dir, const char *db, const char *key,
     const void *val, size_t len);
 static int walk_cb(const apisec_key_t *k, void *arg);
+static int raw_drop(const char *dir, const char *db);
+static int raw_has_db(const char *dir, const char *db);
+static int event_cb(uint64_t seq, const char *json, size_t len, void *arg);
 static void rec_start(rec_t *r);
 static void rec_field(rec_t *r, unsigned tag, const void *v, size_t len);
 static void rec_int(rec_t *r, unsigned tag, uint64_t v);
@@ -96,6 +110,11 @@ static void test_codec_crafted(void);
 static void test_codec_truncation(void);
 static void test_codec_flips(void);
 static void test_codec_random(void);
+static void test_idle(void);
+static void test_touch(void);
+static void test_expire_idle(void);
+static void test_events(void);
+static void test_write_txns(void);
 
 
 static char      base[] = "/tmp/apisec-store-XXXXXX";
@@ -2225,6 +2244,681 @@ test_codec_random(void)
 }
 
 
+/* drop a named database (raw LMDB); no apisec handle may be open */
+
+static int
+raw_drop(const char *dir, const char *db)
+{
+    int       rc;
+    MDB_dbi   dbi;
+    MDB_env  *env;
+    MDB_txn  *txn;
+
+    if (mdb_env_create(&env) != 0) {
+        return -1;
+    }
+
+    mdb_env_set_maxdbs(env, 8);
+
+    rc = mdb_env_open(env, dir, 0, 0600);
+
+    if (rc == 0) {
+        rc = mdb_txn_begin(env, NULL, 0, &txn);
+    }
+
+    if (rc == 0) {
+        rc = mdb_dbi_open(txn, db, 0, &dbi);
+
+        if (rc == 0) {
+            rc = mdb_drop(txn, dbi, 1);
+        }
+
+        if (rc == 0) {
+            rc = mdb_txn_commit(txn);
+
+        } else {
+            mdb_txn_abort(txn);
+        }
+    }
+
+    mdb_env_close(env);
+
+    return rc == 0 ? 0 : -1;
+}
+
+
+/* 1 when the named database exists; no apisec handle may be open */
+
+static int
+raw_has_db(const char *dir, const char *db)
+{
+    int       rc;
+    MDB_dbi   dbi;
+    MDB_env  *env;
+    MDB_txn  *txn;
+
+    if (mdb_env_create(&env) != 0) {
+        return -1;
+    }
+
+    mdb_env_set_maxdbs(env, 8);
+
+    rc = mdb_env_open(env, dir, MDB_RDONLY, 0600);
+
+    if (rc == 0) {
+        rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &txn);
+
+        if (rc == 0) {
+            rc = mdb_dbi_open(txn, db, 0, &dbi);
+            mdb_txn_abort(txn);
+        }
+    }
+
+    mdb_env_close(env);
+
+    return rc == 0;
+}
+
+
+static int
+event_cb(uint64_t seq, const char *json, size_t len, void *arg)
+{
+    events_t  *ev;
+
+    ev = arg;
+
+    if (ev->n < 16) {
+        ev->seq[ev->n] = seq;
+        snprintf(ev->json[ev->n], sizeof(ev->json[0]), "%.*s", (int) len,
+                 json);
+    }
+
+    ev->n++;
+
+    if (ev->stop_at && ev->n == ev->stop_at) {
+        return 7;
+    }
+
+    return 0;
+}
+
+
+static void
+test_idle(void)
+{
+    int64_t       now, day;
+    apisec_key_t  k;
+
+    now = 1800000000;
+    day = 86400;
+
+    fill_key(&k, "AKidle", "acct");
+
+    /* by the last use: just under, at, and just over the limit */
+    k.created_at = now - 1000 * day;
+    k.last_used_at = now - 90 * day + 1;
+    CHECK_INT(apisec_key_idle(&k, now, 90 * day, 0), 0);
+    k.last_used_at = now - 90 * day;
+    CHECK_INT(apisec_key_idle(&k, now, 90 * day, 0), 0);
+    k.last_used_at = now - 90 * day - 1;
+    CHECK_INT(apisec_key_idle(&k, now, 90 * day, 0), 1);
+    k.last_used_at = now - 89 * day - 23 * 3600;
+    CHECK_INT(apisec_key_idle(&k, now, 90 * day, 0), 0);
+    k.last_used_at = now - 90 * day - 60;
+    CHECK_INT(apisec_key_idle(&k, now, 90 * day, 0), 1);
+
+    /* a recent use counts, however old the key */
+    k.last_used_at = now - 10;
+    CHECK_INT(apisec_key_idle(&k, now, 90 * day, 0), 0);
+
+    /* a use in the future (clock skew) is not idle */
+    k.last_used_at = now + 3600;
+    CHECK_INT(apisec_key_idle(&k, now, 90 * day, 0), 0);
+
+    /* never used: by its creation */
+    k.last_used_at = 0;
+    k.created_at = now - 90 * day;
+    CHECK_INT(apisec_key_idle(&k, now, 90 * day, 0), 0);
+    k.created_at = now - 90 * day - 1;
+    CHECK_INT(apisec_key_idle(&k, now, 90 * day, 0), 1);
+    k.created_at = now - 5 * day;
+    CHECK_INT(apisec_key_idle(&k, now, 90 * day, 0), 0);
+    CHECK_INT(apisec_key_idle(&k, now, 4 * day, 0), 1);
+
+    /* the other idle times of exchanges */
+    k.created_at = now - 1000 * day;
+    k.last_used_at = now - 20 * day;
+    CHECK_INT(apisec_key_idle(&k, now, 14 * day, 0), 1);
+    CHECK_INT(apisec_key_idle(&k, now, 30 * day, 0), 0);
+
+    /* unbound_only: a key with an allow-list is never idle */
+    k.last_used_at = now - 200 * day;
+    k.n_ips = 0;
+    CHECK_INT(apisec_key_idle(&k, now, 90 * day, 1), 1);
+    k.n_ips = 1;
+    k.ips[0].family = 4;
+    k.ips[0].prefix = 8;
+    k.ips[0].addr[0] = 10;
+    CHECK_INT(apisec_key_idle(&k, now, 90 * day, 1), 0);
+    CHECK_INT(apisec_key_idle(&k, now, 90 * day, 0), 1);
+
+    /* idle 0 (or less): never */
+    k.n_ips = 0;
+    CHECK_INT(apisec_key_idle(&k, now, 0, 0), 0);
+    CHECK_INT(apisec_key_idle(&k, now, 0, 1), 0);
+    CHECK_INT(apisec_key_idle(&k, now, -1, 0), 0);
+    k.last_used_at = 0;
+    k.created_at = 1;
+    CHECK_INT(apisec_key_idle(&k, now, 0, 0), 0);
+
+    /* idle is not about the status: the caller decides */
+    k.status = APISEC_STATUS_DISABLED;
+    CHECK_INT(apisec_key_idle(&k, now, 90 * day, 0), 1);
+}
+
+
+static void
+test_touch(void)
+{
+    char             err[APISEC_ERR_LEN];
+    const char      *dir;
+    apisec_key_t     k, got;
+    apisec_wtxn_t   *w;
+    apisec_store_t  *st;
+
+    dir = new_dir("touch");
+    CHECK_INT(apisec_store_init(dir, mk, 0, err, sizeof(err)), APISEC_OK);
+    CHECK_INT(apisec_store_open(&st, dir, mk, 0, 0, err, sizeof(err)),
+              APISEC_OK);
+
+    if (st == NULL) {
+        return;
+    }
+
+    fill_key(&k, "AKtouch", "acct");
+    k.last_used_at = 0;
+
+    CHECK_INT(apisec_store_begin(st, &w), APISEC_OK);
+    CHECK_INT(apisec_key_put(w, &k, 0), APISEC_OK);
+    CHECK_INT(apisec_store_commit(w), APISEC_OK);
+
+    /* never used: the first stamp is taken */
+    CHECK_INT(apisec_store_begin(st, &w), APISEC_OK);
+    CHECK_INT(apisec_key_touch(w, "AKtouch", 7, 1700000100), APISEC_OK);
+    CHECK_INT(apisec_store_commit(w), APISEC_OK);
+    CHECK_INT(apisec_key_get(st, "AKtouch", 7, &got), APISEC_OK);
+    CHECK_INT(got.last_used_at, 1700000100);
+
+    /* forward */
+    CHECK_INT(apisec_store_begin(st, &w), APISEC_OK);
+    CHECK_INT(apisec_key_touch(w, "AKtouch", 7, 1700000200), APISEC_OK);
+    CHECK_INT(apisec_store_commit(w), APISEC_OK);
+    CHECK_INT(apisec_key_get(st, "AKtouch", 7, &got), APISEC_OK);
+    CHECK_INT(got.last_used_at, 1700000200);
+
+    /* backward (a late flush of an older stamp) and equal: no change */
+    CHECK_INT(apisec_store_begin(st, &w), APISEC_OK);
+    CHECK_INT(apisec_key_touch(w, "AKtouch", 7, 1700000150), APISEC_OK);
+    CHECK_INT(apisec_key_touch(w, "AKtouch", 7, 1700000200), APISEC_OK);
+    CHECK_INT(apisec_store_commit(w), APISEC_OK);
+    CHECK_INT(apisec_key_get(st, "AKtouch", 7, &got), APISEC_OK);
+    CHECK_INT(got.last_used_at, 1700000200);
+
+    /* nothing else of the record changes */
+    k.last_used_at = 1700000200;
+    CHECK(keys_equal(&k, &got));
+
+    /* several stamps in one transaction: the latest wins */
+    CHECK_INT(apisec_store_begin(st, &w), APISEC_OK);
+    CHECK_INT(apisec_key_touch(w, "AKtouch", 7, 1700000400), APISEC_OK);
+    CHECK_INT(apisec_key_touch(w, "AKtouch", 7, 1700000300), APISEC_OK);
+    CHECK_INT(apisec_key_get_w(w, "AKtouch", 7, &got), APISEC_OK);
+    CHECK_INT(got.last_used_at, 1700000400);
+    CHECK_INT(apisec_store_commit(w), APISEC_OK);
+
+    /* a key revoked meanwhile */
+    CHECK_INT(apisec_store_begin(st, &w), APISEC_OK);
+    CHECK_INT(apisec_key_touch(w, "AKgone", 6, 1700000500),
+              APISEC_ERR_NOTFOUND);
+    apisec_store_abort(w);
+
+    CHECK_INT(apisec_key_get(st, "AKtouch", 7, &got), APISEC_OK);
+    CHECK_INT(got.last_used_at, 1700000400);
+
+    apisec_store_close(st);
+}
+
+
+static void
+test_expire_idle(void)
+{
+    int                   i;
+    char                  err[APISEC_ERR_LEN], want[512];
+    char                  t1[APISEC_TIME_LEN + 1], t2[APISEC_TIME_LEN + 1];
+    int64_t               now, idle;
+    events_t              ev;
+    const char           *dir;
+    apisec_key_t          k, got;
+    apisec_wtxn_t        *w;
+    apisec_store_t       *st;
+
+    dir = new_dir("expire");
+    CHECK_INT(apisec_store_init(dir, mk, 0, err, sizeof(err)), APISEC_OK);
+    CHECK_INT(apisec_store_open(&st, dir, mk, 0, 0, err, sizeof(err)),
+              APISEC_OK);
+
+    if (st == NULL) {
+        return;
+    }
+
+    now = 1800000000;
+    idle = 90 * 86400;
+
+    fill_key(&k, "AKused", "acct:1");
+    k.last_used_at = now - idle - 60;
+
+    CHECK_INT(apisec_store_begin(st, &w), APISEC_OK);
+    CHECK_INT(apisec_key_put(w, &k, 0), APISEC_OK);
+    fill_key(&k, "AKnever", "acct:2");
+    CHECK_INT(apisec_key_put(w, &k, 0), APISEC_OK);
+    CHECK_INT(apisec_store_commit(w), APISEC_OK);
+
+    /* expire one: status expired, one event with its fields */
+    CHECK_INT(apisec_store_begin(st, &w), APISEC_OK);
+    CHECK_INT(apisec_key_get_w(w, "AKused", 6, &k), APISEC_OK);
+    CHECK_INT(apisec_key_idle(&k, now, idle, 0), 1);
+    CHECK_INT(apisec_key_expire_idle(w, &k, now, idle, "apisecctl"),
+              APISEC_OK);
+    CHECK_INT(k.status, APISEC_STATUS_EXPIRED);
+    CHECK_INT(apisec_store_commit(w), APISEC_OK);
+
+    CHECK_INT(apisec_key_get(st, "AKused", 6, &got), APISEC_OK);
+    CHECK_INT(got.status, APISEC_STATUS_EXPIRED);
+    CHECK_INT(got.last_used_at, now - idle - 60);
+    CHECK(keys_equal(&k, &got));
+
+    memset(&ev, 0, sizeof(events_t));
+    CHECK_INT(apisec_event_foreach(st, 0, event_cb, &ev), APISEC_OK);
+    CHECK_INT(ev.n, 1);
+    CHECK_INT(ev.seq[0], 1);
+
+    apisec_format_time(now, t1);
+    apisec_format_time(now - idle - 60, t2);
+    snprintf(want, sizeof(want), "{\"seq\":1,\"type\":\"key.expired\","
+             "\"time\":\"%s\",\"access_key\":\"AKused\","
+             "\"account\":\"acct:1\",\"reason\":\"idle\","
+             "\"idle_seconds\":%lld,\"last_used_at\":\"%s\","
+             "\"by\":\"apisecctl\"}", t1, (long long) idle, t2);
+    CHECK_STR(ev.json[0], want);
+
+    /* never used: last_used_at null; by nginx */
+    CHECK_INT(apisec_store_begin(st, &w), APISEC_OK);
+    CHECK_INT(apisec_key_get_w(w, "AKnever", 7, &k), APISEC_OK);
+    CHECK_INT(apisec_key_expire_idle(w, &k, now + 5, idle, "nginx"),
+              APISEC_OK);
+    CHECK_INT(apisec_store_commit(w), APISEC_OK);
+
+    memset(&ev, 0, sizeof(events_t));
+    CHECK_INT(apisec_event_foreach(st, 0, event_cb, &ev), APISEC_OK);
+    CHECK_INT(ev.n, 2);
+    CHECK_INT(ev.seq[1], 2);
+
+    apisec_format_time(now + 5, t1);
+    snprintf(want, sizeof(want), "{\"seq\":2,\"type\":\"key.expired\","
+             "\"time\":\"%s\",\"access_key\":\"AKnever\","
+             "\"account\":\"acct:2\",\"reason\":\"idle\","
+             "\"idle_seconds\":%lld,\"last_used_at\":null,"
+             "\"by\":\"nginx\"}", t1, (long long) idle);
+    CHECK_STR(ev.json[1], want);
+
+    /* an aborted transaction leaves neither the status nor an event */
+    fill_key(&k, "AKabort", "acct");
+    CHECK_INT(apisec_store_begin(st, &w), APISEC_OK);
+    CHECK_INT(apisec_key_put(w, &k, 0), APISEC_OK);
+    CHECK_INT(apisec_store_commit(w), APISEC_OK);
+
+    CHECK_INT(apisec_store_begin(st, &w), APISEC_OK);
+    CHECK_INT(apisec_key_get_w(w, "AKabort", 7, &k), APISEC_OK);
+    CHECK_INT(apisec_key_expire_idle(w, &k, now, idle, "apisecctl"),
+              APISEC_OK);
+    apisec_store_abort(w);
+
+    CHECK_INT(apisec_key_get(st, "AKabort", 7, &got), APISEC_OK);
+    CHECK_INT(got.status, APISEC_STATUS_ACTIVE);
+    memset(&ev, 0, sizeof(events_t));
+    CHECK_INT(apisec_event_foreach(st, 0, event_cb, &ev), APISEC_OK);
+    CHECK_INT(ev.n, 2);
+
+    /* several in one transaction: sequence numbers go on 3, 4, 5 */
+    CHECK_INT(put_many(st, "AKmany", 0, 3, "m"), APISEC_OK);
+    CHECK_INT(apisec_store_begin(st, &w), APISEC_OK);
+
+    for (i = 0; i < 3; i++) {
+        snprintf(want, sizeof(want), "AKmany%05d", i);
+        CHECK_INT(apisec_key_get_w(w, want, strlen(want), &k), APISEC_OK);
+        CHECK_INT(apisec_key_expire_idle(w, &k, now, idle, "apisecctl"),
+                  APISEC_OK);
+    }
+
+    CHECK_INT(apisec_store_commit(w), APISEC_OK);
+
+    memset(&ev, 0, sizeof(events_t));
+    CHECK_INT(apisec_event_foreach(st, 0, event_cb, &ev), APISEC_OK);
+    CHECK_INT(ev.n, 5);
+
+    for (i = 0; i < 5; i++) {
+        CHECK_INT(ev.seq[i], i + 1);
+    }
+
+    CHECK(strstr(ev.json[4], "\"access_key\":\"AKmany00002\"") != NULL);
+
+    /* arguments */
+    CHECK_INT(apisec_store_begin(st, &w), APISEC_OK);
+    CHECK_INT(apisec_key_expire_idle(w, &k, now, idle, NULL),
+              APISEC_ERR_INVALID);
+    CHECK_INT(apisec_key_expire_idle(w, NULL, now, idle, "x"),
+              APISEC_ERR_INVALID);
+    CHECK_INT(apisec_key_expire_idle(NULL, &k, now, idle, "x"),
+              APISEC_ERR_INVALID);
+    apisec_store_abort(w);
+
+    apisec_store_close(st);
+}
+
+
+static void
+test_events(void)
+{
+    int                   i;
+    char                  err[APISEC_ERR_LEN], extra[APISEC_EVENT_MAX + 64];
+    char                  want[256], t[APISEC_TIME_LEN + 1];
+    uint64_t              seq;
+    events_t              ev;
+    const char           *dir;
+    apisec_key_t          got;
+    apisec_wtxn_t        *w;
+    apisec_store_t       *st, *ro;
+
+    dir = new_dir("events");
+    CHECK_INT(apisec_store_init(dir, mk, 0, err, sizeof(err)), APISEC_OK);
+    CHECK(raw_has_db(dir, "events"));
+    CHECK_INT(apisec_store_open(&st, dir, mk, 0, 0, err, sizeof(err)),
+              APISEC_OK);
+
+    if (st == NULL) {
+        return;
+    }
+
+    /* none yet */
+    memset(&ev, 0, sizeof(events_t));
+    CHECK_INT(apisec_event_foreach(st, 0, event_cb, &ev), APISEC_OK);
+    CHECK_INT(ev.n, 0);
+
+    /* appended in order, numbered from 1, in one and in several txns */
+    CHECK_INT(apisec_store_begin(st, &w), APISEC_OK);
+    seq = 0;
+    CHECK_INT(apisec_event_append(w, "key.created", 1700000000, "AK1",
+                                  "acct", NULL, &seq),
+              APISEC_OK);
+    CHECK_INT(seq, 1);
+    CHECK_INT(apisec_event_append(w, "auth.failed", 1700000001, "AK1",
+                                  NULL, "\"code\":\"signature-invalid\"",
+                                  &seq),
+              APISEC_OK);
+    CHECK_INT(seq, 2);
+    CHECK_INT(apisec_store_commit(w), APISEC_OK);
+
+    for (i = 0; i < 8; i++) {
+        CHECK_INT(apisec_store_begin(st, &w), APISEC_OK);
+        CHECK_INT(apisec_event_append(w, "rule.monitor", 1700000010 + i,
+                                      NULL, NULL, "\"n\":1", &seq),
+                  APISEC_OK);
+        CHECK_INT(apisec_store_commit(w), APISEC_OK);
+        CHECK_INT(seq, 3 + i);
+    }
+
+    /* an aborted append takes no number */
+    CHECK_INT(apisec_store_begin(st, &w), APISEC_OK);
+    CHECK_INT(apisec_event_append(w, "lost", 1700000100, NULL, NULL, NULL,
+                                  &seq),
+              APISEC_OK);
+    CHECK_INT(seq, 11);
+    apisec_store_abort(w);
+
+    CHECK_INT(apisec_store_begin(st, &w), APISEC_OK);
+    CHECK_INT(apisec_event_append(w, "key.revoked", 1700000200, "AK1",
+                                  "acct", "", NULL),
+              APISEC_OK);
+    CHECK_INT(apisec_store_commit(w), APISEC_OK);
+
+    memset(&ev, 0, sizeof(events_t));
+    CHECK_INT(apisec_event_foreach(st, 0, event_cb, &ev), APISEC_OK);
+    CHECK_INT(ev.n, 11);
+
+    for (i = 0; i < 11; i++) {
+        CHECK_INT(ev.seq[i], i + 1);
+    }
+
+    apisec_format_time(1700000000, t);
+    snprintf(want, sizeof(want), "{\"seq\":1,\"type\":\"key.created\","
+             "\"time\":\"%s\",\"access_key\":\"AK1\",\"account\":\"acct\"}",
+             t);
+    CHECK_STR(ev.json[0], want);
+
+    apisec_format_time(1700000001, t);
+    snprintf(want, sizeof(want), "{\"seq\":2,\"type\":\"auth.failed\","
+             "\"time\":\"%s\",\"access_key\":\"AK1\","
+             "\"code\":\"signature-invalid\"}", t);
+    CHECK_STR(ev.json[1], want);
+
+    apisec_format_time(1700000010, t);
+    snprintf(want, sizeof(want), "{\"seq\":3,\"type\":\"rule.monitor\","
+             "\"time\":\"%s\",\"n\":1}", t);
+    CHECK_STR(ev.json[2], want);
+
+    apisec_format_time(1700000200, t);
+    snprintf(want, sizeof(want), "{\"seq\":11,\"type\":\"key.revoked\","
+             "\"time\":\"%s\",\"access_key\":\"AK1\",\"account\":\"acct\"}",
+             t);
+    CHECK_STR(ev.json[10], want);
+
+    /* since: only the later ones */
+    memset(&ev, 0, sizeof(events_t));
+    CHECK_INT(apisec_event_foreach(st, 9, event_cb, &ev), APISEC_OK);
+    CHECK_INT(ev.n, 2);
+    CHECK_INT(ev.seq[0], 10);
+    CHECK_INT(ev.seq[1], 11);
+
+    memset(&ev, 0, sizeof(events_t));
+    CHECK_INT(apisec_event_foreach(st, 11, event_cb, &ev), APISEC_OK);
+    CHECK_INT(ev.n, 0);
+
+    memset(&ev, 0, sizeof(events_t));
+    CHECK_INT(apisec_event_foreach(st, 1000000, event_cb, &ev), APISEC_OK);
+    CHECK_INT(ev.n, 0);
+
+    /* a callback stops the walk with its own value */
+    memset(&ev, 0, sizeof(events_t));
+    ev.stop_at = 3;
+    CHECK_INT(apisec_event_foreach(st, 0, event_cb, &ev), 7);
+    CHECK_INT(ev.n, 3);
+
+    /* too long: refused, the transaction goes on */
+    memset(extra, 'x', sizeof(extra));
+    memcpy(extra, "\"pad\":\"", 7);
+    extra[sizeof(extra) - 2] = '"';
+    extra[sizeof(extra) - 1] = '\0';
+
+    CHECK_INT(apisec_store_begin(st, &w), APISEC_OK);
+    CHECK_INT(apisec_event_append(w, "big", 1700000300, NULL, NULL, extra,
+                                  NULL),
+              APISEC_ERR_INVALID);
+    CHECK_INT(apisec_event_append(w, "small", 1700000300, NULL, NULL, NULL,
+                                  &seq),
+              APISEC_OK);
+    CHECK_INT(seq, 12);
+    CHECK_INT(apisec_store_commit(w), APISEC_OK);
+
+    /* arguments */
+    CHECK_INT(apisec_event_append(NULL, "x", 0, NULL, NULL, NULL, NULL),
+              APISEC_ERR_INVALID);
+    CHECK_INT(apisec_store_begin(st, &w), APISEC_OK);
+    CHECK_INT(apisec_event_append(w, NULL, 0, NULL, NULL, NULL, NULL),
+              APISEC_ERR_INVALID);
+    apisec_store_abort(w);
+    CHECK_INT(apisec_event_foreach(st, 0, NULL, NULL), APISEC_ERR_INVALID);
+    CHECK_INT(apisec_event_foreach(NULL, 0, event_cb, &ev),
+              APISEC_ERR_INVALID);
+
+    CHECK_INT(put_key(st, "AKold", "kept", 0), APISEC_OK);
+    apisec_store_close(st);
+
+    /* a read-only handle reads them */
+    CHECK_INT(apisec_store_open(&ro, dir, mk, APISEC_OPEN_RDONLY, 0, err,
+                                sizeof(err)),
+              APISEC_OK);
+
+    if (ro != NULL) {
+        memset(&ev, 0, sizeof(events_t));
+        CHECK_INT(apisec_event_foreach(ro, 10, event_cb, &ev), APISEC_OK);
+        CHECK_INT(ev.n, 2);
+        CHECK_INT(ev.seq[1], 12);
+        apisec_store_close(ro);
+    }
+
+    /*
+     * A store made before the event log: read-only, it has no events
+     * and nothing is added; read-write, the open adds the database.
+     */
+
+    CHECK_INT(raw_drop(dir, "events"), 0);
+    CHECK(!raw_has_db(dir, "events"));
+
+    CHECK_INT(apisec_store_open(&ro, dir, mk, APISEC_OPEN_RDONLY, 0, err,
+                                sizeof(err)),
+              APISEC_OK);
+
+    if (ro != NULL) {
+        memset(&ev, 0, sizeof(events_t));
+        CHECK_INT(apisec_event_foreach(ro, 0, event_cb, &ev), APISEC_OK);
+        CHECK_INT(ev.n, 0);
+        CHECK_INT(apisec_key_get(ro, "AKold", 5, &got), APISEC_OK);
+        apisec_store_close(ro);
+    }
+
+    CHECK(!raw_has_db(dir, "events"));
+
+    CHECK_INT(apisec_store_open(&st, dir, mk, 0, 0, err, sizeof(err)),
+              APISEC_OK);
+
+    if (st == NULL) {
+        return;
+    }
+
+    CHECK_INT(apisec_key_get(st, "AKold", 5, &got), APISEC_OK);
+    CHECK_STR(got.label, "kept");
+
+    memset(&ev, 0, sizeof(events_t));
+    CHECK_INT(apisec_event_foreach(st, 0, event_cb, &ev), APISEC_OK);
+    CHECK_INT(ev.n, 0);
+
+    CHECK_INT(apisec_store_begin(st, &w), APISEC_OK);
+    CHECK_INT(apisec_event_append(w, "key.created", 1700000400, "AKold",
+                                  "acct", NULL, &seq),
+              APISEC_OK);
+    CHECK_INT(seq, 1);
+    CHECK_INT(apisec_store_commit(w), APISEC_OK);
+    apisec_store_close(st);
+
+    /* raw LMDB only once no handle is open (a close clears the slots) */
+    CHECK(raw_has_db(dir, "events"));
+
+    CHECK_INT(apisec_store_open(&ro, dir, mk, APISEC_OPEN_RDONLY, 0, err,
+                                sizeof(err)),
+              APISEC_OK);
+
+    if (ro != NULL) {
+        memset(&ev, 0, sizeof(events_t));
+        CHECK_INT(apisec_event_foreach(ro, 0, event_cb, &ev), APISEC_OK);
+        CHECK_INT(ev.n, 1);
+        CHECK(strstr(ev.json[0], "\"access_key\":\"AKold\"") != NULL);
+        apisec_store_close(ro);
+    }
+}
+
+
+static void
+test_write_txns(void)
+{
+    char                  err[APISEC_ERR_LEN];
+    walk_t                walk;
+    const char           *dir;
+    apisec_key_t          got;
+    apisec_wtxn_t        *w, *w2;
+    apisec_store_t       *st, *ro;
+    apisec_store_stat_t   s;
+
+    dir = new_dir("wtxns");
+    CHECK_INT(apisec_store_init(dir, mk, 0, err, sizeof(err)), APISEC_OK);
+    CHECK_INT(apisec_store_open(&st, dir, mk, 0, 0, err, sizeof(err)),
+              APISEC_OK);
+
+    if (st == NULL) {
+        return;
+    }
+
+    CHECK_INT(apisec_store_stat(st, &s), APISEC_OK);
+    CHECK_INT(s.write_txns, 0);
+
+    /* reads are not counted */
+    CHECK_INT(apisec_key_get(st, "AKnone", 6, &got), APISEC_ERR_NOTFOUND);
+    memset(&walk, 0, sizeof(walk));
+    CHECK_INT(apisec_key_foreach(st, walk_cb, &walk), APISEC_OK);
+    CHECK_INT(apisec_store_stat(st, &s), APISEC_OK);
+    CHECK_INT(s.write_txns, 0);
+
+    /* committed, aborted: each begun one counts */
+    CHECK_INT(put_key(st, "AK1", "one", 0), APISEC_OK);
+    CHECK_INT(apisec_store_stat(st, &s), APISEC_OK);
+    CHECK_INT(s.write_txns, 1);
+
+    CHECK_INT(apisec_store_begin(st, &w), APISEC_OK);
+    apisec_store_abort(w);
+    CHECK_INT(apisec_store_stat(st, &s), APISEC_OK);
+    CHECK_INT(s.write_txns, 2);
+
+    /* two touches in one transaction, then 250 keys in three: 4 more */
+    CHECK_INT(apisec_store_begin(st, &w), APISEC_OK);
+    CHECK_INT(apisec_key_touch(w, "AK1", 3, 1700000001), APISEC_OK);
+    CHECK_INT(apisec_key_touch(w, "AK1", 3, 1700000002), APISEC_OK);
+    CHECK_INT(apisec_store_commit(w), APISEC_OK);
+    CHECK_INT(put_many(st, "AKm", 0, 250, "m"), APISEC_OK);
+    CHECK_INT(apisec_store_stat(st, &s), APISEC_OK);
+    CHECK_INT(s.write_txns, 6);
+
+    /* a refused begin (one in progress) is not counted */
+    CHECK_INT(apisec_store_begin(st, &w), APISEC_OK);
+    CHECK_INT(apisec_store_begin(st, &w2), APISEC_ERR_INVALID);
+    apisec_store_abort(w);
+    CHECK_INT(apisec_store_stat(st, &s), APISEC_OK);
+    CHECK_INT(s.write_txns, 7);
+
+    apisec_store_close(st);
+
+    /* per handle, from 0; a read-only one never begins one */
+    CHECK_INT(apisec_store_open(&ro, dir, mk, APISEC_OPEN_RDONLY, 0, err,
+                                sizeof(err)),
+              APISEC_OK);
+
+    if (ro != NULL) {
+        CHECK_INT(apisec_store_begin(ro, &w), APISEC_ERR_INVALID);
+        CHECK_INT(apisec_store_stat(ro, &s), APISEC_OK);
+        CHECK_INT(s.write_txns, 0);
+        apisec_store_close(ro);
+    }
+}
+
+
 int
 main(void)
 {
@@ -2259,6 +2953,11 @@ main(void)
     test_codec_truncation();
     test_codec_flips();
     test_codec_random();
+    test_idle();
+    test_touch();
+    test_expire_idle();
+    test_events();
+    test_write_txns();
 
     rm_rf(base);
 

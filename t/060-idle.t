@@ -1,0 +1,256 @@
+# Last use and idle expiry: every accepted request stamps the key's last
+# use in shared memory; a timer writes the stamps to the store, at most
+# apisec_flush_interval late (500 ms here; 60 s by default), in one write
+# transaction per tick, never from a request.  A key idle longer than
+# apisec_idle_expiry (by its last use, or its creation when never used) is
+# refused with key-expired and marked expired in the store for good, with
+# a key.expired event.  Two workers throughout.
+
+use lib 't/lib';
+use Test::Nginx::Socket 'no_plan';
+use Test::More;
+use ApisecTest;
+
+my $D = 86400;
+my $s = 'IdleIdleIdleIdleIdleIdleIdleIdle';
+
+sub k {
+    my ($ak, %f) = @_;
+    return { access_key => $ak, account => "acct-$ak",
+             secret_key => "$s$ak", %f };
+}
+
+ApisecTest::setup(keys => [
+    k('idleUnder01', created_at => ApisecTest::ago(400 * $D),
+      last_used_at => ApisecTest::ago(90 * $D - 3600)),
+    k('idleOver01', created_at => ApisecTest::ago(400 * $D),
+      last_used_at => ApisecTest::ago(90 * $D + 60)),
+    k('neverOld01', created_at => ApisecTest::ago(90 * $D + 60)),
+    k('neverNew01', created_at => ApisecTest::ago(90 * $D - 3600)),
+    k('boundOld01', created_at => ApisecTest::ago(400 * $D),
+      last_used_at => ApisecTest::ago(100 * $D), ips => ['127.0.0.1/32']),
+    k('boundOld02', created_at => ApisecTest::ago(400 * $D),
+      last_used_at => ApisecTest::ago(20 * $D), ips => ['127.0.0.1/32']),
+    k('unboundOld1', created_at => ApisecTest::ago(400 * $D),
+      last_used_at => ApisecTest::ago(100 * $D)),
+    k('offOld01', created_at => ApisecTest::ago(2000 * $D),
+      last_used_at => ApisecTest::ago(1000 * $D)),
+    k('killKey01', created_at => ApisecTest::ago(10 * $D),
+      last_used_at => ApisecTest::ago(5 * $D)),
+    k('reloadKey01', created_at => ApisecTest::ago(10 * $D),
+      last_used_at => ApisecTest::ago(5 * $D)),
+    k('hupKey01', created_at => ApisecTest::ago(10 * $D),
+      last_used_at => ApisecTest::ago(5 * $D)),
+]);
+
+# the seconds since a record's last use
+sub since_use {
+    my ($key) = @_;
+
+    my $t = ApisecTest::show($key)->{last_used_at} // return 1e12;
+    my ($y, $m, $d, $H, $M, $S) = $t =~ /^(\d+)-(\d+)-(\d+)T(\d+):(\d+):(\d+)Z$/;
+    require Time::Local;
+    return time - Time::Local::timegm($S, $M, $H, $d, $m - 1, $y);
+}
+
+our $Http = "apisec_flush_interval 500ms;\n";
+
+master_on();
+workers(2);
+no_shuffle();
+add_block_preprocessor(sub {
+    my ($block) = @_;
+    my $http = $block->http_config // '';
+    $block->set_value('http_config', $Http . $http)
+        unless $http =~ /apisec_flush_interval/;
+    ApisecTest::preprocess($block);
+});
+run_tests();
+
+__DATA__
+
+=== TEST 1: last used 89 days 23 hours ago: accepted, and the store says "now" within a tick
+--- apisec_request
+GET /api/v1/account?timestamp={ts}&signature={sig}
+X-HK-APIKEY: idleUnder01
+@prime: 1
+--- init
+Test::More::cmp_ok(main::since_use('idleUnder01'), '>', 80 * 86400,
+                   'before the flush the store has the old last use');
+select undef, undef, undef, 1.2;
+Test::More::cmp_ok(main::since_use('idleUnder01'), '<=', 3,
+                   'one tick later the store has the new last use');
+--- error_code: 200
+--- response_body_like: account=acct-idleUnder01
+--- error_log eval
+qr/apisec: flushed 1 stamps, 0 keys expired, in one write transaction \(this worker: (\d+) write transactions, \1 flushes\)/
+
+
+
+=== TEST 2: last used 90 days and 1 minute ago: 401 key-expired
+--- apisec_request
+GET /api/v1/account?timestamp={ts}&signature={sig}
+X-HK-APIKEY: idleOver01
+--- wait: 1.2
+--- error_code: 401
+--- response_body chomp
+{"code":"key-expired","msg":"The API key has expired."}
+--- error_log eval
+[qr/apisec: key "idleOver01" refused: key-expired, the key was idle longer than apisec_idle_expiry/,
+ qr/apisec: key "idleOver01" of account "acct-idleOver01" expired: idle longer than 7776000 s/,
+ qr/apisec: flushed 1 stamps, 1 keys expired, in one write transaction/]
+
+
+
+=== TEST 3: it stays expired: the store says so, with one key.expired event, even with a longer apisec_idle_expiry
+--- http_config
+    apisec_flush_interval 500ms;
+    apisec_idle_expiry 365d;
+--- init
+my $k = ApisecTest::show('idleOver01');
+Test::More::is($k->{status}, 'expired', 'the store marks the key expired');
+my @ev = grep { /"type":"key\.expired"/ && /"access_key":"idleOver01"/ }
+         split /\n/, ApisecTest::ctl('--json', 'events');
+Test::More::is(scalar @ev, 1, 'one key.expired event');
+Test::More::like($ev[0] // '', qr/"reason":"idle".*"by":"nginx"/,
+                 'the event says why and who');
+--- apisec_request
+GET /api/v1/account?timestamp={ts}&signature={sig}
+X-HK-APIKEY: idleOver01
+--- error_code: 401
+--- response_body chomp
+{"code":"key-expired","msg":"The API key has expired."}
+--- error_log
+apisec: key "idleOver01" refused: key-expired, the key is expired
+
+
+
+=== TEST 4: apisecctl enable revives it
+--- init
+ApisecTest::ctl('enable', 'idleOver01');
+--- apisec_request
+GET /api/v1/account?timestamp={ts}&signature={sig}
+X-HK-APIKEY: idleOver01
+--- error_code: 200
+--- response_body_like: account=acct-idleOver01
+
+
+
+=== TEST 5: never used, created 90 days and 1 minute ago: 401 key-expired
+--- apisec_request
+GET /api/v1/account?timestamp={ts}&signature={sig}
+X-HK-APIKEY: neverOld01
+--- error_code: 401
+--- response_body chomp
+{"code":"key-expired","msg":"The API key has expired."}
+--- error_log
+apisec: key "neverOld01" refused: key-expired, the key was idle longer than apisec_idle_expiry
+
+
+
+=== TEST 6: never used, created 89 days 23 hours ago: accepted
+--- apisec_request
+GET /api/v1/account?timestamp={ts}&signature={sig}
+X-HK-APIKEY: neverNew01
+--- error_code: 200
+
+
+
+=== TEST 7: unbound_ip_only: a key with an allow-list, idle 100 days: accepted
+--- http_config
+    apisec_flush_interval 500ms;
+    apisec_idle_expiry 90d unbound_ip_only;
+--- apisec_request
+GET /api/v1/account?timestamp={ts}&signature={sig}
+X-HK-APIKEY: boundOld01
+--- error_code: 200
+
+
+
+=== TEST 8: unbound_ip_only: a key without an allow-list, idle 100 days: 401 key-expired
+--- http_config
+    apisec_flush_interval 500ms;
+    apisec_idle_expiry 90d unbound_ip_only;
+--- apisec_request
+GET /api/v1/account?timestamp={ts}&signature={sig}
+X-HK-APIKEY: unboundOld1
+--- error_code: 401
+--- response_body chomp
+{"code":"key-expired","msg":"The API key has expired."}
+
+
+
+=== TEST 9: apisec_idle_expiry off: idle 1000 days, accepted
+--- http_config
+    apisec_flush_interval 500ms;
+    apisec_idle_expiry off;
+--- apisec_request
+GET /api/v1/account?timestamp={ts}&signature={sig}
+X-HK-APIKEY: offOld01
+--- error_code: 200
+
+
+
+=== TEST 10: apisec_idle_expiry 14d: a key last used 5 days ago passes
+--- http_config
+    apisec_flush_interval 500ms;
+    apisec_idle_expiry 14d;
+--- apisec_request
+GET /api/v1/account?timestamp={ts}&signature={sig}
+X-HK-APIKEY: killKey01
+--- error_code: 200
+
+
+
+=== TEST 10b: apisec_idle_expiry 14d: a key idle 20 days (with an allow-list) does not
+--- http_config
+    apisec_flush_interval 500ms;
+    apisec_idle_expiry 14d;
+--- apisec_request
+GET /api/v1/account?timestamp={ts}&signature={sig}
+X-HK-APIKEY: boundOld02
+--- error_code: 401
+--- response_body chomp
+{"code":"key-expired","msg":"The API key has expired."}
+
+
+
+=== TEST 11: SIGKILL of both workers right after a use: the stamp survives in shared memory and is written by the new workers
+--- http_config
+    apisec_flush_interval 3s;
+--- apisec_request
+GET /api/v1/account?timestamp={ts}&signature={sig}
+X-HK-APIKEY: reloadKey01
+@prime: 1
+--- init
+my $master = Test::Nginx::Util::get_pid_from_pidfile('');
+my @workers = split ' ', `pgrep -P $master`;
+Test::More::is(scalar @workers, 2, 'two workers');
+Test::More::cmp_ok(main::since_use('reloadKey01'), '>', 86400,
+                   'not written before the kill');
+kill 'KILL', @workers;
+select undef, undef, undef, 3.8;
+my @new = split ' ', `pgrep -P $master`;
+Test::More::is(scalar @new, 2, 'the master started two new workers');
+Test::More::cmp_ok(main::since_use('reloadKey01'), '<=', 6,
+                   'the use stamped before the kill reached the store');
+--- error_code: 200
+--- response_body_like: account=acct-reloadKey01
+
+
+
+=== TEST 12: a reload (HUP) with a tick of an hour: the old workers write the stamps on their way out
+--- http_config
+    apisec_flush_interval 1h;
+--- apisec_request
+GET /api/v1/account?timestamp={ts}&signature={sig}
+X-HK-APIKEY: hupKey01
+@prime: 1
+--- init
+Test::More::cmp_ok(main::since_use('hupKey01'), '>', 86400,
+                   'not written before the reload');
+kill 'HUP', Test::Nginx::Util::get_pid_from_pidfile('');
+select undef, undef, undef, 1.5;
+Test::More::cmp_ok(main::since_use('hupKey01'), '<=', 4,
+                   'the use before the reload reached the store');
+--- error_code: 200
