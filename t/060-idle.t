@@ -236,6 +236,8 @@ Test::More::cmp_ok(main::since_use('reloadKey01'), '<=', 6,
                    'the use stamped before the kill reached the store');
 --- error_code: 200
 --- response_body_like: account=acct-reloadKey01
+--- error_log eval
+qr/\[alert\] .* worker process \d+ exited on signal 9/
 
 
 
