@@ -32,6 +32,7 @@
 struct apisec_hmac_s {
     EVP_MAC      *mac;
     EVP_MAC_CTX  *ctx;
+    EVP_MAC_CTX  *sha1;         /* TOTP (RFC 6238), made on first use */
 };
 
 
@@ -462,6 +463,10 @@ apisec_hmac_free(apisec_hmac_t *h)
         return;
     }
 
+    if (h->sha1 != NULL) {
+        EVP_MAC_CTX_free(h->sha1);
+    }
+
     EVP_MAC_CTX_free(h->ctx);
     EVP_MAC_free(h->mac);
     free(h);
@@ -772,4 +777,211 @@ apisec_wipe(void *p, size_t n)
     if (p != NULL && n > 0) {
         OPENSSL_cleanse(p, n);
     }
+}
+
+
+/*
+ * TOTP (RFC 6238 over RFC 4226): HMAC-SHA1 of the 8-byte big-endian
+ * step, dynamically truncated, modulo 10^digits.
+ */
+
+int
+apisec_totp(apisec_hmac_t *h, const uint8_t *secret, size_t len,
+    uint64_t step, unsigned digits, unsigned *code)
+{
+    int          i;
+    char         digest[] = "SHA1";
+    size_t       n;
+    uint8_t      msg[8], mac[20];
+    uint32_t     bin, mod;
+    OSSL_PARAM   params[2];
+
+    if (h == NULL || secret == NULL || len == 0 || len > INT_MAX
+        || digits < 6 || digits > 8 || code == NULL)
+    {
+        return -1;
+    }
+
+    if (h->sha1 == NULL) {
+        h->sha1 = EVP_MAC_CTX_new(h->mac);
+        if (h->sha1 == NULL) {
+            return -1;
+        }
+
+        params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+                                                     digest, 0);
+        params[1] = OSSL_PARAM_construct_end();
+
+        if (EVP_MAC_CTX_set_params(h->sha1, params) != 1) {
+            EVP_MAC_CTX_free(h->sha1);
+            h->sha1 = NULL;
+            return -1;
+        }
+    }
+
+    for (i = 7; i >= 0; i--) {
+        msg[i] = (uint8_t) step;
+        step >>= 8;
+    }
+
+    if (EVP_MAC_init(h->sha1, secret, len, NULL) != 1
+        || EVP_MAC_update(h->sha1, msg, sizeof(msg)) != 1
+        || EVP_MAC_final(h->sha1, mac, &n, sizeof(mac)) != 1
+        || n != sizeof(mac))
+    {
+        apisec_wipe(mac, sizeof(mac));
+        return -1;
+    }
+
+    i = mac[19] & 0x0f;
+
+    bin = ((uint32_t) (mac[i] & 0x7f) << 24) | ((uint32_t) mac[i + 1] << 16)
+          | ((uint32_t) mac[i + 2] << 8) | (uint32_t) mac[i + 3];
+
+    for (mod = 1; digits > 0; digits--) {
+        mod *= 10;
+    }
+
+    *code = bin % mod;
+
+    apisec_wipe(mac, sizeof(mac));
+
+    return 0;
+}
+
+
+int
+apisec_totp_verify(apisec_hmac_t *h, const uint8_t *secret, size_t len,
+    const char *code, size_t codelen, int64_t now, int64_t *step)
+{
+    int       d;
+    size_t    i;
+    int64_t   s;
+    unsigned  want, got;
+
+    if (codelen != APISEC_TOTP_DIGITS) {
+        return APISEC_TOTP_MALFORMED;
+    }
+
+    want = 0;
+
+    for (i = 0; i < codelen; i++) {
+        if (code[i] < '0' || code[i] > '9') {
+            return APISEC_TOTP_MALFORMED;
+        }
+
+        want = want * 10 + (unsigned) (code[i] - '0');
+    }
+
+    /* every candidate is computed, so that the time does not tell which */
+
+    d = APISEC_TOTP_WRONG;
+
+    for (s = now / APISEC_TOTP_STEP - 1; s <= now / APISEC_TOTP_STEP + 1; s++) {
+        if (apisec_totp(h, secret, len, (uint64_t) s, APISEC_TOTP_DIGITS,
+                        &got)
+            != 0)
+        {
+            return APISEC_TOTP_ERROR;
+        }
+
+        if (apisec_ct_equal(&got, sizeof(got), &want, sizeof(want))
+            && d == APISEC_TOTP_WRONG)
+        {
+            d = APISEC_TOTP_OK;
+            *step = s;
+        }
+    }
+
+    return d;
+}
+
+
+static const char  apisec_b32[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+
+
+size_t
+apisec_base32_encode(const uint8_t *in, size_t n, char *out)
+{
+    int       bits;
+    size_t    i, o;
+    uint32_t  acc;
+
+    acc = 0;
+    bits = 0;
+    o = 0;
+
+    for (i = 0; i < n; i++) {
+        acc = (acc << 8) | in[i];
+        bits += 8;
+
+        while (bits >= 5) {
+            out[o++] = apisec_b32[(acc >> (bits - 5)) & 0x1f];
+            bits -= 5;
+        }
+    }
+
+    if (bits > 0) {
+        out[o++] = apisec_b32[(acc << (5 - bits)) & 0x1f];
+    }
+
+    out[o] = '\0';
+
+    return o;
+}
+
+
+int
+apisec_base32_decode(const char *in, size_t n, uint8_t *out, size_t cap)
+{
+    int       bits, v;
+    char      c;
+    size_t    i, o;
+    uint32_t  acc;
+
+    acc = 0;
+    bits = 0;
+    o = 0;
+
+    for (i = 0; i < n; i++) {
+        c = in[i];
+
+        if (c == '=') {
+            break;
+        }
+
+        if (c >= 'a' && c <= 'z') {
+            c = (char) (c - 'a' + 'A');
+        }
+
+        if (c >= 'A' && c <= 'Z') {
+            v = c - 'A';
+
+        } else if (c >= '2' && c <= '7') {
+            v = c - '2' + 26;
+
+        } else {
+            return -1;
+        }
+
+        acc = (acc << 5) | (uint32_t) v;
+        bits += 5;
+
+        if (bits >= 8) {
+            if (o == cap || o > INT_MAX) {
+                return -1;
+            }
+
+            out[o++] = (uint8_t) (acc >> (bits - 8));
+            bits -= 8;
+        }
+    }
+
+    for ( /* void */ ; i < n; i++) {
+        if (in[i] != '=') {
+            return -1;
+        }
+    }
+
+    return (int) o;
 }

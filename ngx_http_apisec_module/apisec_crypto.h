@@ -55,6 +55,33 @@ int apisec_hmac_sha256(apisec_hmac_t *h, const uint8_t *key, size_t keylen,
     const uint8_t *data, size_t len, uint8_t *out);
 
 
+#define APISEC_TOTP_STEP        30      /* RFC 6238: 30 s steps */
+#define APISEC_TOTP_DIGITS      6
+#define APISEC_TOTP_SECRET_LEN  20      /* 160 bits, as RFC 4226 advises */
+
+#define APISEC_TOTP_OK          0
+#define APISEC_TOTP_MALFORMED   1       /* not six digits */
+#define APISEC_TOTP_WRONG       2       /* no step of now +- 1 gives it */
+#define APISEC_TOTP_ERROR       3       /* crypto failure */
+
+/* the TOTP code (HMAC-SHA1, digits 6..8) of a step */
+int apisec_totp(apisec_hmac_t *h, const uint8_t *secret, size_t len,
+    uint64_t step, unsigned digits, unsigned *code);
+
+/*
+ * A six-digit code against the steps now/30 - 1 .. now/30 + 1 (one step
+ * of drift either side); APISEC_TOTP_OK with *step the matching step.
+ * Whether the step was used before is the caller's business.
+ */
+int apisec_totp_verify(apisec_hmac_t *h, const uint8_t *secret, size_t len,
+    const char *code, size_t codelen, int64_t now, int64_t *step);
+
+/* RFC 4648 base32, upper case, no padding; returns the length */
+size_t apisec_base32_encode(const uint8_t *in, size_t n, char *out);
+
+/* base32 of either case, padding optional; the length, or -1 */
+int apisec_base32_decode(const char *in, size_t n, uint8_t *out, size_t cap);
+
 /* 1 when equal; lengths compared first, contents in constant time */
 int apisec_ct_equal(const void *a, size_t alen, const void *b, size_t blen);
 

@@ -2154,3 +2154,112 @@ apisec_event_foreach(apisec_store_t *st, uint64_t since, apisec_event_cb cb,
 
     return rc;
 }
+
+
+/*
+ * TOTP enrolment.
+ */
+
+static size_t
+apisec_totp_aad(const apisec_key_t *k, uint8_t *aad)
+{
+    size_t  n;
+
+    n = strnlen(k->access_key, sizeof(k->access_key));
+
+    memcpy(aad, "totp:", 5);
+    memcpy(aad + 5, k->access_key, n);
+
+    return n + 5;
+}
+
+
+int
+apisec_key_set_totp(apisec_store_t *st, apisec_key_t *k,
+    const uint8_t *secret, size_t len)
+{
+    size_t   n;
+    uint8_t  aad[APISEC_KEY_MAX + 6];
+
+    if (st == NULL || k == NULL || secret == NULL || len == 0
+        || len + APISEC_SEAL_OVERHEAD > sizeof(k->totp))
+    {
+        return APISEC_ERR_INVALID;
+    }
+
+    n = apisec_totp_aad(k, aad);
+
+    if (apisec_seal(st->mk, aad, n, secret, len, k->totp, sizeof(k->totp),
+                    &k->totp_len)
+        != 0)
+    {
+        k->totp_len = 0;
+        apisec_store_err(st->err, sizeof(st->err), "cannot seal the TOTP "
+                         "secret of key \"%s\"", k->access_key);
+        return APISEC_ERR_CRYPTO;
+    }
+
+    k->totp_last_step = 0;
+
+    return APISEC_OK;
+}
+
+
+int
+apisec_key_get_totp(apisec_store_t *st, const apisec_key_t *k, uint8_t *out,
+    size_t cap, size_t *len)
+{
+    size_t   n;
+    uint8_t  aad[APISEC_KEY_MAX + 6];
+
+    if (st == NULL || k == NULL || out == NULL || len == NULL
+        || k->totp_len <= APISEC_SEAL_OVERHEAD
+        || k->totp_len > sizeof(k->totp))
+    {
+        return APISEC_ERR_INVALID;
+    }
+
+    n = apisec_totp_aad(k, aad);
+
+    if (apisec_unseal(st->mk, aad, n, k->totp, k->totp_len, out, cap, len)
+        != 0)
+    {
+        *len = 0;
+        apisec_store_err(st->err, sizeof(st->err), "the TOTP secret of key "
+                         "\"%s\" does not unseal", k->access_key);
+        return APISEC_ERR_CORRUPT;
+    }
+
+    return APISEC_OK;
+}
+
+
+void
+apisec_key_clear_totp(apisec_key_t *k)
+{
+    apisec_wipe(k->totp, sizeof(k->totp));
+    k->totp_len = 0;
+    k->totp_last_step = 0;
+}
+
+
+int
+apisec_key_totp_used(apisec_wtxn_t *w, const char *ak, size_t aklen,
+    int64_t step)
+{
+    int           rc;
+    apisec_key_t  k;
+
+    rc = apisec_key_get_w(w, ak, aklen, &k);
+    if (rc != APISEC_OK) {
+        return rc;
+    }
+
+    if (k.totp_len == 0 || k.totp_last_step >= step) {
+        return APISEC_OK;
+    }
+
+    k.totp_last_step = step;
+
+    return apisec_key_put(w, &k, 1);
+}

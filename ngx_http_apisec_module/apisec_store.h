@@ -222,6 +222,22 @@ int apisec_event_foreach(apisec_store_t *st, uint64_t since,
     apisec_event_cb cb, void *arg);
 
 
+/*
+ * TOTP enrolment: the secret (APISEC_TOTP_SECRET_LEN bytes) sealed under
+ * the master key with aad "totp:" + access key, so that it cannot stand in
+ * for the API secret; set also forgets the last accepted step.
+ */
+int apisec_key_set_totp(apisec_store_t *st, apisec_key_t *k,
+    const uint8_t *secret, size_t len);
+int apisec_key_get_totp(apisec_store_t *st, const apisec_key_t *k,
+    uint8_t *out, size_t cap, size_t *len);
+void apisec_key_clear_totp(apisec_key_t *k);
+
+/* totp_last_step = step, unless the record has a later one */
+int apisec_key_totp_used(apisec_wtxn_t *txn, const char *ak, size_t aklen,
+    int64_t step);
+
+
 /* the record codec (exposed for unit tests and fuzzing) */
 int apisec_key_encode(const apisec_key_t *k, uint8_t *buf, size_t cap,
     size_t *len);
