@@ -26,6 +26,11 @@ static void ngx_http_apisec_request(ngx_http_request_t *r,
     const apisec_scheme_t *s, ngx_http_apisec_ctx_t *ctx, apisec_req_t *req);
 static apisec_err_t ngx_http_apisec_key_state(apisec_key_t *k,
     int64_t now, const char **detail);
+static apisec_err_t ngx_http_apisec_2fa(ngx_http_request_t *r,
+    ngx_http_apisec_ctx_t *ctx, apisec_store_t *store, apisec_key_t *k,
+    int64_t now, const char **detail);
+static ngx_uint_t ngx_http_apisec_header(ngx_http_request_t *r,
+    ngx_str_t *name, ngx_str_t *value);
 static ngx_int_t ngx_http_apisec_ip_allowed(ngx_http_request_t *r,
     apisec_key_t *k);
 static apisec_store_t *ngx_http_apisec_store(ngx_log_t *log,
@@ -54,6 +59,8 @@ static void ngx_http_apisec_wipe_key(void *data);
 static void ngx_http_apisec_flush_handler(ngx_event_t *ev);
 static void ngx_http_apisec_flush(ngx_cycle_t *cycle,
     ngx_http_apisec_main_conf_t *amcf, ngx_uint_t force);
+static int ngx_http_apisec_flush_failures(apisec_wtxn_t *txn,
+    ngx_http_apisec_stamp_t *st, int64_t now);
 
 static ngx_int_t ngx_http_apisec_add_variables(ngx_conf_t *cf);
 static ngx_int_t ngx_http_apisec_init(ngx_conf_t *cf);
@@ -151,6 +158,20 @@ static ngx_command_t  ngx_http_apisec_commands[] = {
       ngx_conf_set_size_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_apisec_main_conf_t, stamp_size),
+      NULL },
+
+    { ngx_string("apisec_2fa"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_apisec_loc_conf_t, twofa),
+      NULL },
+
+    { ngx_string("apisec_2fa_header"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_apisec_loc_conf_t, twofa_header),
       NULL },
 
     { ngx_string("apisec_max_body_size"),
@@ -607,6 +628,16 @@ ngx_http_apisec_check(ngx_http_request_t *r, ngx_http_apisec_ctx_t *ctx,
         return APISEC_E_PERMISSION_DENIED;
     }
 
+    /* 6. a TOTP code, once, where the location asks for one */
+
+    if (alcf->twofa) {
+        err = ngx_http_apisec_2fa(r, ctx, store, &key, (int64_t) tp->sec,
+                                  detail);
+        if (err != APISEC_E_OK) {
+            return err;
+        }
+    }
+
     /* the signature is accepted: once only, when the guard is on */
 
     if (alcf->replay_guard) {
@@ -718,6 +749,145 @@ ngx_http_apisec_request(ngx_http_request_t *r, const apisec_scheme_t *s,
             req->headers[j].len = h[i].value.len;
         }
     }
+}
+
+
+/*
+ * Check 6: the TOTP code of the location's header (RFC 6238, one step of
+ * drift either side), accepted once per key across workers (the last step
+ * in shared memory, and in the store after the next flush).  Failed codes
+ * are counted for 2fa.failed events; no fallback.
+ */
+
+static apisec_err_t
+ngx_http_apisec_2fa(ngx_http_request_t *r, ngx_http_apisec_ctx_t *ctx,
+    apisec_store_t *store, apisec_key_t *k, int64_t now, const char **detail)
+{
+    int                           rc;
+    size_t                        len;
+    uint8_t                       secret[APISEC_TOTP_SEALED_MAX];
+    int64_t                       step;
+    ngx_str_t                     code;
+    ngx_uint_t                    n;
+    ngx_http_apisec_loc_conf_t   *alcf;
+    ngx_http_apisec_main_conf_t  *amcf;
+
+    alcf = ngx_http_get_module_loc_conf(r, ngx_http_apisec_module);
+    amcf = ngx_http_get_module_main_conf(r, ngx_http_apisec_module);
+
+    if (k->totp_len == 0) {
+        *detail = "the key is not enrolled for 2FA";
+        return APISEC_E_2FA_NOT_ENROLLED;
+    }
+
+    n = ngx_http_apisec_header(r, &alcf->twofa_header, &code);
+
+    if (n == 0 || code.len == 0) {
+        *detail = "no 2FA code";
+        return APISEC_E_2FA_REQUIRED;
+    }
+
+    if (n > 1) {
+        *detail = "the 2FA header is sent twice";
+        return APISEC_E_REQUEST_MALFORMED;
+    }
+
+    if (apisec_key_get_totp(store, k, secret, sizeof(secret), &len)
+        != APISEC_OK)
+    {
+        ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                      "apisec: the TOTP secret of key \"%V\" cannot be "
+                      "unsealed", &ctx->access_key);
+        *detail = "the TOTP secret cannot be unsealed";
+        return APISEC_E_STORE_UNAVAILABLE;
+    }
+
+    rc = apisec_totp_verify(amcf->hmac, secret, len, (const char *) code.data,
+                            code.len, now, &step);
+
+    apisec_wipe(secret, sizeof(secret));
+
+    switch (rc) {
+
+    case APISEC_TOTP_OK:
+        break;
+
+    case APISEC_TOTP_MALFORMED:
+    case APISEC_TOTP_WRONG:
+        (void) ngx_http_apisec_totp_failed(amcf->stamp_zone,
+                                           ctx->access_key.data,
+                                           ctx->access_key.len);
+        *detail = (rc == APISEC_TOTP_MALFORMED)
+                  ? "the 2FA code is not six digits"
+                  : "the 2FA code does not match";
+        return APISEC_E_2FA_INVALID;
+
+    default:
+        *detail = "TOTP failed";
+        return APISEC_E_STORE_UNAVAILABLE;
+    }
+
+    switch (ngx_http_apisec_totp_use(amcf->stamp_zone, ctx->access_key.data,
+                                     ctx->access_key.len, step,
+                                     k->totp_last_step))
+    {
+    case NGX_OK:
+        return APISEC_E_OK;
+
+    case NGX_DECLINED:
+        (void) ngx_http_apisec_totp_failed(amcf->stamp_zone,
+                                           ctx->access_key.data,
+                                           ctx->access_key.len);
+        *detail = "the 2FA code was used before";
+        return APISEC_E_2FA_INVALID;
+
+    default:
+        ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                      "apisec: the stamp zone is full: a TOTP step cannot "
+                      "be recorded; raise apisec_stamp_zone");
+        *detail = "the stamp zone is full";
+        return APISEC_E_STORE_UNAVAILABLE;
+    }
+}
+
+
+/* the number of headers called name, and the value of the last one */
+
+static ngx_uint_t
+ngx_http_apisec_header(ngx_http_request_t *r, ngx_str_t *name,
+    ngx_str_t *value)
+{
+    ngx_uint_t        i, n;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    n = 0;
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].hash == 0 || h[i].key.len != name->len
+            || ngx_strncasecmp(h[i].key.data, name->data, name->len) != 0)
+        {
+            continue;
+        }
+
+        *value = h[i].value;
+        n++;
+    }
+
+    return n;
 }
 
 
@@ -1419,6 +1589,13 @@ ngx_http_apisec_create_loc_conf(ngx_conf_t *cf)
     conf->permission = NGX_CONF_UNSET_UINT;
     conf->max_body_size = NGX_CONF_UNSET_SIZE;
     conf->replay_guard = NGX_CONF_UNSET;
+    conf->twofa = NGX_CONF_UNSET;
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     conf->twofa_header = { 0, NULL };
+     */
 
     return conf;
 }
@@ -1441,6 +1618,9 @@ ngx_http_apisec_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_size_value(conf->max_body_size, prev->max_body_size,
                               NGX_HTTP_APISEC_MAX_BODY);
     ngx_conf_merge_value(conf->replay_guard, prev->replay_guard, 0);
+    ngx_conf_merge_value(conf->twofa, prev->twofa, 0);
+    ngx_conf_merge_str_value(conf->twofa_header, prev->twofa_header,
+                             "X-Apisec-TOTP");
 
     if (conf->time_window == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -1627,7 +1807,19 @@ ngx_http_apisec_flush(ngx_cycle_t *cycle, ngx_http_apisec_main_conf_t *amcf,
 
     for (i = 0; rc == APISEC_OK && i < n; i++) {
 
-        if (st[i].used) {
+        if (st[i].totp_step != 0) {
+            rc = apisec_key_totp_used(txn, st[i].access_key, st[i].len,
+                                      st[i].totp_step);
+        }
+
+        if (rc == APISEC_OK && st[i].totp_failed) {
+            rc = ngx_http_apisec_flush_failures(txn, &st[i], tp->sec);
+        }
+
+        if (rc != APISEC_OK) {
+            /* below */
+
+        } else if (st[i].used) {
             rc = apisec_key_touch(txn, st[i].access_key, st[i].len,
                                   st[i].used);
 
@@ -1691,4 +1883,36 @@ ngx_http_apisec_flush(ngx_cycle_t *cycle, ngx_http_apisec_main_conf_t *amcf,
     }
 
     ngx_destroy_pool(pool);
+}
+
+
+/* a 2fa.failed event per failed code (at most 32 a key a tick) */
+
+static int
+ngx_http_apisec_flush_failures(apisec_wtxn_t *txn, ngx_http_apisec_stamp_t *st,
+    int64_t now)
+{
+    int           rc;
+    char          extra[64];
+    ngx_uint_t    i, n;
+    apisec_key_t  k;
+
+    rc = apisec_key_get_w(txn, st->access_key, st->len, &k);
+    if (rc != APISEC_OK) {
+        return rc;
+    }
+
+    n = ngx_min(st->totp_failed, 32);
+
+    ngx_sprintf((u_char *) extra, "\"failures\":%ui%Z", st->totp_failed);
+
+    for (i = 0; i < n; i++) {
+        rc = apisec_event_append(txn, "2fa.failed", now, k.access_key,
+                                 k.account, extra, NULL);
+        if (rc != APISEC_OK) {
+            return rc;
+        }
+    }
+
+    return APISEC_OK;
 }

@@ -29,6 +29,8 @@ typedef struct {
     size_t                     len;
     int64_t                    used;           /* Unix s, 0: not used */
     ngx_uint_t                 expire;         /* found idle */
+    int64_t                    totp_step;      /* last accepted, or 0 */
+    ngx_uint_t                 totp_failed;    /* failed codes */
 } ngx_http_apisec_stamp_t;
 
 
@@ -64,6 +66,8 @@ typedef struct {
     ngx_uint_t                 permission;
     size_t                     max_body_size;
     ngx_flag_t                 replay_guard;
+    ngx_flag_t                 twofa;
+    ngx_str_t                  twofa_header;
 } ngx_http_apisec_loc_conf_t;
 
 
@@ -86,6 +90,10 @@ ngx_int_t ngx_http_apisec_stamp(ngx_shm_zone_t *zone, const u_char *ak,
     size_t len, int64_t t);
 int64_t ngx_http_apisec_stamp_get(ngx_shm_zone_t *zone, const u_char *ak,
     size_t len);
+ngx_int_t ngx_http_apisec_totp_use(ngx_shm_zone_t *zone, const u_char *ak,
+    size_t len, int64_t step, int64_t last);
+ngx_int_t ngx_http_apisec_totp_failed(ngx_shm_zone_t *zone,
+    const u_char *ak, size_t len);
 ngx_int_t ngx_http_apisec_stamps_take(ngx_shm_zone_t *zone, ngx_pool_t *pool,
     int64_t now_ms, int64_t min_ms, ngx_http_apisec_stamp_t **out,
     ngx_uint_t *dropped);

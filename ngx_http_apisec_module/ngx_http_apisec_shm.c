@@ -58,6 +58,8 @@ typedef struct {
     u_short                      len;
     ngx_queue_t                  queue;
     int64_t                      used;           /* Unix s, 0: not used */
+    int64_t                      totp_step;      /* last accepted, or 0 */
+    ngx_uint_t                   totp_failed;    /* failed codes */
     u_char                       data[1];        /* the access key */
 } ngx_http_apisec_stamp_node_t;
 
@@ -77,6 +79,8 @@ static void ngx_http_apisec_stamp_insert(ngx_rbtree_node_t *temp,
 static ngx_http_apisec_stamp_node_t *ngx_http_apisec_stamp_lookup(
     ngx_http_apisec_sh_t *sh, ngx_rbtree_key_t key, const u_char *ak,
     size_t len);
+static ngx_http_apisec_stamp_node_t *ngx_http_apisec_stamp_node(
+    ngx_http_apisec_zone_t *z, const u_char *ak, size_t len);
 
 
 ngx_shm_zone_t *
@@ -373,42 +377,18 @@ ngx_int_t
 ngx_http_apisec_stamp(ngx_shm_zone_t *zone, const u_char *ak, size_t len,
     int64_t t)
 {
-    size_t                         n;
-    uint32_t                       hash;
-    ngx_rbtree_node_t             *node;
     ngx_http_apisec_zone_t        *z;
     ngx_http_apisec_stamp_node_t  *sn;
 
     z = zone->data;
-    hash = ngx_crc32_short((u_char *) ak, len);
 
     ngx_shmtx_lock(&z->shpool->mutex);
 
-    sn = ngx_http_apisec_stamp_lookup(z->sh, hash, ak, len);
+    sn = ngx_http_apisec_stamp_node(z, ak, len);
 
     if (sn == NULL) {
-        n = offsetof(ngx_rbtree_node_t, color)
-            + offsetof(ngx_http_apisec_stamp_node_t, data) + len;
-
-        node = ngx_slab_alloc_locked(z->shpool, n);
-
-        if (node == NULL) {
-            z->sh->dropped++;
-            ngx_shmtx_unlock(&z->shpool->mutex);
-            return NGX_ERROR;
-        }
-
-        node->key = hash;
-
-        sn = (ngx_http_apisec_stamp_node_t *) &node->color;
-        sn->len = (u_short) len;
-        sn->expire = 0;
-        sn->used = 0;
-        ngx_memcpy(sn->data, ak, len);
-
-        ngx_rbtree_insert(&z->sh->rbtree, node);
-        ngx_queue_insert_head(&z->sh->queue, &sn->queue);
-        z->sh->entries++;
+        ngx_shmtx_unlock(&z->shpool->mutex);
+        return NGX_ERROR;
     }
 
     if (t == 0) {
@@ -421,6 +401,116 @@ ngx_http_apisec_stamp(ngx_shm_zone_t *zone, const u_char *ak, size_t len,
     ngx_shmtx_unlock(&z->shpool->mutex);
 
     return NGX_OK;
+}
+
+
+/*
+ * TOTP: accept step as the key's last used one, when it is after the last
+ * accepted here and in the store (last).  NGX_OK: accepted and recorded;
+ * NGX_DECLINED: used before; NGX_ERROR: the zone is full.  One lock makes
+ * the test and the record one step for all workers.
+ */
+
+ngx_int_t
+ngx_http_apisec_totp_use(ngx_shm_zone_t *zone, const u_char *ak, size_t len,
+    int64_t step, int64_t last)
+{
+    ngx_int_t                      rc;
+    ngx_http_apisec_zone_t        *z;
+    ngx_http_apisec_stamp_node_t  *sn;
+
+    z = zone->data;
+
+    ngx_shmtx_lock(&z->shpool->mutex);
+
+    sn = ngx_http_apisec_stamp_node(z, ak, len);
+
+    if (sn == NULL) {
+        rc = NGX_ERROR;
+
+    } else if (step <= last || step <= sn->totp_step) {
+        rc = NGX_DECLINED;
+
+    } else {
+        sn->totp_step = step;
+        rc = NGX_OK;
+    }
+
+    ngx_shmtx_unlock(&z->shpool->mutex);
+
+    return rc;
+}
+
+
+/* a failed TOTP code, for a 2fa.failed event at the next flush */
+
+ngx_int_t
+ngx_http_apisec_totp_failed(ngx_shm_zone_t *zone, const u_char *ak,
+    size_t len)
+{
+    ngx_http_apisec_zone_t        *z;
+    ngx_http_apisec_stamp_node_t  *sn;
+
+    z = zone->data;
+
+    ngx_shmtx_lock(&z->shpool->mutex);
+
+    sn = ngx_http_apisec_stamp_node(z, ak, len);
+
+    if (sn != NULL) {
+        sn->totp_failed++;
+    }
+
+    ngx_shmtx_unlock(&z->shpool->mutex);
+
+    return (sn != NULL) ? NGX_OK : NGX_ERROR;
+}
+
+
+/* the key's node, made when missing; NULL when the zone is full */
+
+static ngx_http_apisec_stamp_node_t *
+ngx_http_apisec_stamp_node(ngx_http_apisec_zone_t *z, const u_char *ak,
+    size_t len)
+{
+    size_t                         n;
+    uint32_t                       hash;
+    ngx_rbtree_node_t             *node;
+    ngx_http_apisec_stamp_node_t  *sn;
+
+    hash = ngx_crc32_short((u_char *) ak, len);
+
+    sn = ngx_http_apisec_stamp_lookup(z->sh, hash, ak, len);
+
+    if (sn != NULL) {
+        return sn;
+    }
+
+    n = offsetof(ngx_rbtree_node_t, color)
+        + offsetof(ngx_http_apisec_stamp_node_t, data) + len;
+
+    node = ngx_slab_alloc_locked(z->shpool, n);
+
+    if (node == NULL) {
+        z->sh->dropped++;
+        return NULL;
+    }
+
+    node->key = hash;
+
+    sn = (ngx_http_apisec_stamp_node_t *) &node->color;
+    sn->len = (u_short) len;
+    sn->expire = 0;
+    sn->used = 0;
+    sn->totp_step = 0;
+    sn->totp_failed = 0;
+    ngx_memcpy(sn->data, ak, len);
+
+    ngx_rbtree_insert(&z->sh->rbtree, node);
+    ngx_queue_insert_head(&z->sh->queue, &sn->queue);
+    z->sh->entries++;
+
+    return sn;
 }
 
 
@@ -460,8 +550,9 @@ ngx_http_apisec_stamps_take(ngx_shm_zone_t *zone, ngx_pool_t *pool,
     ngx_uint_t *dropped)
 {
     u_char                        *p;
+    int64_t                        recent;
     ngx_uint_t                     i;
-    ngx_queue_t                   *q;
+    ngx_queue_t                   *q, *next;
     ngx_rbtree_node_t             *node;
     ngx_http_apisec_zone_t        *z;
     ngx_http_apisec_stamp_t       *st;
@@ -494,19 +585,43 @@ ngx_http_apisec_stamps_take(ngx_shm_zone_t *zone, ngx_pool_t *pool,
         return NGX_ERROR;
     }
 
+    /*
+     * a key whose last TOTP step may still come again (the store has it
+     * only once this flush commits) stays, so that the step is refused
+     * meanwhile; what it had to write is taken all the same
+     */
+
+    recent = now_ms / 1000 / APISEC_TOTP_STEP - 2;
+
     i = 0;
 
-    while (!ngx_queue_empty(&z->sh->queue)) {
-        q = ngx_queue_last(&z->sh->queue);
+    for (q = ngx_queue_head(&z->sh->queue);
+         q != ngx_queue_sentinel(&z->sh->queue);
+         q = next)
+    {
+        next = ngx_queue_next(q);
         sn = ngx_queue_data(q, ngx_http_apisec_stamp_node_t, queue);
 
-        st[i].access_key = (char *) p;
-        p = ngx_cpymem(p, sn->data, sn->len);
-        *p++ = '\0';
-        st[i].len = sn->len;
-        st[i].used = sn->used;
-        st[i].expire = sn->expire;
-        i++;
+        if (sn->used || sn->expire || sn->totp_failed
+            || sn->totp_step >= recent)
+        {
+            st[i].access_key = (char *) p;
+            p = ngx_cpymem(p, sn->data, sn->len);
+            *p++ = '\0';
+            st[i].len = sn->len;
+            st[i].used = sn->used;
+            st[i].expire = sn->expire;
+            st[i].totp_step = sn->totp_step;
+            st[i].totp_failed = sn->totp_failed;
+            i++;
+        }
+
+        if (sn->totp_step >= recent) {
+            sn->used = 0;
+            sn->expire = 0;
+            sn->totp_failed = 0;
+            continue;
+        }
 
         ngx_queue_remove(q);
 
@@ -515,9 +630,8 @@ ngx_http_apisec_stamps_take(ngx_shm_zone_t *zone, ngx_pool_t *pool,
 
         ngx_rbtree_delete(&z->sh->rbtree, node);
         ngx_slab_free_locked(z->shpool, node);
+        z->sh->entries--;
     }
-
-    z->sh->entries = 0;
 
     ngx_shmtx_unlock(&z->shpool->mutex);
 
