@@ -1,7 +1,8 @@
 /*
  * apisecctl: the command-line tool of apisec.  It creates the master key
  * and the store, and creates, imports, lists, changes, rotates and revokes
- * API keys, expires idle keys, audits the store and lists the event log.
+ * API keys, enrols them in 2FA (TOTP), expires idle keys, audits the store
+ * and lists the event log.
  * Plain C over the store and crypto code that the module uses.
  *
  *   apisecctl [--store DIR] [--master-key FILE] [--json] COMMAND [ARGS]
@@ -54,6 +55,10 @@
 #define CTL_EXPIRING          (7 * 86400)  /* audit: expires_at this close */
 #define CTL_SPAN_LEN          64      /* "<TIME> (89d 23h 59m ago)" */
 #define CTL_EVENT_SHOW        512     /* bytes of an event value in text */
+#define CTL_TOTP_ISSUER       "apisec"
+#define CTL_TOTP_B32_LEN      ((APISEC_TOTP_SECRET_LEN * 8 + 4) / 5)
+#define CTL_TOTP_URI_LEN      (64 + APISEC_ACCOUNT_MAX * 3 + CTL_TOTP_B32_LEN \
+                               + 64)
 
 /* what a command needs before it runs */
 #define CTL_NEED_MK           0x01    /* the master key, loaded */
@@ -83,6 +88,7 @@ enum {
     CTL_OPT_DRY_RUN,
     CTL_OPT_SINCE,
     CTL_OPT_FOLLOW,
+    CTL_OPT_FORCE,
     CTL_OPT_MAX
 };
 
@@ -295,7 +301,7 @@ static void ctl_usage(FILE *f);
 static void ctl_command_usage(FILE *f, const ctl_command_t *cmd);
 static void ctl_print_wrapped(FILE *f, const char *prefix,
     const char *text);
-static int ctl_prepare(ctl_t *ctl);
+static int ctl_prepare(ctl_t *ctl, unsigned flags);
 static void ctl_error(const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 1, 2)))
@@ -398,6 +404,9 @@ static int ctl_keyset_add(ctl_keyset_t *ks, const char *s, size_t len,
     size_t line, size_t *dup_line);
 static int ctl_keyset_grow(ctl_keyset_t *ks);
 static void ctl_keyset_free(ctl_keyset_t *ks);
+static int ctl_2fa_enroll(ctl_t *ctl, const char *ak);
+static int ctl_2fa_reset(ctl_t *ctl, const char *ak);
+static void ctl_uri_escape(const char *s, char *out, size_t len);
 
 static int ctl_cmd_help(ctl_t *ctl);
 static int ctl_cmd_master_key(ctl_t *ctl);
@@ -414,6 +423,7 @@ static int ctl_cmd_rotate(ctl_t *ctl);
 static int ctl_cmd_expire_idle(ctl_t *ctl);
 static int ctl_cmd_audit(ctl_t *ctl);
 static int ctl_cmd_events(ctl_t *ctl);
+static int ctl_cmd_2fa(ctl_t *ctl);
 
 
 static const ctl_option_t  ctl_options[] = {
@@ -438,6 +448,7 @@ static const ctl_option_t  ctl_options[] = {
     { "--dry-run",         CTL_OPT_DRY_RUN,           0 },
     { "--since",           CTL_OPT_SINCE,             1 },
     { "--follow",          CTL_OPT_FOLLOW,            0 },
+    { "--force",           CTL_OPT_FORCE,             0 },
     { NULL, 0, 0 }
 };
 
@@ -528,8 +539,13 @@ static const ctl_command_t  ctl_commands[] = {
       "events [--since SEQ] [--follow]",
       "list the security event log (--follow: a later version)" },
 
+    /* the store is opened by the handler, once the arguments are known */
+
+    { "2fa", ctl_cmd_2fa, CTL_BIT(CTL_OPT_FORCE), 0, 2, 0,
+      "2fa enroll KEY [--force] | 2fa reset KEY",
+      "enrol a key in 2FA (TOTP), printing its secret once; or remove it" },
+
     { "unlock", NULL, 0, 0, 0, 0, "unlock KEY", NULL },
-    { "2fa", NULL, 0, 0, 0, 0, "2fa enroll|reset KEY", NULL },
     { "usage", NULL, 0, 0, 0, 0, "usage KEY", NULL },
     { "backup", NULL, 0, 0, 0, 0, "backup FILE", NULL },
 
@@ -587,7 +603,7 @@ main(int argc, char **argv)
 
     apisec_json_writer_init(&ctl.w, stdout);
 
-    rc = ctl_prepare(&ctl);
+    rc = ctl_prepare(&ctl, ctl.cmd->flags);
 
     if (rc == CTL_OK) {
         rc = ctl.cmd->handler(&ctl);
@@ -933,13 +949,13 @@ ctl_print_wrapped(FILE *f, const char *prefix, const char *text)
 /* the master key and the store, as the command needs them */
 
 static int
-ctl_prepare(ctl_t *ctl)
+ctl_prepare(ctl_t *ctl, unsigned flags)
 {
     int       rc;
     char      err[APISEC_ERR_LEN];
-    unsigned  flags;
+    unsigned  open_flags;
 
-    if (!(ctl->cmd->flags & (CTL_NEED_MK | CTL_NEED_STORE))) {
+    if (!(flags & (CTL_NEED_MK | CTL_NEED_STORE))) {
         return CTL_OK;
     }
 
@@ -963,17 +979,16 @@ ctl_prepare(ctl_t *ctl)
         return CTL_ERROR;
     }
 
-    if (!(ctl->cmd->flags & CTL_NEED_STORE)) {
+    if (!(flags & CTL_NEED_STORE)) {
         return CTL_OK;
     }
 
     /* a dry run writes nothing, not even the event log of an old store */
 
-    flags = ((ctl->cmd->flags & CTL_RDONLY)
-             || ctl->opt[CTL_OPT_DRY_RUN] != NULL)
-            ? APISEC_OPEN_RDONLY : 0;
+    open_flags = ((flags & CTL_RDONLY) || ctl->opt[CTL_OPT_DRY_RUN] != NULL)
+                 ? APISEC_OPEN_RDONLY : 0;
 
-    rc = apisec_store_open(&ctl->st, ctl->store_dir, ctl->mk, flags,
+    rc = apisec_store_open(&ctl->st, ctl->store_dir, ctl->mk, open_flags,
                            ctl->map_size, err, sizeof(err));
 
     if (rc != APISEC_OK) {
@@ -3607,6 +3622,281 @@ ctl_event_raw(const char *json, size_t n, char *out, size_t len)
 
         } else {
             out[o++] = (char) c;
+        }
+    }
+
+    out[o] = '\0';
+}
+
+
+/*
+ * 2fa enroll KEY [--force], 2fa reset KEY.  The subcommand and its
+ * options are checked before the store is opened, so that a usage error
+ * is one whatever the store and the master key.
+ */
+
+static int
+ctl_cmd_2fa(ctl_t *ctl)
+{
+    int          rc, enroll;
+    const char  *sub;
+    char         q[CTL_QUOTE_LEN];
+
+    if (ctl->nargs == 0) {
+        ctl_error("2fa needs a subcommand, enroll or reset (usage: "
+                  "apisecctl %s)", ctl->cmd->synopsis);
+        return CTL_USAGE;
+    }
+
+    sub = ctl->args[0];
+
+    if (strcmp(sub, "enroll") == 0) {
+        enroll = 1;
+
+    } else if (strcmp(sub, "reset") == 0) {
+        enroll = 0;
+
+    } else {
+        ctl_error("unknown 2fa subcommand \"%s\" (expected enroll or reset)",
+                  ctl_quote(sub, strlen(sub), q));
+        return CTL_USAGE;
+    }
+
+    if (ctl->nargs < 2) {
+        ctl_error("missing argument KEY (usage: apisecctl %s)",
+                  ctl->cmd->synopsis);
+        return CTL_USAGE;
+    }
+
+    if (!enroll && ctl->opt[CTL_OPT_FORCE] != NULL) {
+        ctl_error("option --force is for \"2fa enroll\" only (usage: "
+                  "apisecctl %s)", ctl->cmd->synopsis);
+        return CTL_USAGE;
+    }
+
+    rc = ctl_prepare(ctl, CTL_NEED_MK | CTL_NEED_STORE);
+    if (rc != CTL_OK) {
+        return rc;
+    }
+
+    if (ctl_check_key_arg(ctl->args[1]) != 0) {
+        return CTL_ERROR;
+    }
+
+    return enroll ? ctl_2fa_enroll(ctl, ctl->args[1])
+                  : ctl_2fa_reset(ctl, ctl->args[1]);
+}
+
+
+/*
+ * A new TOTP secret of APISEC_TOTP_SECRET_LEN random bytes, sealed into
+ * the key in one write transaction, then printed once in base32 and as an
+ * otpauth:// URI (Google's Key Uri Format, which authenticator apps
+ * import): otpauth://totp/ISSUER:ACCOUNT?secret=B32&issuer=ISSUER&...
+ * with the account percent-encoded.  The plaintext is wiped after.
+ */
+
+static int
+ctl_2fa_enroll(ctl_t *ctl, const char *ak)
+{
+    int                    rc, replaced;
+    char                   b32[CTL_TOTP_B32_LEN + 1];
+    char                   label[APISEC_ACCOUNT_MAX * 3 + 1];
+    char                   uri[CTL_TOTP_URI_LEN];
+    uint8_t                secret[APISEC_TOTP_SECRET_LEN];
+    apisec_key_t           k;
+    apisec_wtxn_t         *txn;
+    apisec_json_writer_t  *w;
+
+    if (apisec_random_bytes(secret, sizeof(secret)) != 0) {
+        ctl_error("cannot generate a random TOTP secret");
+        return CTL_ERROR;
+    }
+
+    rc = apisec_store_begin(ctl->st, &txn);
+    if (rc != APISEC_OK) {
+        apisec_wipe(secret, sizeof(secret));
+        return ctl_store_error(ctl, rc, NULL);
+    }
+
+    rc = apisec_key_get_w(txn, ak, strlen(ak), &k);
+    if (rc != APISEC_OK) {
+        goto failed;
+    }
+
+    replaced = (k.totp_len != 0);
+
+    if (replaced && ctl->opt[CTL_OPT_FORCE] == NULL) {
+        apisec_store_abort(txn);
+        apisec_wipe(secret, sizeof(secret));
+        ctl_error("key \"%s\" is enrolled in 2FA already (\"2fa enroll "
+                  "--force\" replaces its TOTP secret)", ak);
+        return CTL_ERROR;
+    }
+
+    rc = apisec_key_set_totp(ctl->st, &k, secret, sizeof(secret));
+    if (rc != APISEC_OK) {
+        goto failed;
+    }
+
+    rc = apisec_key_put(txn, &k, 1);
+    if (rc != APISEC_OK) {
+        goto failed;
+    }
+
+    rc = apisec_store_commit(txn);
+    if (rc != APISEC_OK) {
+        apisec_wipe(secret, sizeof(secret));
+        return ctl_store_error(ctl, rc, ak);
+    }
+
+    apisec_base32_encode(secret, sizeof(secret), b32);
+    apisec_wipe(secret, sizeof(secret));
+
+    ctl_uri_escape(k.account, label, sizeof(label));
+
+    snprintf(uri, sizeof(uri),
+             "otpauth://totp/" CTL_TOTP_ISSUER ":%s?secret=%s&issuer="
+             CTL_TOTP_ISSUER "&algorithm=SHA1&digits=%d&period=%d",
+             label, b32, APISEC_TOTP_DIGITS, APISEC_TOTP_STEP);
+
+    if (ctl->json) {
+        w = &ctl->w;
+
+        apisec_json_begin_object(w);
+        apisec_json_key(w, "access_key");
+        apisec_json_cstring(w, k.access_key);
+        apisec_json_key(w, "account");
+        apisec_json_cstring(w, k.account);
+        apisec_json_key(w, "totp_secret");
+        apisec_json_cstring(w, b32);
+        apisec_json_key(w, "otpauth_uri");
+        apisec_json_cstring(w, uri);
+        apisec_json_key(w, "totp_enrolled");
+        apisec_json_bool(w, 1);
+        apisec_json_key(w, "replaced");
+        apisec_json_bool(w, replaced);
+        apisec_json_end_object(w);
+        apisec_json_newline(w);
+
+    } else {
+        printf("access_key: %s\naccount: %s\ntotp_secret: %s\n"
+               "otpauth_uri: %s\n", k.access_key, k.account, b32, uri);
+    }
+
+    fflush(stdout);
+
+    apisec_wipe(b32, sizeof(b32));
+    apisec_wipe(uri, sizeof(uri));
+
+    if (replaced) {
+        fprintf(stderr, "apisecctl: key %s was enrolled already: the new "
+                "TOTP secret replaces the old one, whose codes no longer "
+                "work\n", k.access_key);
+    }
+
+    fprintf(stderr, "apisecctl: the TOTP secret is shown only this once: "
+            "add it to the authenticator app now\n");
+
+    return CTL_OK;
+
+failed:
+
+    apisec_store_abort(txn);
+    apisec_wipe(secret, sizeof(secret));
+
+    return ctl_store_error(ctl, rc, ak);
+}
+
+
+/* remove the enrolment; a key without one is left as it is */
+
+static int
+ctl_2fa_reset(ctl_t *ctl, const char *ak)
+{
+    int             rc, was;
+    apisec_key_t    k;
+    apisec_wtxn_t  *txn;
+
+    rc = apisec_store_begin(ctl->st, &txn);
+    if (rc != APISEC_OK) {
+        return ctl_store_error(ctl, rc, NULL);
+    }
+
+    rc = apisec_key_get_w(txn, ak, strlen(ak), &k);
+    if (rc != APISEC_OK) {
+        apisec_store_abort(txn);
+        return ctl_store_error(ctl, rc, ak);
+    }
+
+    was = (k.totp_len != 0);
+
+    if (!was) {
+        apisec_store_abort(txn);
+
+    } else {
+        apisec_key_clear_totp(&k);
+
+        rc = apisec_key_put(txn, &k, 1);
+        if (rc != APISEC_OK) {
+            apisec_store_abort(txn);
+            return ctl_store_error(ctl, rc, ak);
+        }
+
+        rc = apisec_store_commit(txn);
+        if (rc != APISEC_OK) {
+            return ctl_store_error(ctl, rc, ak);
+        }
+    }
+
+    if (ctl->json) {
+        apisec_json_begin_object(&ctl->w);
+        apisec_json_key(&ctl->w, "access_key");
+        apisec_json_cstring(&ctl->w, k.access_key);
+        apisec_json_key(&ctl->w, "totp_enrolled");
+        apisec_json_bool(&ctl->w, 0);
+        apisec_json_key(&ctl->w, "was_enrolled");
+        apisec_json_bool(&ctl->w, was);
+        apisec_json_end_object(&ctl->w);
+        apisec_json_newline(&ctl->w);
+
+    } else if (was) {
+        printf("removed the 2FA enrolment of key %s\n", k.access_key);
+
+    } else {
+        printf("key %s was not enrolled in 2FA: nothing to remove\n",
+               k.access_key);
+    }
+
+    return CTL_OK;
+}
+
+
+/* RFC 3986: every byte but the unreserved characters as %XX */
+
+static void
+ctl_uri_escape(const char *s, char *out, size_t len)
+{
+    size_t         o;
+    unsigned char  c;
+
+    static const char  hex[] = "0123456789ABCDEF";
+
+    o = 0;
+
+    for ( /* void */ ; *s != '\0' && o + 3 < len; s++) {
+        c = (unsigned char) *s;
+
+        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
+            || (c >= '0' && c <= '9')
+            || c == '-' || c == '.' || c == '_' || c == '~')
+        {
+            out[o++] = (char) c;
+
+        } else {
+            out[o++] = '%';
+            out[o++] = hex[c >> 4];
+            out[o++] = hex[c & 0x0f];
         }
     }
 

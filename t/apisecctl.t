@@ -1,6 +1,7 @@
 # apisecctl end to end: every command and option, text and --json, every
 # error path (exit status, one line on stderr, the store unchanged), the
-# all-or-nothing import and a store that runs out of room.
+# all-or-nothing import, a store that runs out of room, and 2FA
+# enrolment (its secret checked against oathtool's codes).
 #
 # Runs the built binary: $APISEC_BUILD/apisecctl, else ./build/apisecctl.
 #
@@ -14,6 +15,7 @@ use JSON::PP;
 use File::Temp qw(tempdir);
 use File::Spec;
 use POSIX qw(strftime);
+use Digest::SHA qw(hmac_sha1);
 
 my $build = $ENV{APISEC_BUILD} // 'build';
 my $bin = File::Spec->rel2abs("$build/apisecctl");
@@ -105,6 +107,42 @@ sub rand_alnum {
     return join '', map { $c[int rand @c] } 1 .. $n;
 }
 
+# TOTP in Perl (RFC 4226 truncation over HMAC-SHA1, RFC 6238 steps of
+# 30 s), to check what apisecctl prints against oathtool
+sub b32_decode {
+    my ($s) = @_;
+    $s =~ s/=+\z//;
+    return undef if $s !~ /\A[A-Za-z2-7]*\z/;
+    my $bits = join '', map {
+        sprintf '%05b', index('ABCDEFGHIJKLMNOPQRSTUVWXYZ234567', uc $_)
+    } split //, $s;
+    return pack 'B*', substr($bits, 0, int(length($bits) / 8) * 8);
+}
+
+sub totp {
+    my ($key, $t, $digits) = @_;
+    $digits //= 6;
+    my $step = int($t / 30);
+    my $mac = hmac_sha1(pack('NN', int($step / 2**32), $step % 2**32), $key);
+    my $off = ord(substr($mac, 19, 1)) & 0x0f;
+    my $bin = unpack('N', substr($mac, $off, 4)) & 0x7fffffff;
+    return sprintf '%0*d', $digits, $bin % 10**$digits;
+}
+
+# oathtool's code for a base32 secret, at Unix time $t (now without $t)
+sub oathtool {
+    my ($b32, $t) = @_;
+    open my $fh, '-|', 'oathtool', '--totp', '-b',
+         defined $t ? ('--now', "\@$t") : (), $b32
+        or return '';
+    my $code = <$fh> // '';
+    close $fh;
+    chomp $code;
+    return $code;
+}
+
+my $have_oathtool = !system('sh', '-c', 'command -v oathtool >/dev/null');
+
 
 # a store of its own for a group of tests: (dir, master key, @global opts)
 my $n_store = 0;
@@ -169,7 +207,7 @@ sub create_key {
         like($r->{out}, qr/^usage: apisecctl/, "@$h: usage");
         like($r->{out}, qr/^  $_\b/m, "@$h: lists $_")
             for qw(master-key init create import list show set disable
-                   enable revoke rotate expire-idle audit events);
+                   enable revoke rotate expire-idle audit events 2fa);
         is($r->{err}, '', "@$h: nothing on stderr");
     }
 
@@ -641,7 +679,7 @@ my ($st, $mk, @g) = new_store();
     fails(\@g, [@g, '--map-size', 'huge', 'list'], 2, qr/invalid --map-size/,
           'bad map size');
 
-    for my $c (qw(unlock 2fa usage backup)) {
+    for my $c (qw(unlock usage backup)) {
         fails(\@g, [@g, $c, 'x'], 2,
               qr/\Aapisecctl: error: command "\Q$c\E" is not available in this version\n\z/,
               "command $c not available yet");
@@ -1625,7 +1663,7 @@ sub status_of {
     like($r->{out}, qr/exit status 3/, 'audit --help: exit status 3');
     $r = ok_run(run('--help'), '--help');
     like($r->{out}, qr/3 audit findings/, '--help: exit status 3');
-    like($r->{out}, qr/not in this version: unlock 2fa usage backup\n/,
+    like($r->{out}, qr/not in this version: unlock usage backup\n/,
          '--help: what is not in this version');
 }
 
@@ -1820,6 +1858,278 @@ SKIP: {
     $objs = decode_lines(run(@ga, '--json', 'audit')->{out});
     is($objs->[-1]{counts}{idle}, 0, 'no idle key left');
     is($objs->[-1]{counts}{expired}, 3, 'one more expired key');
+}
+
+
+# --- 2fa: enroll, reset ------------------------------------------------------------
+
+{
+    # the Perl TOTP is right: RFC 6238 Appendix B (SHA1), 8 and 6 digits
+    my $rfc = '12345678901234567890';
+    is(b32_decode('GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ'), $rfc,
+       'Perl base32 of the RFC 6238 secret');
+    my %vec = (59 => '94287082', 1111111109 => '07081804',
+               1111111111 => '14050471', 1234567890 => '89005924',
+               2000000000 => '69279037', 20000000000 => '65353130');
+    for my $t (sort { $a <=> $b } keys %vec) {
+        is(totp($rfc, $t, 8), $vec{$t}, "Perl TOTP: RFC 6238 vector at $t");
+        is(totp($rfc, $t), substr($vec{$t}, 2), "Perl TOTP: 6 digits at $t");
+    }
+
+    my ($st9, $mk9, @g9) = new_store();
+    my $k = create_key(\@g9, '--account', 'bob@corp:1',
+                       '--perm', 'read,withdraw', '--ip', '10.0.0.0/8');
+    my $ak = $k->{access_key};
+    my $k2 = create_key(\@g9, '--account', 'carol', '--perm', 'read');
+    my $ak2 = $k2->{access_key};
+
+    my $wd_no_2fa = sub {
+        my $r = run(@g9, '--json', 'audit');
+        return grep { ($_->{finding} // '') eq 'withdraw-without-2fa'
+                      && $_->{access_key} eq $ak } @{ decode_lines($r->{out}) };
+    };
+    ok($wd_no_2fa->(), 'audit: withdraw-without-2fa before enrolment');
+
+    # enroll, text
+    my $r = ok_run(run(@g9, '2fa', 'enroll', $ak), '2fa enroll');
+    my ($b32, $uri) = $r->{out} =~ /\Aaccess_key: \Q$ak\E\naccount: bob\@corp:1\ntotp_secret: (\S+)\notpauth_uri: (\S+)\n\z/;
+    ok(defined $uri, 'text: access_key, account, totp_secret and '
+       . 'otpauth_uri lines') or diag($r->{out});
+    $b32 //= '';
+    like($b32, qr/\A[A-Z2-7]{32}\z/,
+         'the secret: 32 characters of base32, upper case, no padding');
+    like($r->{err},
+         qr/\Aapisecctl: the TOTP secret is shown only this once[^\n]*\n\z/,
+         'note on stderr: shown once');
+    my $raw = b32_decode($b32) // '';
+    is(length $raw, 20, 'the secret decodes to 20 bytes');
+
+    # the URI: otpauth://totp/apisec:ACCOUNT?..., the account encoded
+    is($uri, "otpauth://totp/apisec:bob%40corp%3A1?secret=$b32"
+             . '&issuer=apisec&algorithm=SHA1&digits=6&period=30',
+       'otpauth URI');
+    my ($label, $query) = ($uri // '') =~ m{\Aotpauth://totp/([^?/]+)\?(.+)\z};
+    my ($issuer, $account) = ($label // '') =~ /\A([^:%]+):(.+)\z/;
+    is($issuer, 'apisec', 'URI label: the issuer, a literal colon');
+    unlike($account // ':', qr/[:@]/, 'URI label: ":" and "@" of the '
+           . 'account percent-encoded');
+    (my $acc = $account // '') =~ s/%([0-9A-F]{2})/chr hex $1/ge;
+    is($acc, 'bob@corp:1', 'URI label: the account, decoded');
+    my %q = map { split /=/, $_, 2 } split /&/, $query // '';
+    is_deeply(\%q, { secret => $b32, issuer => 'apisec',
+                     algorithm => 'SHA1', digits => 6, period => 30 },
+              'URI parameters');
+
+    # oathtool computes the same codes from the printed secret
+    SKIP: {
+        skip 'oathtool not installed (apt-get install oathtool)', 7
+            unless $have_oathtool;
+
+        for my $t (59, 1111111109, 1700000000, 1700000029, 1700000030) {
+            is(oathtool($b32, $t), totp($raw, $t),
+               "oathtool --totp -b SECRET at $t: the same code");
+        }
+
+        my $t0 = time;
+        my $code = oathtool($b32);
+        my $t1 = time;
+        like($code, qr/\A\d{6}\z/, 'oathtool now: six digits');
+        ok($code eq totp($raw, $t0) || $code eq totp($raw, $t1),
+           'oathtool now: the code of now');
+    }
+
+    # show, list and audit say it
+    $r = ok_run(run(@g9, 'show', $ak), 'show an enrolled key');
+    like($r->{out}, qr/^totp_enrolled: yes$/m, 'show text: totp_enrolled yes');
+    my $shown = $json->decode(run(@g9, '--json', 'show', $ak)->{out});
+    ok(JSON::PP::is_bool($shown->{totp_enrolled}) && $shown->{totp_enrolled},
+       'show --json: totp_enrolled true');
+    is_deeply([sort keys %$shown], [sort @FIELDS], 'show --json: the fields');
+    my %row = map { $_->{access_key} => $_ } @{ decode_lines(list_json(@g9)) };
+    ok($row{$ak}{totp_enrolled}, 'list --json: enrolled');
+    ok(!$row{$ak2}{totp_enrolled}, 'list --json: the other key is not');
+    ok(!$wd_no_2fa->(), 'audit: no withdraw-without-2fa after enrolment');
+
+    # the secret is nowhere in the store, nor in later output
+    my $data = slurp("$st9/data.mdb");
+    ok(length $data > 0, 'store file read');
+    ok(index($data, $raw) < 0, 'data.mdb: not the raw secret');
+    ok(index($data, substr($raw, 0, 10)) < 0
+       && index($data, substr($raw, 10)) < 0,
+       'data.mdb: no half of the raw secret');
+    ok(index($data, $b32) < 0 && index($data, lc $b32) < 0,
+       'data.mdb: not the base32 secret');
+    my $lock = slurp("$st9/lock.mdb");
+    ok(index($lock, $raw) < 0 && index($lock, $b32) < 0,
+       'lock.mdb: not the secret');
+
+    my $later = '';
+    for my $cmd (['show', $ak], ['--json', 'show', $ak], ['list'],
+                 ['--json', 'list'], ['audit'], ['--json', 'audit'],
+                 ['events'], ['--json', 'events'])
+    {
+        my $o = run(@g9, @$cmd);
+        $later .= $o->{out} . $o->{err};
+    }
+    ok(index($later, $b32) < 0 && index($later, lc $b32) < 0
+       && index($later, $raw) < 0, 'no later output shows the secret');
+
+    # enrolled already: refused, the store as it was
+    $data = slurp("$st9/data.mdb");
+    fails(\@g9, [@g9, '2fa', 'enroll', $ak], 1,
+          qr/\Aapisecctl: error: key "\Q$ak\E" is enrolled in 2FA already \("2fa enroll --force" replaces its TOTP secret\)\n\z/,
+          'enroll an enrolled key');
+    ok(slurp("$st9/data.mdb") eq $data, 'enroll refused: store file unchanged');
+
+    # --force replaces the secret; --json
+    $r = ok_run(run(@g9, '--json', '2fa', 'enroll', $ak, '--force'),
+                '2fa enroll --force --json');
+    my $j = $json->decode($r->{out});
+    is_deeply([sort keys %$j], [sort qw(access_key account totp_secret
+                                        otpauth_uri totp_enrolled replaced)],
+              'enroll --json: the fields');
+    is($j->{access_key}, $ak, 'JSON: access_key');
+    is($j->{account}, 'bob@corp:1', 'JSON: account');
+    like($j->{totp_secret}, qr/\A[A-Z2-7]{32}\z/, 'JSON: totp_secret');
+    isnt($j->{totp_secret}, $b32, '--force: a new secret');
+    is(length(b32_decode($j->{totp_secret}) // ''), 20, 'JSON: 20 bytes');
+    is($j->{otpauth_uri}, "otpauth://totp/apisec:bob%40corp%3A1?secret="
+                          . "$j->{totp_secret}&issuer=apisec&algorithm=SHA1"
+                          . '&digits=6&period=30', 'JSON: otpauth_uri');
+    ok(JSON::PP::is_bool($j->{totp_enrolled}) && $j->{totp_enrolled},
+       'JSON: totp_enrolled true');
+    ok(JSON::PP::is_bool($j->{replaced}) && $j->{replaced},
+       'JSON: replaced true');
+    like($r->{err}, qr/\Aapisecctl: key \Q$ak\E was enrolled already: the new TOTP secret replaces the old one[^\n]*\napisecctl: the TOTP secret is shown only this once[^\n]*\n\z/,
+         '--force says that it replaced the secret');
+    $data = slurp("$st9/data.mdb");
+    ok(index($data, b32_decode($j->{totp_secret})) < 0
+       && index($data, $j->{totp_secret}) < 0, 'data.mdb: not the new secret');
+
+    # --force on a key not enrolled: enrols it; replaced false
+    $r = ok_run(run(@g9, '--json', '2fa', 'enroll', '--force', $ak2),
+                'enroll --force a key not enrolled');
+    $j = $json->decode($r->{out});
+    ok(!$j->{replaced}, 'replaced false');
+    is($j->{otpauth_uri}, "otpauth://totp/apisec:carol?secret="
+                          . "$j->{totp_secret}&issuer=apisec&algorithm=SHA1"
+                          . '&digits=6&period=30', 'a plain account as is');
+    unlike($r->{err}, qr/replaces/, 'nothing replaced');
+
+    # other changes keep the enrolment
+    ok_run(run(@g9, 'rotate', $ak), 'rotate an enrolled key');
+    ok_run(run(@g9, 'set', $ak, '--perm', 'read,trade,withdraw'),
+           'set an enrolled key');
+    ok_run(run(@g9, 'disable', $ak), 'disable an enrolled key');
+    ok_run(run(@g9, 'enable', $ak), 'enable an enrolled key');
+    ok($json->decode(run(@g9, '--json', 'show', $ak)->{out})->{totp_enrolled},
+       'rotate, set, disable, enable keep the enrolment');
+
+    # an enrolled key's list line does not import (the secret cannot)
+    my ($st10, $mk10, @g10) = new_store();
+    my $line = $json->decode(run(@g9, '--json', 'show', $ak)->{out});
+    $line->{secret_key} = rand_alnum(32);
+    fails(\@g10, [@g10, 'import'], 1,
+          qr/line 1: field "totp_enrolled": a TOTP enrolment cannot be imported \(enrol the key again after the import\)/,
+          'import of an enrolled key', stdin => $json->encode($line) . "\n");
+    $line->{totp_enrolled} = JSON::PP::false;
+    ok_run(run({ stdin => $json->encode($line) . "\n" }, @g10, 'import'),
+           'the same line with totp_enrolled false imports');
+    $r = ok_run(run(@g10, '2fa', 'enroll', $ak), 'and enrols again there');
+
+    # reset
+    $r = ok_run(run(@g9, '2fa', 'reset', $ak), '2fa reset');
+    is($r->{out}, "removed the 2FA enrolment of key $ak\n", 'reset text');
+    is($r->{err}, '', 'reset: nothing on stderr');
+    $r = ok_run(run(@g9, 'show', $ak), 'show after reset');
+    like($r->{out}, qr/^totp_enrolled: no$/m, 'show: not enrolled');
+    ok(!$json->decode(run(@g9, '--json', 'show', $ak)->{out})->{totp_enrolled},
+       'show --json: not enrolled');
+    ok($wd_no_2fa->(), 'audit: withdraw-without-2fa again');
+
+    # reset again: idempotent, nothing written
+    $data = slurp("$st9/data.mdb");
+    $r = ok_run(run(@g9, '2fa', 'reset', $ak), '2fa reset of a key not '
+                . 'enrolled');
+    is($r->{out}, "key $ak was not enrolled in 2FA: nothing to remove\n",
+       'says it was not enrolled');
+    ok(slurp("$st9/data.mdb") eq $data, 'nothing written');
+
+    $r = ok_run(run(@g9, '--json', '2fa', 'reset', $ak2), 'reset --json');
+    is_deeply($json->decode($r->{out}),
+              { access_key => $ak2, totp_enrolled => JSON::PP::false,
+                was_enrolled => JSON::PP::true }, 'reset --json');
+    $r = ok_run(run(@g9, '--json', '2fa', 'reset', $ak2),
+                'reset --json again');
+    is_deeply($json->decode($r->{out}),
+              { access_key => $ak2, totp_enrolled => JSON::PP::false,
+                was_enrolled => JSON::PP::false }, 'was_enrolled false');
+
+    # enrolled again after a reset, without --force
+    $r = ok_run(run(@g9, '--json', '2fa', 'enroll', $ak),
+                'enroll after reset');
+    $j = $json->decode($r->{out});
+    ok(!$j->{replaced}, 'nothing replaced');
+    isnt($j->{totp_secret}, $b32, 'a new secret');
+    ok(!$wd_no_2fa->(), 'audit: enrolled again');
+
+    # help
+    $r = ok_run(run('help', '2fa'), 'help 2fa');
+    like($r->{out}, qr/2fa enroll KEY \[--force\] \| 2fa reset KEY/,
+         'help 2fa: synopsis');
+    $r = ok_run(run('2fa', '--help'), '2fa --help');
+    like($r->{out}, qr/2fa enroll KEY/, '2fa --help: synopsis');
+
+    # errors
+    fails(\@g9, [@g9, '2fa'], 2,
+          qr/\Aapisecctl: error: 2fa needs a subcommand, enroll or reset \(usage: apisecctl 2fa enroll KEY \[--force\] \| 2fa reset KEY\)\n\z/,
+          '2fa without a subcommand');
+    fails(\@g9, [@g9, '2fa', 'frob', $ak], 2,
+          qr/unknown 2fa subcommand "frob" \(expected enroll or reset\)/,
+          '2fa with an unknown subcommand');
+    fails(\@g9, [@g9, '2fa', 'ENROLL', $ak], 2,
+          qr/unknown 2fa subcommand "ENROLL"/, 'subcommands are lower case');
+    fails(\@g9, [@g9, '2fa', 'enroll'], 2, qr/missing argument KEY/,
+          '2fa enroll without KEY');
+    fails(\@g9, [@g9, '2fa', 'reset'], 2, qr/missing argument KEY/,
+          '2fa reset without KEY');
+    fails(\@g9, [@g9, '2fa', 'enroll', $ak, 'x'], 2,
+          qr/unexpected argument "x"/, '2fa enroll with an extra argument');
+    fails(\@g9, [@g9, '2fa', 'reset', $ak, '--force'], 2,
+          qr/option --force is for "2fa enroll" only/, 'reset --force');
+    fails(\@g9, [@g9, '2fa', 'enroll', $ak, '--force=yes'], 2,
+          qr/option --force takes no value/, '--force=yes');
+    fails(\@g9, [@g9, 'show', $ak, '--force'], 2,
+          qr/unknown option "--force" for "show"/, '--force of another command');
+    fails(\@g9, [@g9, '2fa', 'enroll', 'NoSuchKey'], 1,
+          qr/\Aapisecctl: error: unknown key "NoSuchKey"\n\z/,
+          'enroll an unknown key');
+    fails(\@g9, [@g9, '2fa', 'reset', 'NoSuchKey'], 1,
+          qr/\Aapisecctl: error: unknown key "NoSuchKey"\n\z/,
+          'reset an unknown key');
+    fails(\@g9, [@g9, '2fa', 'enroll', 'bad/key'], 1,
+          qr/invalid access key "bad\/key"/, 'enroll a malformed key');
+    fails(\@g9, [@g9, '2fa', 'reset', "bad\nkey"], 1,
+          qr/invalid access key "bad\\x0akey"/, 'reset a malformed key');
+
+    my $other = "$tmp/mk-2fa-other";
+    ok_run(run('master-key', $other), 'another master key');
+    $data = slurp("$st9/data.mdb");
+    fails(\@g9, ['--store', $st9, '--master-key', $other, '2fa', 'enroll',
+                 $ak, '--force'], 1, qr/master key does not open the store/,
+          'enroll with a wrong master key');
+    fails(\@g9, ['--store', $st9, '--master-key', $other, '2fa', 'reset',
+                 $ak], 1, qr/master key does not open the store/,
+          'reset with a wrong master key');
+    ok(slurp("$st9/data.mdb") eq $data, 'wrong master key: nothing written');
+    fails(\@g9, ['--store', $st9, '--master-key', $other, '2fa', 'frob',
+                 $ak], 2, qr/unknown 2fa subcommand/,
+          'a usage error comes before the store');
+    fails(\@g9, ['--master-key', $mk9, '2fa', 'enroll', $ak], 2,
+          qr/no store given/, 'enroll without a store');
+    fails(\@g9, ['--store', "$tmp/no-such-store", '--master-key', $mk9,
+                 '2fa', 'enroll', $ak], 1, qr/no apisec store at/,
+          'enroll in a missing store');
 }
 
 

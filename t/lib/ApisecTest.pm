@@ -38,6 +38,9 @@ package ApisecTest;
 #                               METHOD\nhost\npath\n + sorted params;
 #                               okx: base64 over ts + METHOD + uri + body
 #   @scheme: htx|okx            the scheme (default: hashkey/binance)
+#   {totp:KEY}, {totp:KEY-30}   the key's TOTP code at now +- seconds, by
+#                               oathtool (enrolled with enroll())
+#   {totp_again:KEY}            the last code made for KEY
 #   @secret: S                  sign with S instead of the key's secret
 #   @tamper: s/a/b/             applied to the request (line, headers,
 #                               body) after signing
@@ -70,6 +73,8 @@ use IPC::Run ();
 use Time::HiRes ();
 
 our %Secret;
+our %Totp;          # access key -> base32 TOTP secret (enroll)
+our %LastTotp;      # access key -> the last code made for it
 our ($Dir, $Store, $MasterKey, $Module, $Ctl);
 
 my $build = $ENV{APISEC_BUILD} || abs_path('build');
@@ -171,6 +176,34 @@ sub now_ms {
 }
 
 
+# enrol a key for 2FA; its TOTP secret is kept for {totp:KEY}
+sub enroll {
+    my ($key) = @_;
+
+    require JSON::PP;
+    my $r = JSON::PP::decode_json(ctl('--json', '2fa', 'enroll', $key));
+    $Totp{$key} = $r->{totp_secret} or die "2fa enroll $key: no secret";
+
+    return $r;
+}
+
+
+# the TOTP code of a key at now + off seconds, by oathtool
+sub totp {
+    my ($key, $off) = @_;
+
+    my $b32 = $Totp{$key} // die "no TOTP secret for $key";
+    my ($out, $err) = ('', '');
+
+    IPC::Run::run(['oathtool', '--totp', '-b', $b32, '-N',
+                   '@' . (time + $off)], \undef, \$out, \$err)
+        or die "oathtool: $err";
+    chomp $out;
+
+    return $LastTotp{$key} = $out;
+}
+
+
 # a key's record, as apisecctl --json show prints it
 sub show {
     my ($key) = @_;
@@ -269,12 +302,21 @@ sub signed_request {
     $body = '' unless defined $body;
     $body =~ s/\n+\z//;
 
+    # codes must not straddle a 30 s step: wait for the next one if late
+    if ($text =~ /\{totp/) {
+        my $t = Time::HiRes::time();
+        my $in = $t - 30 * int($t / 30);
+        Time::HiRes::sleep(30.3 - $in) if $in > 27;
+    }
+
     my $now = now_ms();
     my $fill = sub {
         my ($s) = @_;
         $s =~ s/\{ts([+-]\d+)?\}/$now + ($1 || 0)/ge;
         $s =~ s/\{iso([+-]\d+)?\}/iso($now + ($1 || 0), 0)/ge;
         $s =~ s/\{isoms([+-]\d+)?\}/iso($now + ($1 || 0), 1)/ge;
+        $s =~ s/\{totp:([\w.-]+?)([+-]\d+)?\}/totp($1, $2 || 0)/ge;
+        $s =~ s/\{totp_again:([\w.-]+)\}/$LastTotp{$1}/g;
         return $s;
     };
 

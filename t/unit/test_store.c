@@ -5,8 +5,9 @@
  * map, a map grown by another process, reader slots of a killed process,
  * the record codec on valid, truncated, altered and random bytes, idle
  * keys (the idle test, touch, expiry with its key.expired event), the
- * event log (also of a store made before it) and the count of write
- * transactions.
+ * event log (also of a store made before it), the count of write
+ * transactions and TOTP enrolments (sealed, bound to their key, the last
+ * accepted step).
  * Every store lives in a fresh directory under a temporary directory.
  */
 
@@ -115,6 +116,9 @@ static void test_touch(void);
 static void test_expire_idle(void);
 static void test_events(void);
 static void test_write_txns(void);
+static int file_has(const char *dir, const char *name, const void *bytes,
+    size_t n);
+static void test_totp(void);
 
 
 static char      base[] = "/tmp/apisec-store-XXXXXX";
@@ -2919,6 +2923,364 @@ test_write_txns(void)
 }
 
 
+/* 1 when the file dir/name holds the bytes, 0 when not, -1 on error */
+
+static int
+file_has(const char *dir, const char *name, const void *bytes, size_t n)
+{
+    int           fd, found;
+    char          path[1024];
+    char         *data;
+    ssize_t       r;
+    struct stat   sb;
+
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+
+    fd = open(path, O_RDONLY);
+    if (fd == -1) {
+        return -1;
+    }
+
+    if (fstat(fd, &sb) == -1 || sb.st_size <= 0) {
+        close(fd);
+        return -1;
+    }
+
+    data = malloc((size_t) sb.st_size);
+    if (data == NULL) {
+        close(fd);
+        return -1;
+    }
+
+    r = read(fd, data, (size_t) sb.st_size);
+    close(fd);
+
+    if (r != sb.st_size) {
+        free(data);
+        return -1;
+    }
+
+    found = (memmem(data, (size_t) r, bytes, n) != NULL);
+    free(data);
+
+    return found;
+}
+
+
+/* TOTP enrolment: sealed with aad "totp:" + access key; the last step */
+
+static void
+test_totp(void)
+{
+    char             err[APISEC_ERR_LEN], dir1[sizeof(dirbuf)];
+    char             sec[APISEC_SECRET_MAX + 1];
+    size_t           len, len2, i;
+    uint8_t          secret[APISEC_TOTP_SECRET_LEN], secret2[64 + 1];
+    uint8_t          out[APISEC_TOTP_SEALED_MAX];
+    uint8_t          sealed[APISEC_TOTP_SEALED_MAX];
+    uint8_t          buf[APISEC_RECORD_MAX], buf2[APISEC_RECORD_MAX];
+    const char      *dir;
+    apisec_key_t     k, k2, got, other;
+    apisec_wtxn_t   *w;
+    apisec_store_t  *st, *st2;
+
+    dir = new_dir("totp");
+    memcpy(dir1, dirbuf, sizeof(dir1));
+    CHECK_INT(apisec_store_init(dir, mk, 0, err, sizeof(err)), APISEC_OK);
+    CHECK_INT(apisec_store_open(&st, dir, mk, 0, 0, err, sizeof(err)),
+              APISEC_OK);
+
+    if (st == NULL) {
+        return;
+    }
+
+    for (i = 0; i < sizeof(secret); i++) {
+        secret[i] = (uint8_t) (0xa0 + i);
+    }
+
+    /* not enrolled: nothing to unseal */
+    fill_key(&k, "AKtotp", "acct");
+    CHECK_INT(apisec_key_set_secret(st, &k, "api-secret-0123456789", 21),
+              APISEC_OK);
+    CHECK_INT(apisec_key_get_totp(st, &k, out, sizeof(out), &len),
+              APISEC_ERR_INVALID);
+
+    /* set: sealed (never in clear), the last step forgotten */
+    k.totp_last_step = 1234;
+    CHECK_INT(apisec_key_set_totp(st, &k, secret, sizeof(secret)),
+              APISEC_OK);
+    CHECK_INT(k.totp_len, APISEC_TOTP_SECRET_LEN + APISEC_SEAL_OVERHEAD);
+    CHECK_INT(k.totp_last_step, 0);
+    CHECK(memmem(k.totp, k.totp_len, secret, 8) == NULL);
+    CHECK(memmem(k.totp, k.totp_len, secret + 12, 8) == NULL);
+
+    len = 0;
+    memset(out, 0, sizeof(out));
+    CHECK_INT(apisec_key_get_totp(st, &k, out, sizeof(out), &len),
+              APISEC_OK);
+    CHECK(len == sizeof(secret) && memcmp(out, secret, len) == 0);
+
+    /* the API secret is still the API secret */
+    CHECK_INT(apisec_key_get_secret(st, &k, sec, sizeof(sec), &len),
+              APISEC_OK);
+    CHECK(len == 21 && memcmp(sec, "api-secret-0123456789", 21) == 0);
+
+    /* through the store: a write transaction, then the read path */
+    CHECK_INT(apisec_store_begin(st, &w), APISEC_OK);
+    CHECK_INT(apisec_key_put(w, &k, 0), APISEC_OK);
+    CHECK_INT(apisec_store_commit(w), APISEC_OK);
+
+    CHECK_INT(apisec_key_get(st, "AKtotp", 6, &got), APISEC_OK);
+    CHECK(keys_equal(&k, &got));
+    len = 0;
+    memset(out, 0, sizeof(out));
+    CHECK_INT(apisec_key_get_totp(st, &got, out, sizeof(out), &len),
+              APISEC_OK);
+    CHECK(len == sizeof(secret) && memcmp(out, secret, len) == 0);
+
+    /* an output buffer too small */
+    CHECK(apisec_key_get_totp(st, &got, out, sizeof(secret) - 1, &len)
+          != APISEC_OK);
+
+    /* sealing again: another nonce, the same secret */
+    memcpy(sealed, k.totp, k.totp_len);
+    k2 = k;
+    CHECK_INT(apisec_key_set_totp(st, &k2, secret, sizeof(secret)),
+              APISEC_OK);
+    CHECK(k2.totp_len == k.totp_len
+          && memcmp(k2.totp, sealed, k.totp_len) != 0);
+    CHECK_INT(apisec_key_get_totp(st, &k2, out, sizeof(out), &len),
+              APISEC_OK);
+    CHECK(len == sizeof(secret) && memcmp(out, secret, len) == 0);
+
+    /* bound to its key: another key's record does not unseal it */
+    fill_key(&other, "AKother", "acct");
+    memcpy(other.totp, got.totp, got.totp_len);
+    other.totp_len = got.totp_len;
+    CHECK_INT(apisec_key_get_totp(st, &other, out, sizeof(out), &len),
+              APISEC_ERR_CORRUPT);
+    CHECK(strstr(apisec_store_error(st), "AKother") != NULL);
+
+    /* ... nor a key whose name only starts the same */
+    fill_key(&other, "AKtotp2", "acct");
+    memcpy(other.totp, got.totp, got.totp_len);
+    other.totp_len = got.totp_len;
+    CHECK_INT(apisec_key_get_totp(st, &other, out, sizeof(out), &len),
+              APISEC_ERR_CORRUPT);
+
+    /* the API secret cannot stand in for the TOTP secret, nor back */
+    other = got;
+    memcpy(other.totp, got.secret, got.secret_len);
+    other.totp_len = got.secret_len;
+    CHECK_INT(apisec_key_get_totp(st, &other, out, sizeof(out), &len),
+              APISEC_ERR_CORRUPT);
+
+    other = got;
+    memcpy(other.secret, got.totp, got.totp_len);
+    other.secret_len = got.totp_len;
+    CHECK_INT(apisec_key_get_secret(st, &other, sec, sizeof(sec), &len),
+              APISEC_ERR_CORRUPT);
+
+    /* a TOTP secret sealed as an API secret is no TOTP secret either */
+    other = got;
+    CHECK_INT(apisec_key_set_secret(st, &other, "0123456789abcdefghij", 20),
+              APISEC_OK);
+    memcpy(other.totp, other.secret, other.secret_len);
+    other.totp_len = other.secret_len;
+    CHECK_INT(apisec_key_get_totp(st, &other, out, sizeof(out), &len),
+              APISEC_ERR_CORRUPT);
+
+    /* tampering with any byte */
+    for (i = 0; i < got.totp_len; i++) {
+        other = got;
+        other.totp[i] ^= 0x01;
+
+        if (apisec_key_get_totp(st, &other, out, sizeof(out), &len)
+            != APISEC_ERR_CORRUPT)
+        {
+            fprintf(stderr, "tampered TOTP byte %zu unsealed\n", i);
+            CHECK(0);
+        }
+    }
+
+    CHECK(1);
+
+    other = got;
+    other.totp_len--;
+    CHECK_INT(apisec_key_get_totp(st, &other, out, sizeof(out), &len),
+              APISEC_ERR_CORRUPT);
+
+    /* arguments: empty, NULL, longer than the field holds */
+    other = got;
+    CHECK_INT(apisec_key_set_totp(st, &other, secret, 0),
+              APISEC_ERR_INVALID);
+    CHECK_INT(apisec_key_set_totp(st, &other, NULL, 20), APISEC_ERR_INVALID);
+    CHECK_INT(apisec_key_set_totp(NULL, &other, secret, 20),
+              APISEC_ERR_INVALID);
+    CHECK_INT(apisec_key_set_totp(st, NULL, secret, 20), APISEC_ERR_INVALID);
+    memset(secret2, 0x42, sizeof(secret2));
+    CHECK_INT(apisec_key_set_totp(st, &other, secret2,
+                                  APISEC_TOTP_SEALED_MAX
+                                  - APISEC_SEAL_OVERHEAD + 1),
+              APISEC_ERR_INVALID);
+    CHECK(keys_equal(&other, &got));
+    CHECK_INT(apisec_key_set_totp(st, &other, secret2,
+                                  APISEC_TOTP_SEALED_MAX
+                                  - APISEC_SEAL_OVERHEAD),
+              APISEC_OK);
+    CHECK_INT(other.totp_len, APISEC_TOTP_SEALED_MAX);
+    CHECK_INT(apisec_key_encode(&other, buf, sizeof(buf), &len), APISEC_OK);
+    CHECK_INT(apisec_key_get_totp(st, &got, NULL, sizeof(out), &len),
+              APISEC_ERR_INVALID);
+    CHECK_INT(apisec_key_get_totp(st, &got, out, sizeof(out), NULL),
+              APISEC_ERR_INVALID);
+    CHECK_INT(apisec_key_get_totp(NULL, &got, out, sizeof(out), &len),
+              APISEC_ERR_INVALID);
+
+    /* the record codec: the TOTP fields round-trip */
+    k2 = got;
+    k2.totp_last_step = 56666667;
+    CHECK_INT(apisec_key_encode(&k2, buf, sizeof(buf), &len), APISEC_OK);
+    CHECK(memmem(buf, len, secret, 8) == NULL);
+    CHECK_INT(apisec_key_decode(buf, len, &other), APISEC_OK);
+    CHECK(keys_equal(&k2, &other));
+    CHECK_INT(other.totp_last_step, 56666667);
+    CHECK_INT(apisec_key_get_totp(st, &other, out, sizeof(out), &len2),
+              APISEC_OK);
+    CHECK(len2 == sizeof(secret) && memcmp(out, secret, len2) == 0);
+
+    /* without a last step, no field for it; without a secret, neither */
+    k2.totp_last_step = 0;
+    CHECK_INT(apisec_key_encode(&k2, buf2, sizeof(buf2), &len2), APISEC_OK);
+    CHECK_INT(len2, len - (3 + 8));
+    CHECK_INT(apisec_key_decode(buf2, len2, &other), APISEC_OK);
+    CHECK(keys_equal(&k2, &other));
+
+    apisec_key_clear_totp(&k2);
+    CHECK_INT(apisec_key_encode(&k2, buf2, sizeof(buf2), &len2), APISEC_OK);
+    CHECK_INT(len2, len - (3 + 8) - (3 + got.totp_len));
+    CHECK_INT(apisec_key_decode(buf2, len2, &other), APISEC_OK);
+    CHECK(keys_equal(&k2, &other));
+    CHECK_INT(other.totp_len, 0);
+
+    /* clear: no secret, no last step, the sealed bytes wiped */
+    k2 = got;
+    k2.totp_last_step = 99;
+    apisec_key_clear_totp(&k2);
+    CHECK_INT(k2.totp_len, 0);
+    CHECK_INT(k2.totp_last_step, 0);
+
+    for (i = 0; i < sizeof(k2.totp) && k2.totp[i] == 0; i++) {
+        /* void */
+    }
+
+    CHECK_INT(i, sizeof(k2.totp));
+    CHECK_INT(apisec_key_get_totp(st, &k2, out, sizeof(out), &len),
+              APISEC_ERR_INVALID);
+
+    /* the rest of the key stays */
+    other = got;
+    apisec_key_clear_totp(&other);
+    other.totp_len = got.totp_len;
+    memcpy(other.totp, got.totp, got.totp_len);
+    CHECK(keys_equal(&other, &got));
+
+    /* totp_used: the last step moves forward only */
+    CHECK_INT(apisec_store_begin(st, &w), APISEC_OK);
+    CHECK_INT(apisec_key_totp_used(w, "AKtotp", 6, 56666666), APISEC_OK);
+    CHECK_INT(apisec_store_commit(w), APISEC_OK);
+    CHECK_INT(apisec_key_get(st, "AKtotp", 6, &got), APISEC_OK);
+    CHECK_INT(got.totp_last_step, 56666666);
+
+    CHECK_INT(apisec_store_begin(st, &w), APISEC_OK);
+    CHECK_INT(apisec_key_totp_used(w, "AKtotp", 6, 56666665), APISEC_OK);
+    CHECK_INT(apisec_key_totp_used(w, "AKtotp", 6, 56666666), APISEC_OK);
+    CHECK_INT(apisec_key_totp_used(w, "AKtotp", 6, 0), APISEC_OK);
+    CHECK_INT(apisec_store_commit(w), APISEC_OK);
+    CHECK_INT(apisec_key_get(st, "AKtotp", 6, &got), APISEC_OK);
+    CHECK_INT(got.totp_last_step, 56666666);
+
+    CHECK_INT(apisec_store_begin(st, &w), APISEC_OK);
+    CHECK_INT(apisec_key_totp_used(w, "AKtotp", 6, 56666668), APISEC_OK);
+    CHECK_INT(apisec_key_totp_used(w, "AKtotp", 6, 56666667), APISEC_OK);
+    CHECK_INT(apisec_key_get_w(w, "AKtotp", 6, &other), APISEC_OK);
+    CHECK_INT(other.totp_last_step, 56666668);
+    CHECK_INT(apisec_store_commit(w), APISEC_OK);
+    CHECK_INT(apisec_key_get(st, "AKtotp", 6, &got), APISEC_OK);
+    CHECK_INT(got.totp_last_step, 56666668);
+
+    /* nothing else of the record changes, the secret still unseals */
+    k.totp_last_step = 56666668;
+    CHECK(keys_equal(&k, &got));
+    CHECK_INT(apisec_key_get_totp(st, &got, out, sizeof(out), &len),
+              APISEC_OK);
+    CHECK(len == sizeof(secret) && memcmp(out, secret, len) == 0);
+
+    /* an aborted transaction leaves the step where it was */
+    CHECK_INT(apisec_store_begin(st, &w), APISEC_OK);
+    CHECK_INT(apisec_key_totp_used(w, "AKtotp", 6, 56666700), APISEC_OK);
+    apisec_store_abort(w);
+    CHECK_INT(apisec_key_get(st, "AKtotp", 6, &got), APISEC_OK);
+    CHECK_INT(got.totp_last_step, 56666668);
+
+    /* enrolling again forgets the step; so does clearing */
+    k2 = got;
+    CHECK_INT(apisec_key_set_totp(st, &k2, secret, sizeof(secret)),
+              APISEC_OK);
+    CHECK_INT(k2.totp_last_step, 0);
+
+    /* a key without enrolment keeps no step; an unknown key is an error */
+    fill_key(&k2, "AKnototp", "acct");
+    CHECK_INT(apisec_store_begin(st, &w), APISEC_OK);
+    CHECK_INT(apisec_key_put(w, &k2, 0), APISEC_OK);
+    CHECK_INT(apisec_key_totp_used(w, "AKnototp", 8, 56666666), APISEC_OK);
+    CHECK_INT(apisec_key_totp_used(w, "AKgone", 6, 56666666),
+              APISEC_ERR_NOTFOUND);
+    CHECK_INT(apisec_store_commit(w), APISEC_OK);
+    CHECK_INT(apisec_key_get(st, "AKnototp", 8, &got), APISEC_OK);
+    CHECK_INT(got.totp_last_step, 0);
+    CHECK(keys_equal(&k2, &got));
+
+    /* clear through the store: the record has no enrolment any more */
+    CHECK_INT(apisec_store_begin(st, &w), APISEC_OK);
+    CHECK_INT(apisec_key_get_w(w, "AKtotp", 6, &got), APISEC_OK);
+    apisec_key_clear_totp(&got);
+    CHECK_INT(apisec_key_put(w, &got, 1), APISEC_OK);
+    CHECK_INT(apisec_store_commit(w), APISEC_OK);
+    CHECK_INT(apisec_key_get(st, "AKtotp", 6, &got), APISEC_OK);
+    CHECK_INT(got.totp_len, 0);
+    CHECK_INT(got.totp_last_step, 0);
+    CHECK_INT(apisec_key_get_totp(st, &got, out, sizeof(out), &len),
+              APISEC_ERR_INVALID);
+
+    /* a cleared key keeps no step */
+    CHECK_INT(apisec_store_begin(st, &w), APISEC_OK);
+    CHECK_INT(apisec_key_totp_used(w, "AKtotp", 6, 56666670), APISEC_OK);
+    CHECK_INT(apisec_store_commit(w), APISEC_OK);
+    CHECK_INT(apisec_key_get(st, "AKtotp", 6, &got), APISEC_OK);
+    CHECK_INT(got.totp_last_step, 0);
+
+    apisec_store_close(st);
+
+    /* another master key does not unseal it */
+    dir = new_dir("totp2");
+    CHECK_INT(apisec_store_init(dir, mk2, 0, err, sizeof(err)), APISEC_OK);
+    CHECK_INT(apisec_store_open(&st2, dir, mk2, 0, 0, err, sizeof(err)),
+              APISEC_OK);
+
+    if (st2 != NULL) {
+        CHECK_INT(apisec_key_get_totp(st2, &k, out, sizeof(out), &len),
+                  APISEC_ERR_CORRUPT);
+        apisec_store_close(st2);
+    }
+
+    /* the store files hold no plaintext TOTP secret */
+    CHECK(file_has(dir1, "data.mdb", secret, 8) == 0);
+
+    apisec_wipe(secret, sizeof(secret));
+}
+
+
 int
 main(void)
 {
@@ -2958,6 +3320,7 @@ main(void)
     test_expire_idle();
     test_events();
     test_write_txns();
+    test_totp();
 
     rm_rf(base);
 
