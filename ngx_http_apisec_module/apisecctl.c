@@ -345,6 +345,8 @@ static int64_t ctl_idle_for(const ctl_row_t *row, int64_t now);
 static void ctl_last_use_text(const ctl_row_t *row, int64_t now, char *out,
     size_t len);
 static int ctl_duration_opt(const char *name, const char *v, int64_t *secs);
+static void ctl_json_fields(apisec_json_writer_t *w, const ctl_row_t *row,
+    const char *secret);
 static void ctl_json_row(apisec_json_writer_t *w, const ctl_row_t *row,
     const char *secret);
 static void ctl_json_time(apisec_json_writer_t *w, const char *name,
@@ -1830,10 +1832,21 @@ static void
 ctl_json_row(apisec_json_writer_t *w, const ctl_row_t *row,
     const char *secret)
 {
+    apisec_json_begin_object(w);
+    ctl_json_fields(w, row, secret);
+    apisec_json_end_object(w);
+    apisec_json_newline(w);
+}
+
+
+/* a record's members, without the braces (for rows and audit findings) */
+
+static void
+ctl_json_fields(apisec_json_writer_t *w, const ctl_row_t *row,
+    const char *secret)
+{
     unsigned  i;
     char      cidr[APISEC_CIDR_LEN];
-
-    apisec_json_begin_object(w);
 
     apisec_json_key(w, "access_key");
     apisec_json_cstring(w, row->access_key);
@@ -1889,9 +1902,6 @@ ctl_json_row(apisec_json_writer_t *w, const ctl_row_t *row,
 
     apisec_json_key(w, "has_passphrase");
     apisec_json_bool(w, row->has_passphrase);
-
-    apisec_json_end_object(w);
-    apisec_json_newline(w);
 }
 
 
@@ -3311,9 +3321,8 @@ static void
 ctl_audit_json(ctl_audit_t *au, const char *idle)
 {
     int                    kind;
-    char                   detail[CTL_MSG_LEN], cidr[APISEC_CIDR_LEN];
+    char                   detail[CTL_MSG_LEN];
     size_t                 i;
-    unsigned               j;
     const ctl_row_t       *r;
     apisec_json_writer_t  *w;
 
@@ -3327,48 +3336,7 @@ ctl_audit_json(ctl_audit_t *au, const char *idle)
         apisec_json_begin_object(w);
         apisec_json_key(w, "finding");
         apisec_json_cstring(w, ctl_find_kinds[au->finds[i].kind].name);
-        apisec_json_key(w, "access_key");
-        apisec_json_cstring(w, r->access_key);
-        apisec_json_key(w, "account");
-        apisec_json_cstring(w, r->account);
-        apisec_json_key(w, "label");
-        apisec_json_cstring(w, r->label);
-        apisec_json_key(w, "status");
-        apisec_json_cstring(w, apisec_status_name(r->status));
-
-        apisec_json_key(w, "permissions");
-        apisec_json_begin_array(w);
-
-        if (r->perms & APISEC_PERM_READ) {
-            apisec_json_cstring(w, "read");
-        }
-
-        if (r->perms & APISEC_PERM_TRADE) {
-            apisec_json_cstring(w, "trade");
-        }
-
-        if (r->perms & APISEC_PERM_WITHDRAW) {
-            apisec_json_cstring(w, "withdraw");
-        }
-
-        apisec_json_end_array(w);
-
-        apisec_json_key(w, "ips");
-        apisec_json_begin_array(w);
-
-        for (j = 0; j < r->n_ips; j++) {
-            apisec_format_cidr(&r->ips[j], cidr);
-            apisec_json_cstring(w, cidr);
-        }
-
-        apisec_json_end_array(w);
-
-        ctl_json_time(w, "created_at", r->created_at);
-        ctl_json_time(w, "last_used_at", r->last_used_at);
-        ctl_json_time(w, "expires_at", r->expires_at);
-        ctl_json_time(w, "locked_until", r->locked_until);
-        apisec_json_key(w, "totp_enrolled");
-        apisec_json_bool(w, r->totp_enrolled);
+        ctl_json_fields(w, r, NULL);
         apisec_json_key(w, "idle_seconds");
         apisec_json_int(w, ctl_idle_for(r, au->ctl->now));
         apisec_json_key(w, "detail");

@@ -1794,8 +1794,8 @@ SKIP: {
     is_deeply([sort keys %{ $objs->[0] }],
               [sort qw(finding access_key account label status permissions
                        ips created_at last_used_at expires_at locked_until
-                       totp_enrolled idle_seconds detail)],
-              'fields of a finding');
+                       totp_enrolled has_passphrase idle_seconds detail)],
+              'fields of a finding: the record\'s, as list prints them');
     my ($idle) = grep { $_->{finding} eq 'idle' } @$objs;
     is($idle->{last_used_at}, iso($now - 100 * $DAY), 'idle: last_used_at');
     ok(abs($idle->{idle_seconds} - 100 * $DAY) < 120, 'idle: idle_seconds');
