@@ -4,7 +4,7 @@
  * Directives, configuration, the per-worker store and the access-phase
  * handler.  A request's path reads top to bottom in
  * ngx_http_apisec_handler(): form body (when signed) -> scheme -> store ->
- * checks.
+ * checks -> rules (ngx_http_apisec_rules.c) -> stamp.
  */
 
 
@@ -37,8 +37,6 @@ static apisec_store_t *ngx_http_apisec_store(ngx_log_t *log,
     ngx_http_apisec_main_conf_t *amcf);
 static ngx_int_t ngx_http_apisec_refuse(ngx_http_request_t *r,
     ngx_http_apisec_ctx_t *ctx, apisec_err_t err, const char *detail);
-static u_char *ngx_http_apisec_log_handler(ngx_log_t *log, u_char *buf,
-    size_t len);
 
 static ngx_int_t ngx_http_apisec_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
@@ -60,6 +58,8 @@ static void ngx_http_apisec_flush_handler(ngx_event_t *ev);
 static void ngx_http_apisec_flush(ngx_cycle_t *cycle,
     ngx_http_apisec_main_conf_t *amcf, ngx_uint_t force);
 static int ngx_http_apisec_flush_failures(apisec_wtxn_t *txn,
+    ngx_http_apisec_stamp_t *st, int64_t now);
+static int ngx_http_apisec_flush_lock(ngx_cycle_t *cycle, apisec_wtxn_t *txn,
     ngx_http_apisec_stamp_t *st, int64_t now);
 
 static ngx_int_t ngx_http_apisec_add_variables(ngx_conf_t *cf);
@@ -174,6 +174,20 @@ static ngx_command_t  ngx_http_apisec_commands[] = {
       offsetof(ngx_http_apisec_loc_conf_t, twofa_header),
       NULL },
 
+    { ngx_string("apisec_rule"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_2MORE,
+      ngx_http_apisec_rule,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("apisec_rule_zone"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_apisec_main_conf_t, rule_size),
+      NULL },
+
     { ngx_string("apisec_max_body_size"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_size_slot,
@@ -228,6 +242,10 @@ static ngx_http_variable_t  ngx_http_apisec_vars[] = {
 
     { ngx_string("apisec_error"), NULL, ngx_http_apisec_error_variable,
       0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("apisec_rule"), NULL, ngx_http_apisec_variable,
+      offsetof(ngx_http_apisec_ctx_t, rule),
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
       ngx_http_null_variable
 };
@@ -540,6 +558,17 @@ ngx_http_apisec_check(ngx_http_request_t *r, ngx_http_apisec_ctx_t *ctx,
         return err;
     }
 
+    /* locked by a rule, and the store may not know it yet */
+
+    if (amcf->rule_lock
+        && ngx_http_apisec_lock_check(amcf->stamp_zone, ctx->access_key.data,
+                                      ctx->access_key.len, (int64_t) tp->sec)
+           == NGX_DECLINED)
+    {
+        *detail = "the key was locked by a rule";
+        return APISEC_E_KEY_LOCKED;
+    }
+
     /*
      * idle longer than apisec_idle_expiry, by the store (at most one
      * flush behind) and by a use stamped since: marked expired for good
@@ -636,6 +665,13 @@ ngx_http_apisec_check(ngx_http_request_t *r, ngx_http_apisec_ctx_t *ctx,
         if (err != APISEC_E_OK) {
             return err;
         }
+    }
+
+    /* 7. the location's rules, in the order written */
+
+    err = ngx_http_apisec_rules_run(r, ctx, now_ms, detail);
+    if (err != APISEC_E_OK) {
+        return err;
     }
 
     /* the signature is accepted: once only, when the guard is on */
@@ -1033,6 +1069,7 @@ ngx_http_apisec_refuse(ngx_http_request_t *r, ngx_http_apisec_ctx_t *ctx,
     ngx_log_t                 log;
     ngx_str_t                 none = ngx_string("-");
     ngx_chain_t               out;
+    ngx_table_elt_t          *h;
     const apisec_err_info_t  *info;
 
     info = apisec_err_info(err);
@@ -1072,6 +1109,25 @@ ngx_http_apisec_refuse(ngx_http_request_t *r, ngx_http_apisec_ctx_t *ctx,
     r->headers_out.content_type_lowcase = NULL;
     r->headers_out.content_length_n = b->last - b->pos;
 
+    if (err == APISEC_E_RATE_LIMITED) {
+        h = ngx_list_push(&r->headers_out.headers);
+        if (h == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        h->hash = 1;
+        ngx_str_set(&h->key, "Retry-After");
+
+        h->value.data = ngx_pnalloc(r->pool, NGX_TIME_T_LEN);
+        if (h->value.data == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        h->value.len = ngx_sprintf(h->value.data, "%T",
+                                   ngx_max(ctx->retry_after, 1))
+                       - h->value.data;
+    }
+
     rc = ngx_http_send_header(r);
 
     if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
@@ -1095,7 +1151,7 @@ ngx_http_apisec_refuse(ngx_http_request_t *r, ngx_http_apisec_ctx_t *ctx,
  * whose query string may hold a signature.
  */
 
-static u_char *
+u_char *
 ngx_http_apisec_log_handler(ngx_log_t *log, u_char *buf, size_t len)
 {
     u_char                    *p;
@@ -1458,6 +1514,7 @@ ngx_http_apisec_create_main_conf(ngx_conf_t *cf)
     amcf->idle = NGX_CONF_UNSET;
     amcf->flush_interval = NGX_CONF_UNSET_MSEC;
     amcf->stamp_size = NGX_CONF_UNSET_SIZE;
+    amcf->rule_size = NGX_CONF_UNSET_SIZE;
 
     return amcf;
 }
@@ -1481,6 +1538,7 @@ ngx_http_apisec_init_main_conf(ngx_conf_t *cf, void *conf)
 
     ngx_conf_init_size_value(amcf->replay_size, NGX_HTTP_APISEC_REPLAY_SIZE);
     ngx_conf_init_size_value(amcf->stamp_size, NGX_HTTP_APISEC_STAMP_SIZE);
+    ngx_conf_init_size_value(amcf->rule_size, NGX_HTTP_APISEC_RULE_SIZE);
     ngx_conf_init_value(amcf->idle, NGX_HTTP_APISEC_IDLE);
     ngx_conf_init_msec_value(amcf->flush_interval,
                              NGX_HTTP_APISEC_FLUSH_MSEC);
@@ -1502,6 +1560,19 @@ ngx_http_apisec_init_main_conf(ngx_conf_t *cf, void *conf)
         ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
                       "\"apisec_replay_zone\" must be at least 64k");
         return NGX_CONF_ERROR;
+    }
+
+    if (amcf->rule_size < 64 * 1024) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "\"apisec_rule_zone\" must be at least 64k");
+        return NGX_CONF_ERROR;
+    }
+
+    if (amcf->rule_used) {
+        amcf->rule_zone = ngx_http_apisec_rule_zone(cf, amcf->rule_size);
+        if (amcf->rule_zone == NULL) {
+            return NGX_CONF_ERROR;
+        }
     }
 
     if (amcf->replay_used) {
@@ -1595,6 +1666,7 @@ ngx_http_apisec_create_loc_conf(ngx_conf_t *cf)
      * set by ngx_pcalloc():
      *
      *     conf->twofa_header = { 0, NULL };
+     *     conf->rules = NULL;
      */
 
     return conf;
@@ -1621,6 +1693,10 @@ ngx_http_apisec_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_value(conf->twofa, prev->twofa, 0);
     ngx_conf_merge_str_value(conf->twofa_header, prev->twofa_header,
                              "X-Apisec-TOTP");
+
+    if (conf->rules == NULL) {
+        conf->rules = prev->rules;
+    }
 
     if (conf->time_window == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -1751,17 +1827,18 @@ static void
 ngx_http_apisec_flush(ngx_cycle_t *cycle, ngx_http_apisec_main_conf_t *amcf,
     ngx_uint_t force)
 {
-    int                       rc;
-    int64_t                   now_ms, min_ms;
-    ngx_int_t                 n, i;
-    ngx_uint_t                expired, dropped;
-    ngx_pool_t               *pool;
-    ngx_time_t               *tp;
-    apisec_key_t              k;
-    apisec_wtxn_t            *txn;
-    apisec_store_stat_t       stat;
-    apisec_store_t           *store;
-    ngx_http_apisec_stamp_t  *st;
+    int                            rc;
+    int64_t                        now_ms, min_ms;
+    ngx_int_t                      n, i, nev;
+    ngx_uint_t                     expired, dropped;
+    ngx_pool_t                    *pool;
+    ngx_time_t                    *tp;
+    apisec_key_t                   k;
+    apisec_wtxn_t                 *txn;
+    apisec_store_stat_t            stat;
+    apisec_store_t                *store;
+    ngx_http_apisec_stamp_t       *st;
+    ngx_http_apisec_rule_event_t  *ev;
 
     store = ngx_http_apisec_store(cycle->log, amcf);
 
@@ -1791,12 +1868,37 @@ ngx_http_apisec_flush(ngx_cycle_t *cycle, ngx_http_apisec_main_conf_t *amcf,
                       "recorded; raise apisec_stamp_zone", dropped);
     }
 
-    if (n <= 0) {
-        if (n == NGX_ERROR) {
-            ngx_log_error(NGX_LOG_ALERT, cycle->log, 0,
-                          "apisec: no memory to flush the stamps");
+    if (n == NGX_ERROR) {
+        ngx_log_error(NGX_LOG_ALERT, cycle->log, 0,
+                      "apisec: no memory to flush the stamps");
+        n = 0;
+    }
+
+    /* the rule events waiting, on the same schedule */
+
+    nev = 0;
+    ev = NULL;
+
+    if (amcf->rule_zone != NULL) {
+        dropped = 0;
+        nev = ngx_http_apisec_rule_events_take(amcf->rule_zone, pool, now_ms,
+                                               min_ms, &ev, &dropped);
+
+        if (dropped) {
+            ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
+                          "apisec: %ui rule events were not recorded: too "
+                          "many waited for the flush, or the rule zone "
+                          "was full", dropped);
         }
 
+        if (nev == NGX_ERROR) {
+            ngx_log_error(NGX_LOG_ALERT, cycle->log, 0,
+                          "apisec: no memory to flush the rule events");
+            nev = 0;
+        }
+    }
+
+    if (n == 0 && nev == 0) {
         ngx_destroy_pool(pool);
         return;
     }
@@ -1814,6 +1916,10 @@ ngx_http_apisec_flush(ngx_cycle_t *cycle, ngx_http_apisec_main_conf_t *amcf,
 
         if (rc == APISEC_OK && st[i].totp_failed) {
             rc = ngx_http_apisec_flush_failures(txn, &st[i], tp->sec);
+        }
+
+        if (rc == APISEC_OK && st[i].lock) {
+            rc = ngx_http_apisec_flush_lock(cycle, txn, &st[i], tp->sec);
         }
 
         if (rc != APISEC_OK) {
@@ -1847,6 +1953,12 @@ ngx_http_apisec_flush(ngx_cycle_t *cycle, ngx_http_apisec_main_conf_t *amcf,
         }
     }
 
+    for (i = 0; rc == APISEC_OK && i < nev; i++) {
+        rc = apisec_event_append(txn, ev[i].type, tp->sec,
+                                 ev[i].access_key, ev[i].account,
+                                 ev[i].extra, NULL);
+    }
+
     if (rc == APISEC_OK) {
         rc = apisec_store_commit(txn);
 
@@ -1857,17 +1969,34 @@ ngx_http_apisec_flush(ngx_cycle_t *cycle, ngx_http_apisec_main_conf_t *amcf,
     if (rc != APISEC_OK) {
         ngx_log_error(NGX_LOG_ALERT, cycle->log, 0,
                       "apisec: cannot write %i stamps to the store: %s: %s; "
-                      "they are kept for the next flush", n,
-                      apisec_rc_str(rc), apisec_store_error(store));
+                      "they are kept for the next flush (%i rule events "
+                      "are lost)", n, apisec_rc_str(rc),
+                      apisec_store_error(store), nev);
 
         for (i = 0; i < n; i++) {
             (void) ngx_http_apisec_stamp(amcf->stamp_zone,
                                          (u_char *) st[i].access_key,
                                          st[i].len, st[i].used);
+
+            if (st[i].lock) {
+                ngx_http_apisec_lock_done(amcf->stamp_zone,
+                                          (u_char *) st[i].access_key,
+                                          st[i].len, 0);
+            }
         }
 
     } else {
         amcf->flushes++;
+
+        /* the locks are in the store: from now on it decides */
+
+        for (i = 0; i < n; i++) {
+            if (st[i].lock) {
+                ngx_http_apisec_lock_done(amcf->stamp_zone,
+                                          (u_char *) st[i].access_key,
+                                          st[i].len, 1);
+            }
+        }
 
         /* the worker's write transactions so far: all of them flushes */
 
@@ -1880,6 +2009,11 @@ ngx_http_apisec_flush(ngx_cycle_t *cycle, ngx_http_apisec_main_conf_t *amcf,
                       "write transaction (this worker: %uL write "
                       "transactions, %ui flushes)",
                       n, expired, stat.write_txns, amcf->flushes);
+
+        if (nev) {
+            ngx_log_error(NGX_LOG_INFO, cycle->log, 0,
+                          "apisec: flushed %i rule events", nev);
+        }
     }
 
     ngx_destroy_pool(pool);
@@ -1915,4 +2049,63 @@ ngx_http_apisec_flush_failures(apisec_wtxn_t *txn, ngx_http_apisec_stamp_t *st,
     }
 
     return APISEC_OK;
+}
+
+
+/*
+ * A key locked by a rule: status locked until st->locked_until (0: until
+ * unlocked), unless it is disabled or expired meanwhile or already locked
+ * for longer; and a key.locked event.
+ */
+
+static int
+ngx_http_apisec_flush_lock(ngx_cycle_t *cycle, apisec_wtxn_t *txn,
+    ngx_http_apisec_stamp_t *st, int64_t now)
+{
+    int           rc;
+    char          extra[160], until[APISEC_TIME_LEN + 1];
+    apisec_key_t  k;
+
+    rc = apisec_key_get_w(txn, st->access_key, st->len, &k);
+    if (rc != APISEC_OK) {
+        return rc;
+    }
+
+    if (k.status != APISEC_STATUS_ACTIVE
+        && k.status != APISEC_STATUS_LOCKED)
+    {
+        return APISEC_OK;
+    }
+
+    if (k.status == APISEC_STATUS_LOCKED
+        && (k.locked_until == 0
+            || (st->locked_until != 0 && k.locked_until >= st->locked_until)))
+    {
+        return APISEC_OK;
+    }
+
+    k.status = APISEC_STATUS_LOCKED;
+    k.locked_until = st->locked_until;
+
+    rc = apisec_key_put(txn, &k, 1);
+    if (rc != APISEC_OK) {
+        return rc;
+    }
+
+    if (st->locked_until) {
+        apisec_format_time(st->locked_until, until);
+        ngx_sprintf((u_char *) extra, "\"rule\":\"%s\",\"rule_type\":\"rate\","
+                    "\"locked_until\":\"%s\"%Z", st->lock_rule, until);
+
+    } else {
+        ngx_sprintf((u_char *) extra, "\"rule\":\"%s\",\"rule_type\":\"rate\","
+                    "\"locked_until\":null%Z", st->lock_rule);
+    }
+
+    ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
+                  "apisec: key \"%s\" of account \"%s\" locked by rule "
+                  "\"%s\"", k.access_key, k.account, st->lock_rule);
+
+    return apisec_event_append(txn, "key.locked", now, k.access_key,
+                               k.account, extra, NULL);
 }

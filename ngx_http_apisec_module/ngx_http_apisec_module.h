@@ -21,6 +21,43 @@
 #define NGX_HTTP_APISEC_STAMP_SIZE   (4 * 1024 * 1024)
 #define NGX_HTTP_APISEC_IDLE         (90 * 86400)
 #define NGX_HTTP_APISEC_FLUSH_MSEC   60000
+#define NGX_HTTP_APISEC_RULE_SIZE    (10 * 1024 * 1024)
+#define NGX_HTTP_APISEC_RULE_NAME_MAX  32
+
+
+#define NGX_HTTP_APISEC_RULE_RATE      1
+#define NGX_HTTP_APISEC_RULE_AMOUNT    2
+#define NGX_HTTP_APISEC_RULE_FAILURES  3
+
+#define NGX_HTTP_APISEC_BY_KEY         0
+#define NGX_HTTP_APISEC_BY_ACCOUNT     1
+#define NGX_HTTP_APISEC_BY_IP          2
+
+#define NGX_HTTP_APISEC_ACT_MONITOR    1
+#define NGX_HTTP_APISEC_ACT_BLOCK      2
+#define NGX_HTTP_APISEC_ACT_LOCK       3
+
+
+/* an apisec_rule of a location */
+typedef struct {
+    ngx_uint_t                 type;
+    ngx_str_t                  name;
+    ngx_str_t                  id;             /* location + name: state */
+    ngx_uint_t                 by;
+    ngx_uint_t                 action;
+    time_t                     lock_time;      /* lock:TIME, 0: until unlock */
+    uint64_t                   rate;           /* milli-requests an hour */
+    uint64_t                   burst;          /* milli-requests */
+} ngx_http_apisec_rule_t;
+
+
+/* a rule event taken out of shared memory by the flush */
+typedef struct {
+    char                      *type;           /* "rule.monitor", ... */
+    char                      *access_key;
+    char                      *account;
+    char                      *extra;          /* JSON members */
+} ngx_http_apisec_rule_event_t;
 
 
 /* a stamp taken out of shared memory by the flush */
@@ -31,6 +68,9 @@ typedef struct {
     ngx_uint_t                 expire;         /* found idle */
     int64_t                    totp_step;      /* last accepted, or 0 */
     ngx_uint_t                 totp_failed;    /* failed codes */
+    ngx_uint_t                 lock;           /* locked by a rule */
+    int64_t                    locked_until;   /* Unix s, 0: until unlock */
+    char                      *lock_rule;      /* the rule's name */
 } ngx_http_apisec_stamp_t;
 
 
@@ -49,6 +89,10 @@ typedef struct {
     ngx_msec_t                 flush_interval;
     size_t                     stamp_size;
     ngx_shm_zone_t            *stamp_zone;
+    size_t                     rule_size;
+    ngx_flag_t                 rule_used;      /* some location has a rule */
+    ngx_flag_t                 rule_lock;      /* some rule locks keys */
+    ngx_shm_zone_t            *rule_zone;
     ngx_event_t                flush_event;    /* per worker */
     ngx_uint_t                 flushes;        /* write txns of the timer */
 
@@ -68,6 +112,7 @@ typedef struct {
     ngx_flag_t                 replay_guard;
     ngx_flag_t                 twofa;
     ngx_str_t                  twofa_header;
+    ngx_array_t               *rules;          /* ngx_http_apisec_rule_t */
 } ngx_http_apisec_loc_conf_t;
 
 
@@ -76,6 +121,8 @@ typedef struct {
     ngx_str_t                  access_key;     /* as sent, once validated */
     ngx_str_t                  account;
     ngx_str_t                  body;           /* form body, when read */
+    ngx_str_t                  rule;           /* the rules that fired */
+    time_t                     retry_after;    /* s, for rate-limited */
     unsigned                   reading_body:1;
     unsigned                   body_done:1;
     unsigned                   done:1;
@@ -94,9 +141,31 @@ ngx_int_t ngx_http_apisec_totp_use(ngx_shm_zone_t *zone, const u_char *ak,
     size_t len, int64_t step, int64_t last);
 ngx_int_t ngx_http_apisec_totp_failed(ngx_shm_zone_t *zone,
     const u_char *ak, size_t len);
+ngx_int_t ngx_http_apisec_lock(ngx_shm_zone_t *zone, const u_char *ak,
+    size_t len, int64_t locked_until, ngx_str_t *rule);
+ngx_int_t ngx_http_apisec_lock_check(ngx_shm_zone_t *zone, const u_char *ak,
+    size_t len, int64_t now);
+void ngx_http_apisec_lock_done(ngx_shm_zone_t *zone, const u_char *ak,
+    size_t len, ngx_uint_t stored);
 ngx_int_t ngx_http_apisec_stamps_take(ngx_shm_zone_t *zone, ngx_pool_t *pool,
     int64_t now_ms, int64_t min_ms, ngx_http_apisec_stamp_t **out,
     ngx_uint_t *dropped);
+
+ngx_shm_zone_t *ngx_http_apisec_rule_zone(ngx_conf_t *cf, size_t size);
+ngx_int_t ngx_http_apisec_rate(ngx_shm_zone_t *zone,
+    ngx_http_apisec_rule_t *rule, ngx_str_t *who, int64_t now_ms,
+    time_t *retry);
+ngx_int_t ngx_http_apisec_rule_event(ngx_shm_zone_t *zone,
+    const char *type, ngx_str_t *ak, ngx_str_t *account, ngx_str_t *extra);
+ngx_int_t ngx_http_apisec_rule_events_take(ngx_shm_zone_t *zone,
+    ngx_pool_t *pool, int64_t now_ms, int64_t min_ms,
+    ngx_http_apisec_rule_event_t **out, ngx_uint_t *dropped);
+
+u_char *ngx_http_apisec_log_handler(ngx_log_t *log, u_char *buf,
+    size_t len);
+char *ngx_http_apisec_rule(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+apisec_err_t ngx_http_apisec_rules_run(ngx_http_request_t *r,
+    ngx_http_apisec_ctx_t *ctx, int64_t now_ms, const char **detail);
 
 
 extern ngx_module_t  ngx_http_apisec_module;

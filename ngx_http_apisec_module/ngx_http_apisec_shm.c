@@ -15,7 +15,15 @@
  * the keys found idle, which the flush timer writes to the store in one
  * transaction per tick (ngx_http_apisec_module.c).  No request writes the
  * store.  The stamps live in shared memory, so a worker that dies loses
- * none of them, except those of a flush it was in the middle of.
+ * none of them, except those of a flush it was in the middle of.  A key
+ * locked by a rule is refused by every worker from the stamp node until
+ * the flush that writes the lock has committed; then the store decides
+ * (so that "apisecctl unlock" works at once).
+ *
+ * The rules: the leaky bucket of every rate rule and client (key, account
+ * or address), as limit_req keeps it (excess in milli-requests), the
+ * least recently used at the queue's tail; and the rule events waiting
+ * for the flush, in a second queue.
  */
 
 
@@ -23,6 +31,15 @@
 
 
 #define NGX_HTTP_APISEC_REPLAY_SCAN   32    /* entries looked at to free */
+#define NGX_HTTP_APISEC_RATE_IDLE     60000 /* ms: never evicted sooner */
+#define NGX_HTTP_APISEC_RULE_EVENTS   1024  /* pending events, at most */
+#define NGX_HTTP_APISEC_HOUR_MS       3600000
+
+/* a key locked by a rule: its state in the stamp node */
+#define NGX_HTTP_APISEC_LOCK_NONE     0
+#define NGX_HTTP_APISEC_LOCK_NEW      1     /* not yet taken by a flush */
+#define NGX_HTTP_APISEC_LOCK_TAKEN    2     /* being written */
+#define NGX_HTTP_APISEC_LOCK_STORED   3     /* the store has it */
 
 
 typedef struct {
@@ -32,6 +49,8 @@ typedef struct {
     ngx_uint_t                   entries;
     int64_t                      last_flush;     /* stamps: Unix ms */
     ngx_uint_t                   dropped;        /* stamps: zone was full */
+    ngx_queue_t                  events;         /* rules: oldest at head */
+    ngx_uint_t                   nevents;
 } ngx_http_apisec_sh_t;
 
 
@@ -60,8 +79,31 @@ typedef struct {
     int64_t                      used;           /* Unix s, 0: not used */
     int64_t                      totp_step;      /* last accepted, or 0 */
     ngx_uint_t                   totp_failed;    /* failed codes */
+    int64_t                      locked_until;   /* Unix s, 0: until unlock */
+    u_char                       lock;           /* NGX_HTTP_APISEC_LOCK_* */
+    u_char                       lock_rule[NGX_HTTP_APISEC_RULE_NAME_MAX + 1];
     u_char                       data[1];        /* the access key */
 } ngx_http_apisec_stamp_node_t;
+
+
+typedef struct {
+    u_char                       color;
+    u_char                       dummy;
+    u_short                      len;
+    ngx_queue_t                  queue;          /* newest at the head */
+    int64_t                      last;           /* Unix ms */
+    uint64_t                     excess;         /* milli-requests */
+    uint64_t                     rate;           /* milli-requests an hour */
+    u_char                       data[1];        /* rule id, 0, client */
+} ngx_http_apisec_rate_node_t;
+
+
+typedef struct {
+    ngx_queue_t                  queue;
+    size_t                       len;
+    u_char                       data[1];        /* type, key, account,
+                                                    extra; each ends in 0 */
+} ngx_http_apisec_event_node_t;
 
 
 static ngx_shm_zone_t *ngx_http_apisec_zone(ngx_conf_t *cf, const char *name,
@@ -81,6 +123,15 @@ static ngx_http_apisec_stamp_node_t *ngx_http_apisec_stamp_lookup(
     size_t len);
 static ngx_http_apisec_stamp_node_t *ngx_http_apisec_stamp_node(
     ngx_http_apisec_zone_t *z, const u_char *ak, size_t len);
+static void ngx_http_apisec_rate_insert(ngx_rbtree_node_t *temp,
+    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
+static ngx_http_apisec_rate_node_t *ngx_http_apisec_rate_lookup(
+    ngx_http_apisec_sh_t *sh, ngx_rbtree_key_t key, const u_char *data,
+    size_t len);
+static uint64_t ngx_http_apisec_rate_leak(uint64_t excess, uint64_t rate,
+    int64_t ms);
+static ngx_uint_t ngx_http_apisec_rate_expire(ngx_http_apisec_zone_t *z,
+    int64_t now, ngx_uint_t force);
 
 
 ngx_shm_zone_t *
@@ -98,6 +149,15 @@ ngx_http_apisec_stamp_zone(ngx_conf_t *cf, size_t size)
     return ngx_http_apisec_zone(cf, "apisec_stamps", size,
                                 ngx_http_apisec_stamp_insert,
                                 "apisec stamp zone");
+}
+
+
+ngx_shm_zone_t *
+ngx_http_apisec_rule_zone(ngx_conf_t *cf, size_t size)
+{
+    return ngx_http_apisec_zone(cf, "apisec_rules", size,
+                                ngx_http_apisec_rate_insert,
+                                "apisec rule zone");
 }
 
 
@@ -169,6 +229,7 @@ ngx_http_apisec_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
     ngx_rbtree_init(&z->sh->rbtree, &z->sh->sentinel, z->insert);
     ngx_queue_init(&z->sh->queue);
+    ngx_queue_init(&z->sh->events);
 
     len = sizeof(" in \"\"") + ngx_strlen(z->what);
 
@@ -504,6 +565,9 @@ ngx_http_apisec_stamp_node(ngx_http_apisec_zone_t *z, const u_char *ak,
     sn->used = 0;
     sn->totp_step = 0;
     sn->totp_failed = 0;
+    sn->locked_until = 0;
+    sn->lock = NGX_HTTP_APISEC_LOCK_NONE;
+    sn->lock_rule[0] = '\0';
     ngx_memcpy(sn->data, ak, len);
 
     ngx_rbtree_insert(&z->sh->rbtree, node);
@@ -511,6 +575,110 @@ ngx_http_apisec_stamp_node(ngx_http_apisec_zone_t *z, const u_char *ak,
     z->sh->entries++;
 
     return sn;
+}
+
+
+/*
+ * Lock the key (a rule's lock action), at once for every worker: until
+ * locked_until (Unix s), or until unlocked when 0.  The flush writes it
+ * to the store with a key.locked event.
+ */
+
+ngx_int_t
+ngx_http_apisec_lock(ngx_shm_zone_t *zone, const u_char *ak, size_t len,
+    int64_t locked_until, ngx_str_t *rule)
+{
+    size_t                         n;
+    ngx_http_apisec_zone_t        *z;
+    ngx_http_apisec_stamp_node_t  *sn;
+
+    z = zone->data;
+
+    ngx_shmtx_lock(&z->shpool->mutex);
+
+    sn = ngx_http_apisec_stamp_node(z, ak, len);
+
+    if (sn == NULL) {
+        ngx_shmtx_unlock(&z->shpool->mutex);
+        return NGX_ERROR;
+    }
+
+    n = ngx_min(rule->len, NGX_HTTP_APISEC_RULE_NAME_MAX);
+
+    sn->lock = NGX_HTTP_APISEC_LOCK_NEW;
+    sn->locked_until = locked_until;
+    ngx_memcpy(sn->lock_rule, rule->data, n);
+    sn->lock_rule[n] = '\0';
+
+    ngx_shmtx_unlock(&z->shpool->mutex);
+
+    return NGX_OK;
+}
+
+
+/*
+ * NGX_DECLINED: the key was locked by a rule at now (Unix s) and the
+ * store may not know it yet; NGX_OK otherwise (the store decides).
+ */
+
+ngx_int_t
+ngx_http_apisec_lock_check(ngx_shm_zone_t *zone, const u_char *ak,
+    size_t len, int64_t now)
+{
+    ngx_int_t                      rc;
+    ngx_http_apisec_zone_t        *z;
+    ngx_http_apisec_stamp_node_t  *sn;
+
+    z = zone->data;
+
+    ngx_shmtx_lock(&z->shpool->mutex);
+
+    sn = ngx_http_apisec_stamp_lookup(z->sh,
+                                      ngx_crc32_short((u_char *) ak, len),
+                                      ak, len);
+
+    rc = NGX_OK;
+
+    if (sn != NULL
+        && (sn->lock == NGX_HTTP_APISEC_LOCK_NEW
+            || sn->lock == NGX_HTTP_APISEC_LOCK_TAKEN)
+        && (sn->locked_until == 0 || now < sn->locked_until))
+    {
+        rc = NGX_DECLINED;
+    }
+
+    ngx_shmtx_unlock(&z->shpool->mutex);
+
+    return rc;
+}
+
+
+/*
+ * After the flush: the lock it took is in the store (stored), or is to
+ * be taken again by the next flush.
+ */
+
+void
+ngx_http_apisec_lock_done(ngx_shm_zone_t *zone, const u_char *ak,
+    size_t len, ngx_uint_t stored)
+{
+    ngx_http_apisec_zone_t        *z;
+    ngx_http_apisec_stamp_node_t  *sn;
+
+    z = zone->data;
+
+    ngx_shmtx_lock(&z->shpool->mutex);
+
+    sn = ngx_http_apisec_stamp_lookup(z->sh,
+                                      ngx_crc32_short((u_char *) ak, len),
+                                      ak, len);
+
+    if (sn != NULL && sn->lock == NGX_HTTP_APISEC_LOCK_TAKEN) {
+        sn->lock = stored ? NGX_HTTP_APISEC_LOCK_STORED
+                          : NGX_HTTP_APISEC_LOCK_NEW;
+    }
+
+    ngx_shmtx_unlock(&z->shpool->mutex);
 }
 
 
@@ -578,7 +746,9 @@ ngx_http_apisec_stamps_take(ngx_shm_zone_t *zone, ngx_pool_t *pool,
     }
 
     st = ngx_palloc(pool, z->sh->entries * sizeof(ngx_http_apisec_stamp_t));
-    p = ngx_pnalloc(pool, z->sh->entries * (APISEC_KEY_MAX + 1));
+    p = ngx_pnalloc(pool, z->sh->entries * (APISEC_KEY_MAX + 1
+                                            + NGX_HTTP_APISEC_RULE_NAME_MAX
+                                            + 1));
 
     if (st == NULL || p == NULL) {
         ngx_shmtx_unlock(&z->shpool->mutex);
@@ -603,7 +773,7 @@ ngx_http_apisec_stamps_take(ngx_shm_zone_t *zone, ngx_pool_t *pool,
         sn = ngx_queue_data(q, ngx_http_apisec_stamp_node_t, queue);
 
         if (sn->used || sn->expire || sn->totp_failed
-            || sn->totp_step >= recent)
+            || sn->totp_step >= recent || sn->lock == NGX_HTTP_APISEC_LOCK_NEW)
         {
             st[i].access_key = (char *) p;
             p = ngx_cpymem(p, sn->data, sn->len);
@@ -613,10 +783,23 @@ ngx_http_apisec_stamps_take(ngx_shm_zone_t *zone, ngx_pool_t *pool,
             st[i].expire = sn->expire;
             st[i].totp_step = sn->totp_step;
             st[i].totp_failed = sn->totp_failed;
+            st[i].lock = (sn->lock == NGX_HTTP_APISEC_LOCK_NEW);
+            st[i].locked_until = sn->locked_until;
+            st[i].lock_rule = (char *) p;
+            p = ngx_cpymem(p, sn->lock_rule, ngx_strlen(sn->lock_rule));
+            *p++ = '\0';
             i++;
+
+            if (sn->lock == NGX_HTTP_APISEC_LOCK_NEW) {
+                sn->lock = NGX_HTTP_APISEC_LOCK_TAKEN;
+            }
         }
 
-        if (sn->totp_step >= recent) {
+        /* a lock not yet in the store is kept, to be refused meanwhile */
+
+        if (sn->totp_step >= recent || sn->lock == NGX_HTTP_APISEC_LOCK_NEW
+            || sn->lock == NGX_HTTP_APISEC_LOCK_TAKEN)
+        {
             sn->used = 0;
             sn->expire = 0;
             sn->totp_failed = 0;
@@ -709,4 +892,388 @@ ngx_http_apisec_stamp_lookup(ngx_http_apisec_sh_t *sh, ngx_rbtree_key_t key,
     }
 
     return NULL;
+}
+
+
+/*
+ * Rate: one request of who (the key, account or address) under rule, at
+ * now (Unix ms), in the leaky bucket of limit_req: the excess leaks at
+ * the rule's rate, each request adds one (1000 milli-requests), and a
+ * request that would take it over the burst is refused without counting.
+ * NGX_OK: within the rate; NGX_BUSY: over it, *retry set to the seconds
+ * until a request would pass; NGX_ERROR: the zone is full of entries used
+ * in the last minute.
+ */
+
+ngx_int_t
+ngx_http_apisec_rate(ngx_shm_zone_t *zone, ngx_http_apisec_rule_t *rule,
+    ngx_str_t *who, int64_t now_ms, time_t *retry)
+{
+    u_char                       *p, buf[512];
+    size_t                        len, n;
+    int64_t                       ms;
+    uint32_t                      hash;
+    uint64_t                      excess, wait;
+    ngx_rbtree_node_t            *node;
+    ngx_http_apisec_zone_t       *z;
+    ngx_http_apisec_rate_node_t  *rn;
+
+    z = zone->data;
+
+    len = rule->id.len + 1 + ngx_min(who->len, sizeof(buf) - 2
+                                               - rule->id.len);
+
+    p = ngx_cpymem(buf, rule->id.data, rule->id.len);
+    *p++ = '\0';
+    ngx_memcpy(p, who->data, len - rule->id.len - 1);
+
+    hash = ngx_crc32_short(buf, len);
+
+    ngx_shmtx_lock(&z->shpool->mutex);
+
+    (void) ngx_http_apisec_rate_expire(z, now_ms, 0);
+
+    rn = ngx_http_apisec_rate_lookup(z->sh, hash, buf, len);
+
+    if (rn != NULL) {
+        ngx_queue_remove(&rn->queue);
+        ngx_queue_insert_head(&z->sh->queue, &rn->queue);
+
+        ms = now_ms - rn->last;
+        rn->rate = rule->rate;
+
+        excess = ngx_http_apisec_rate_leak(rn->excess, rule->rate, ms) + 1000;
+
+        if (excess > rule->burst) {
+            wait = ((excess - rule->burst) * NGX_HTTP_APISEC_HOUR_MS
+                    + rule->rate - 1) / rule->rate;
+            wait = (wait + 999) / 1000;
+            *retry = (time_t) ngx_max(wait, 1);
+
+            ngx_shmtx_unlock(&z->shpool->mutex);
+            return NGX_BUSY;
+        }
+
+        rn->excess = excess;
+
+        if (ms > 0) {
+            rn->last = now_ms;
+        }
+
+        ngx_shmtx_unlock(&z->shpool->mutex);
+        return NGX_OK;
+    }
+
+    n = offsetof(ngx_rbtree_node_t, color)
+        + offsetof(ngx_http_apisec_rate_node_t, data) + len;
+
+    node = ngx_slab_alloc_locked(z->shpool, n);
+
+    if (node == NULL && ngx_http_apisec_rate_expire(z, now_ms, 1) > 0) {
+        node = ngx_slab_alloc_locked(z->shpool, n);
+    }
+
+    if (node == NULL) {
+        ngx_shmtx_unlock(&z->shpool->mutex);
+        return NGX_ERROR;
+    }
+
+    node->key = hash;
+
+    rn = (ngx_http_apisec_rate_node_t *) &node->color;
+    rn->len = (u_short) len;
+    rn->last = now_ms;
+    rn->excess = 0;
+    rn->rate = rule->rate;
+    ngx_memcpy(rn->data, buf, len);
+
+    ngx_rbtree_insert(&z->sh->rbtree, node);
+    ngx_queue_insert_head(&z->sh->queue, &rn->queue);
+    z->sh->entries++;
+
+    ngx_shmtx_unlock(&z->shpool->mutex);
+
+    return NGX_OK;
+}
+
+
+/* what is left of excess after ms at rate (milli-requests an hour) */
+
+static uint64_t
+ngx_http_apisec_rate_leak(uint64_t excess, uint64_t rate, int64_t ms)
+{
+    uint64_t  leak;
+
+    if (ms <= 0 || excess == 0) {
+        return excess;
+    }
+
+    /* all of it, in this time or more (bounds the product below) */
+
+    if ((uint64_t) ms > excess * NGX_HTTP_APISEC_HOUR_MS / rate) {
+        return 0;
+    }
+
+    leak = rate * (uint64_t) ms / NGX_HTTP_APISEC_HOUR_MS;
+
+    return (leak >= excess) ? 0 : excess - leak;
+}
+
+
+/*
+ * Free the least recently used entries unused for a minute: those that
+ * have leaked empty, at most two; with force, the oldest ones whatever
+ * they hold, at most three.  An entry used in the last minute is never
+ * freed.  Returns how many were freed.
+ */
+
+static ngx_uint_t
+ngx_http_apisec_rate_expire(ngx_http_apisec_zone_t *z, int64_t now,
+    ngx_uint_t force)
+{
+    ngx_uint_t                    n, freed;
+    ngx_queue_t                  *q;
+    ngx_rbtree_node_t            *node;
+    ngx_http_apisec_rate_node_t  *rn;
+
+    freed = 0;
+
+    for (n = force ? 3 : 2; n > 0; n--) {
+
+        if (ngx_queue_empty(&z->sh->queue)) {
+            break;
+        }
+
+        q = ngx_queue_last(&z->sh->queue);
+        rn = ngx_queue_data(q, ngx_http_apisec_rate_node_t, queue);
+
+        if (now - rn->last < NGX_HTTP_APISEC_RATE_IDLE
+            && now >= rn->last)
+        {
+            break;
+        }
+
+        if (!force
+            && ngx_http_apisec_rate_leak(rn->excess, rn->rate,
+                                         now - rn->last)
+               > 0)
+        {
+            break;
+        }
+
+        ngx_queue_remove(q);
+
+        node = (ngx_rbtree_node_t *)
+                   ((u_char *) rn - offsetof(ngx_rbtree_node_t, color));
+
+        ngx_rbtree_delete(&z->sh->rbtree, node);
+        ngx_slab_free_locked(z->shpool, node);
+
+        z->sh->entries--;
+        freed++;
+    }
+
+    return freed;
+}
+
+
+static void
+ngx_http_apisec_rate_insert(ngx_rbtree_node_t *temp,
+    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel)
+{
+    ngx_rbtree_node_t            **p;
+    ngx_http_apisec_rate_node_t   *rn, *rnt;
+
+    for ( ;; ) {
+
+        if (node->key < temp->key) {
+            p = &temp->left;
+
+        } else if (node->key > temp->key) {
+            p = &temp->right;
+
+        } else {
+            rn = (ngx_http_apisec_rate_node_t *) &node->color;
+            rnt = (ngx_http_apisec_rate_node_t *) &temp->color;
+
+            p = (ngx_memn2cmp(rn->data, rnt->data, rn->len, rnt->len) < 0)
+                ? &temp->left : &temp->right;
+        }
+
+        if (*p == sentinel) {
+            break;
+        }
+
+        temp = *p;
+    }
+
+    *p = node;
+    node->parent = temp;
+    node->left = sentinel;
+    node->right = sentinel;
+    ngx_rbt_red(node);
+}
+
+
+static ngx_http_apisec_rate_node_t *
+ngx_http_apisec_rate_lookup(ngx_http_apisec_sh_t *sh, ngx_rbtree_key_t key,
+    const u_char *data, size_t len)
+{
+    ngx_int_t                     rc;
+    ngx_rbtree_node_t            *node, *sentinel;
+    ngx_http_apisec_rate_node_t  *rn;
+
+    node = sh->rbtree.root;
+    sentinel = sh->rbtree.sentinel;
+
+    while (node != sentinel) {
+
+        if (key != node->key) {
+            node = (key < node->key) ? node->left : node->right;
+            continue;
+        }
+
+        rn = (ngx_http_apisec_rate_node_t *) &node->color;
+
+        rc = ngx_memn2cmp((u_char *) data, rn->data, len, rn->len);
+
+        if (rc == 0) {
+            return rn;
+        }
+
+        node = (rc < 0) ? node->left : node->right;
+    }
+
+    return NULL;
+}
+
+
+/*
+ * A rule event for the next flush.  NGX_DECLINED when too many wait
+ * already or the zone is full: the event is then counted as dropped.
+ */
+
+ngx_int_t
+ngx_http_apisec_rule_event(ngx_shm_zone_t *zone, const char *type,
+    ngx_str_t *ak, ngx_str_t *account, ngx_str_t *extra)
+{
+    u_char                        *p;
+    size_t                         len;
+    ngx_http_apisec_zone_t        *z;
+    ngx_http_apisec_event_node_t  *ev;
+
+    z = zone->data;
+
+    len = ngx_strlen(type) + ak->len + account->len + extra->len + 4;
+
+    ngx_shmtx_lock(&z->shpool->mutex);
+
+    ev = NULL;
+
+    if (z->sh->nevents < NGX_HTTP_APISEC_RULE_EVENTS) {
+        ev = ngx_slab_alloc_locked(z->shpool,
+                           offsetof(ngx_http_apisec_event_node_t, data) + len);
+    }
+
+    if (ev == NULL) {
+        z->sh->dropped++;
+        ngx_shmtx_unlock(&z->shpool->mutex);
+        return NGX_DECLINED;
+    }
+
+    ev->len = len;
+
+    p = ngx_cpymem(ev->data, type, ngx_strlen(type));
+    *p++ = '\0';
+    p = ngx_cpymem(p, ak->data, ak->len);
+    *p++ = '\0';
+    p = ngx_cpymem(p, account->data, account->len);
+    *p++ = '\0';
+    p = ngx_cpymem(p, extra->data, extra->len);
+    *p = '\0';
+
+    ngx_queue_insert_tail(&z->sh->events, &ev->queue);
+    z->sh->nevents++;
+
+    ngx_shmtx_unlock(&z->shpool->mutex);
+
+    return NGX_OK;
+}
+
+
+/*
+ * Take the pending rule events, oldest first, when the last take is at
+ * least min_ms old, as ngx_http_apisec_stamps_take() does.
+ */
+
+ngx_int_t
+ngx_http_apisec_rule_events_take(ngx_shm_zone_t *zone, ngx_pool_t *pool,
+    int64_t now_ms, int64_t min_ms, ngx_http_apisec_rule_event_t **out,
+    ngx_uint_t *dropped)
+{
+    u_char                        *p;
+    ngx_uint_t                     i;
+    ngx_queue_t                   *q;
+    ngx_http_apisec_zone_t        *z;
+    ngx_http_apisec_rule_event_t  *re;
+    ngx_http_apisec_event_node_t  *ev;
+
+    z = zone->data;
+
+    ngx_shmtx_lock(&z->shpool->mutex);
+
+    if (now_ms - z->sh->last_flush < min_ms) {
+        ngx_shmtx_unlock(&z->shpool->mutex);
+        return 0;
+    }
+
+    z->sh->last_flush = now_ms;
+
+    *dropped = z->sh->dropped;
+    z->sh->dropped = 0;
+
+    if (z->sh->nevents == 0) {
+        ngx_shmtx_unlock(&z->shpool->mutex);
+        return 0;
+    }
+
+    re = ngx_palloc(pool,
+                    z->sh->nevents * sizeof(ngx_http_apisec_rule_event_t));
+    if (re == NULL) {
+        ngx_shmtx_unlock(&z->shpool->mutex);
+        return NGX_ERROR;
+    }
+
+    i = 0;
+
+    while (!ngx_queue_empty(&z->sh->events)) {
+        q = ngx_queue_head(&z->sh->events);
+        ev = ngx_queue_data(q, ngx_http_apisec_event_node_t, queue);
+
+        p = ngx_pnalloc(pool, ev->len);
+        if (p == NULL) {
+            break;
+        }
+
+        ngx_memcpy(p, ev->data, ev->len);
+
+        re[i].type = (char *) p;
+        p += ngx_strlen(p) + 1;
+        re[i].access_key = (char *) p;
+        p += ngx_strlen(p) + 1;
+        re[i].account = (char *) p;
+        p += ngx_strlen(p) + 1;
+        re[i].extra = (char *) p;
+        i++;
+
+        ngx_queue_remove(q);
+        ngx_slab_free_locked(z->shpool, ev);
+        z->sh->nevents--;
+    }
+
+    ngx_shmtx_unlock(&z->shpool->mutex);
+
+    *out = re;
+
+    return (ngx_int_t) i;
 }

@@ -387,14 +387,36 @@ our %Prime;
 sub prime {
     my ($name) = @_;
 
-    my ($req, $hdr) = @{ $Prime{$name} };
+    my ($status, $res) = send_raw(@{ $Prime{$name} });
+
+    $status == 200 or die "prime: not accepted: $res";
+}
+
+
+# send_signed(TEXT): sign TEXT (as an "--- apisec_request" section) and
+# send it on a connection of its own, from "--- init"; returns the status
+# and the whole response
+sub send_signed {
+    my ($text) = @_;
+
+    my ($req, $hdr) = signed_request($text);
+
+    return send_raw($req, $hdr);
+}
+
+
+# one request ("METHOD URI\nBODY" and header lines) on a connection of its
+# own; the status and the whole response
+sub send_raw {
+    my ($req, $hdr) = @_;
+
     my ($line, $body) = split /\n/, $req, 2;
     $body //= '';
 
     my $port = Test::Nginx::Socket::server_port();
     my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
                                      PeerPort => $port, Timeout => 5)
-        or die "prime: connect to $port: $!";
+        or die "connect to $port: $!";
 
     print $sock "$line HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n",
                 map({ "$_\r\n" } grep { length } split /\n/, $hdr),
@@ -403,7 +425,9 @@ sub prime {
     my $res = do { local $/; <$sock> };
     close $sock;
 
-    $res =~ m{^HTTP/1\.[01] 200 } or die "prime: not accepted: $res";
+    my ($status) = ($res // '') =~ m{^HTTP/1\.[01] (\d+) };
+
+    return ($status // 0, $res // '');
 }
 
 
