@@ -20,7 +20,7 @@ LIB_HDRS    := $(SRC)/apisec_parse.h $(SRC)/apisec_crypto.h \
 CTL_SRCS    := $(SRC)/apisecctl.c $(SRC)/apisec_json.c
 CTL_HDRS    := $(SRC)/apisec_json.h
 MOD_SRCS    := $(SRC)/ngx_http_apisec_module.c $(SRC)/ngx_http_apisec_module.h \
-               $(SRC)/ngx_http_apisec_shm.c
+               $(SRC)/ngx_http_apisec_shm.c $(SRC)/ngx_http_apisec_rules.c
 
 UNIT_SRCS   := $(wildcard t/unit/test_*.c)
 UNIT_BINS   := $(patsubst t/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))

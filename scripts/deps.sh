@@ -8,7 +8,7 @@ set -eu
 build="nginx-core nginx-dev liblmdb-dev lmdb-utils libssl-dev gcc make"
 test="$build curl libtest-base-perl libtext-diff-perl libtest-longstring-perl
       libwww-perl libipc-run-perl liblist-moreutils-perl liburi-perl
-      libjson-pp-perl libio-pty-perl"
+      libjson-pp-perl libio-pty-perl oathtool"
 demo="$build curl"
 bench="$test wrk valgrind libnginx-mod-http-lua"
 fuzz="$build clang libclang-rt-14-dev"
