@@ -19,13 +19,14 @@ LIB_HDRS    := $(SRC)/apisec_parse.h $(SRC)/apisec_crypto.h \
                $(SRC)/apisec_store.h $(SRC)/apisec_scheme.h
 CTL_SRCS    := $(SRC)/apisecctl.c $(SRC)/apisec_json.c
 CTL_HDRS    := $(SRC)/apisec_json.h
-MOD_SRCS    := $(SRC)/ngx_http_apisec_module.c $(SRC)/ngx_http_apisec_module.h \
-               $(SRC)/ngx_http_apisec_shm.c $(SRC)/ngx_http_apisec_rules.c
+# the nginx glue: every ngx_http_apisec_* file (the list is config's)
+MOD_SRCS    := $(wildcard $(SRC)/ngx_http_apisec_*.c $(SRC)/ngx_http_apisec_*.h)
 
 UNIT_SRCS   := $(wildcard t/unit/test_*.c)
 UNIT_BINS   := $(patsubst t/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
 
-.PHONY: all module ctl deps test unit demo demo-stop clean
+.PHONY: all module ctl deps test unit demo demo-stop clean \
+        asan asan-build valgrind fuzz fuzz-build fuzz-ci
 
 all: $(BUILD)/.deps-build module ctl
 
@@ -73,6 +74,124 @@ demo: $(BUILD)/.deps-demo all
 
 demo-stop:
 	scripts/demo.sh stop
+
+
+# ---------------------------------------------------------------------
+# Hardening (docs/security.md): the same code under sanitizers, valgrind
+# and libFuzzer.  Everything goes under $(BUILD)/asan, $(BUILD)/fuzz and
+# $(BUILD)/valgrind; the normal build is untouched.  CI runs all of them
+# after `make test` (.ci/run).
+
+# clang by default: its one runtime writes ASan and UBSan reports alike
+# to log_path (gcc's libubsan writes to stderr, which scripts/prove.sh
+# then finds in the error logs); SAN_CC=gcc works too
+SAN_CC      ?= clang
+SAN_FLAGS   := -fsanitize=address,undefined -fno-sanitize-recover=all \
+               -fno-omit-frame-pointer
+SAN_SHARED  := $(if $(findstring clang,$(SAN_CC)),-shared-libasan)
+# the module defines globals that nginx defines too (ngx_modules): with
+# clang, register the module's own through private aliases, as gcc does,
+# or the binary's ngx_modules gets the module's redzones (a false report
+# at the first reload)
+SAN_MODULE  := $(if $(findstring clang,$(SAN_CC)),\
+               -fsanitize-address-use-odr-indicator)
+# build/asan for clang, build/asan-gcc for gcc: a change of compiler
+# never mixes objects
+ASAN        := $(BUILD)/asan$(if $(findstring clang,$(SAN_CC)),,-$(notdir $(SAN_CC)))
+ASAN_UNIT_BINS := $(patsubst t/unit/%.c,$(ASAN)/unit/%,$(UNIT_SRCS))
+
+# the unit tests under LeakSanitizer too; nginx without it (its own
+# exit-time allocations), see scripts/prove.sh
+ASAN_UNIT_OPTIONS := detect_leaks=1:abort_on_error=1
+UBSAN_OPTIONS_ALL := print_stacktrace=1:halt_on_error=1
+
+# nginx's configure runs its feature tests with these flags: no leak
+# reports there, they would turn features off
+$(ASAN)/nginx/Makefile: config scripts/configure-nginx.sh \
+        | $(BUILD)/.deps-asan
+	CC=$(SAN_CC) ASAN_OPTIONS=detect_leaks=0 \
+	    scripts/configure-nginx.sh $(NGINX_SRC) $(ASAN)/nginx $(CURDIR) \
+	    "$(SAN_FLAGS) $(SAN_MODULE)"
+
+# the module links the sanitizer runtimes, shared (LINK: nginx's
+# objs/Makefile links modules with $(LINK) and the distribution's ld flags)
+$(ASAN)/ngx_http_apisec_module.so: $(ASAN)/nginx/Makefile $(LIB_SRCS) \
+        $(LIB_HDRS) $(MOD_SRCS)
+	$(MAKE) -C $(ASAN)/nginx -f objs/Makefile modules \
+	    LINK='$$(CC) $(SAN_FLAGS) $(SAN_SHARED)'
+	cp $(ASAN)/nginx/objs/ngx_http_apisec_module.so $@
+
+$(ASAN)/apisecctl: $(CTL_SRCS) $(CTL_HDRS) $(LIB_SRCS) $(LIB_HDRS) \
+        | $(BUILD)/.deps-asan
+	@mkdir -p $(ASAN)
+	$(SAN_CC) -O1 -g $(SAN_FLAGS) $(WARN) -I$(SRC) -o $@ \
+	    $(CTL_SRCS) $(LIB_SRCS) $(LIBS)
+
+$(ASAN)/unit/%: t/unit/%.c t/unit/unit.h $(LIB_SRCS) $(LIB_HDRS) \
+        | $(BUILD)/.deps-asan
+	@mkdir -p $(ASAN)/unit
+	$(SAN_CC) -O1 -g $(SAN_FLAGS) $(WARN) -I$(SRC) -It/unit -o $@ \
+	    $< $(LIB_SRCS) $(LIBS)
+
+asan-build: $(ASAN)/ngx_http_apisec_module.so $(ASAN)/apisecctl \
+        $(ASAN_UNIT_BINS)
+
+# the unit tests, then the whole Test::Nginx suite against the
+# instrumented module and apisecctl (nginx gets the runtime preloaded);
+# fails on any sanitizer report, wherever it was written
+asan: $(BUILD)/.deps-test asan-build
+	@set -e; for t in $(ASAN_UNIT_BINS); do echo "== $$t"; \
+	    ASAN_OPTIONS=$(ASAN_UNIT_OPTIONS) \
+	    UBSAN_OPTIONS=$(UBSAN_OPTIONS_ALL) $$t; done
+	APISEC_CHECK=asan SAN_CC=$(SAN_CC) TEST_NGINX_BINARY=$(NGINX) \
+	    APISEC_BUILD=$(CURDIR)/$(ASAN) scripts/prove.sh
+
+# nginx under valgrind memcheck (TEST_NGINX_USE_VALGRIND, with
+# valgrind.suppress) for every test file but VALGRIND_SKIP; fails on any
+# error reported.  Skipped: the files that run nginx -t or apisecctl
+# themselves, not through the runner (001-config, 080-rules-config,
+# apisecctl), and the files whose requests must arrive within a few
+# seconds of being signed or of a timer, which nginx under valgrind is
+# too slow for (012-timestamp: the window's edges; 020-workers: 40
+# requests in a 5 s window; 060-idle: flush ticks); their code paths are
+# run by the other files.  A new test file runs under valgrind unless it
+# is added here, with its reason.
+VALGRIND_SKIP  := t/001-config.t t/080-rules-config.t t/apisecctl.t \
+                  t/012-timestamp.t t/020-workers.t t/060-idle.t
+VALGRIND_TESTS ?= $(filter-out $(VALGRIND_SKIP),$(wildcard t/*.t))
+
+valgrind: $(BUILD)/.deps-valgrind all
+	APISEC_CHECK=valgrind TEST_NGINX_BINARY=$(NGINX) \
+	    APISEC_BUILD=$(CURDIR)/$(BUILD) \
+	    APISEC_TESTS="$(VALGRIND_TESTS)" scripts/prove.sh
+
+# libFuzzer targets (clang): fuzz/fuzz_*.c over the plain C sources,
+# seeds in fuzz/corpus/<target>; what they find goes to $(FUZZ)
+FUZZ_CC     ?= clang
+FUZZ_FLAGS  := -g -O1 -fsanitize=fuzzer,address,undefined \
+               -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ        := $(BUILD)/fuzz
+FUZZ_SRCS   := $(wildcard fuzz/fuzz_*.c)
+FUZZ_BINS   := $(patsubst fuzz/%.c,$(FUZZ)/%,$(FUZZ_SRCS))
+FUZZ_LIB    := $(LIB_SRCS) $(SRC)/apisec_json.c
+FUZZ_SECONDS ?= 60
+
+$(FUZZ)/%: fuzz/%.c fuzz/fuzz.h $(FUZZ_LIB) $(LIB_HDRS) $(CTL_HDRS) \
+        | $(BUILD)/.deps-fuzz
+	@mkdir -p $(FUZZ)
+	$(FUZZ_CC) $(FUZZ_FLAGS) $(WARN) -I$(SRC) -Ifuzz -o $@ $< \
+	    $(FUZZ_LIB) $(LIBS)
+
+fuzz-build: $(BUILD)/.deps-fuzz $(FUZZ_BINS)
+
+# each target for FUZZ_SECONDS, from its seeds (every seed is run first,
+# so the regression inputs in the corpus are replayed on every run)
+fuzz: fuzz-build
+	@set -e; for f in $(FUZZ_BINS); do \
+	    fuzz/run.sh $$f $(FUZZ_SECONDS); done
+
+fuzz-ci:
+	$(MAKE) fuzz FUZZ_SECONDS=10
 
 clean:
 	rm -rf $(BUILD) t/servroot*

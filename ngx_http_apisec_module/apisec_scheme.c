@@ -499,7 +499,10 @@ apisec_copy_without(unsigned char *dst, apisec_bytes_t src,
     size_t  from, to;
 
     if (cut == NULL) {
-        memcpy(dst, src.data, src.len);
+        if (src.len > 0) {      /* an empty query or body may be NULL */
+            memcpy(dst, src.data, src.len);
+        }
+
         return src.len;
     }
 

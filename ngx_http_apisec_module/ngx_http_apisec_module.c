@@ -366,9 +366,14 @@ ngx_http_apisec_signed_body(ngx_http_request_t *r, const apisec_scheme_t *s)
 
     static const char  form[] = "application/x-www-form-urlencoded";
 
-    if (s->body == APISEC_BODY_NONE
-        || (r->headers_in.content_length_n <= 0 && !r->headers_in.chunked))
-    {
+    /*
+     * Only a Content-Length of 0 says for sure that there is no body: an
+     * HTTP/2 request may send one with no length at all.  Reading a body
+     * that is not there returns at once, so when in doubt, read: a body
+     * that is signed must never reach the upstream unread.
+     */
+
+    if (s->body == APISEC_BODY_NONE || r->headers_in.content_length_n == 0) {
         return 0;
     }
 

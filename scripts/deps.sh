@@ -1,6 +1,6 @@
 #!/bin/sh
 # Install the Debian packages that a target needs, when they are missing.
-#   scripts/deps.sh build|test|demo|bench|fuzz
+#   scripts/deps.sh build|test|demo|bench|asan|valgrind|fuzz
 # Runs apt-get only when something is missing (and only as root); otherwise
 # it says what to install and fails.
 set -eu
@@ -11,6 +11,12 @@ test="$build curl libtest-base-perl libtext-diff-perl libtest-longstring-perl
       libjson-pp-perl libio-pty-perl oathtool"
 demo="$build curl"
 bench="$test wrk valgrind libnginx-mod-http-lua"
+# make asan: clang and its sanitizer runtimes (the default SAN_CC), and
+# gcc's (SAN_CC=gcc; gcc depends on them, named so that a trimmed system
+# gets them back); make valgrind: memcheck; make fuzz: clang with
+# libFuzzer and its sanitizer runtimes
+asan="$build clang libclang-rt-14-dev libasan8 libubsan1"
+valgrind="$test valgrind"
 fuzz="$build clang libclang-rt-14-dev"
 
 # ccxt's client tests need node >= 18 and npm; a machine may have them
@@ -26,6 +32,8 @@ case "${1:-build}" in
     test)  want=$test ;;
     demo)  want=$demo ;;
     bench) want=$bench ;;
+    asan)  want=$asan ;;
+    valgrind) want=$valgrind ;;
     fuzz)  want=$fuzz ;;
     *) echo "deps.sh: unknown target \"$1\"" >&2; exit 2 ;;
 esac

@@ -5,7 +5,8 @@
 #
 # Uses the stock nginx binary only (no third-party module).  Phase 1 runs
 # the fixtures under t/compat/fixtures/ in subprocesses (passing ones with
-# exact test counts, deliberately failing ones, bail-out, death, SIGINT);
+# exact test counts, deliberately failing ones, bail-out, death, SIGINT,
+# TEST_NGINX_ERROR_LOG, TEST_NGINX_USE_VALGRIND);
 # phase 2 is an ordinary Test::Nginx::Socket run over the __DATA__ blocks.
 #
 # It uses its own server root (a temporary directory) and a free port, so
@@ -210,6 +211,47 @@ sub no_leftover_nginx {
     ok(POSIX::WIFEXITED($st) && POSIX::WEXITSTATUS($st) == 130,
        'sigint: runner exited through its INT handler');
     no_leftover_nginx('sigint');
+}
+
+# TEST_NGINX_ERROR_LOG: each block's error.log, and what nginx logged
+# while it was being stopped, kept in one file under the block's name
+{
+    my $log = server_root() . '.errlog';
+    unlink $log;
+    my ($out, $rc) = run_fixture('last.fixture', "TEST_NGINX_ERROR_LOG=$log");
+    is($rc, 0, 'error_log: exit status 0') or diag($out);
+    my $all = '';
+    if (open my $in, '<', $log) {
+        local $/;
+        $all = <$in> // '';
+        close $in;
+    }
+    like($all, qr/^=== .*last\.fixture TEST 1: first\n/m,
+         'error_log: the first block, under its name');
+    like($all, qr/^=== .*last\.fixture TEST 2: last\n/m,
+         'error_log: the second block');
+    like($all, qr/^=== .*TEST 2: last \(shutdown\)\n.*\bexit/ms,
+         'error_log: the last nginx shutting down');
+    unlink $log;
+    no_leftover_nginx('error_log');
+}
+
+# TEST_NGINX_USE_VALGRIND: nginx in the foreground under valgrind, the
+# block's name on stderr before valgrind's output, valgrind.suppress (in
+# the current directory) applied, nginx stopped after each block
+SKIP: {
+    skip 'valgrind is not installed', 4
+        if system('command -v valgrind >/dev/null 2>&1') != 0;
+    my ($out, $rc) = run_fixture('last.fixture',
+                                 'TEST_NGINX_USE_VALGRIND=1',
+                                 'TEST_NGINX_TIMEOUT=15');
+    is($rc, 0, 'valgrind: exit status 0') or diag($out);
+    like($out, qr/^\S+last\.fixture TEST 1: first$/m,
+         'valgrind: the block name on stderr');
+    unlike($out, qr/^==\d+== /m,
+           "valgrind: nothing reported (nginx's own allocations suppressed)")
+        or diag($out);
+    no_leftover_nginx('valgrind');
 }
 
 # --- phase 2: the blocks below --------------------------------------------

@@ -64,6 +64,8 @@ our $FilterHttpConfig;
 our $UseHup;              # not supported; kept for compatibility
 our $UseStap;             # not supported
 our $CheckLeak            = 0;
+our $UseValgrind          = $ENV{TEST_NGINX_USE_VALGRIND};
+our $TotalErrLog          = $ENV{TEST_NGINX_ERROR_LOG};
 our $Benchmark            = 0;
 our $BenchmarkWarmup      = 0;
 
@@ -71,7 +73,7 @@ if (defined $WorkerUser && $WorkerUser !~ /^\w+(?:\s+\w+)?$/) {
     die "Bad value in the env TEST_NGINX_WORKER_USER: $WorkerUser\n";
 }
 
-for my $unsupported (qw( TEST_NGINX_USE_HUP TEST_NGINX_USE_VALGRIND
+for my $unsupported (qw( TEST_NGINX_USE_HUP
                          TEST_NGINX_USE_STAP TEST_NGINX_CHECK_LEAK
                          TEST_NGINX_BENCHMARK TEST_NGINX_USE_HTTP2
                          TEST_NGINX_USE_HTTP3 TEST_NGINX_USE_RR
@@ -81,6 +83,12 @@ for my $unsupported (qw( TEST_NGINX_USE_HUP TEST_NGINX_USE_VALGRIND
         warn "WARNING: $unsupported is not supported by the compat "
              . "Test::Nginx runner (t/compat); ignored.\n";
     }
+}
+
+# valgrind: nginx in the foreground, a child of this process, so that
+# valgrind's output goes to our stderr (the real module's behaviour)
+if ($UseValgrind) {
+    $DaemonEnabled = 'off';
 }
 
 our $ServRoot   = $ENV{TEST_NGINX_SERVROOT}
@@ -111,6 +119,8 @@ our @BlockPreprocessors;
 our @EnvToNginx;
 our $SubReaper;
 our %StartedNginx;        # pid => 1 for every nginx this process started
+our $TotalErrLogPos;      # TEST_NGINX_ERROR_LOG: error.log copied so far
+our $TotalErrLogName;     # ... by this block
 
 our @EXPORT = qw(
     env_to_nginx
@@ -324,6 +334,13 @@ sub _is_own_nginx ($) {
 sub _stop_nginx ($) {
     my $name = shift;
 
+    _stop_nginx_now($name);
+    _append_total_errlog(undef, 1);
+}
+
+sub _stop_nginx_now ($) {
+    my $name = shift;
+
     if (-f $PidFile) {
         my $pid = _read_pid_file();
         if (defined $pid && $pid =~ /^\d+$/ && is_running($pid)) {
@@ -341,6 +358,38 @@ sub _stop_nginx ($) {
         }
         delete $StartedNginx{$pid} if !is_running($pid);
     }
+}
+
+# TEST_NGINX_ERROR_LOG (as in the real module): after each block, its
+# error.log is appended to that file under a "=== FILE BLOCK" title.  This
+# runner also appends what nginx logs while it is being stopped (exit-time
+# messages), which the real module loses when the next block wipes the
+# server root.  $rest: only what was not copied yet.
+sub _append_total_errlog ($$) {
+    my ($title, $rest) = @_;
+
+    return if !$TotalErrLog;
+    return if $rest && !defined $TotalErrLogPos;
+
+    my $from = $rest ? $TotalErrLogPos : 0;
+    $title = "$TotalErrLogName (shutdown)" if $rest;
+
+    open my $in, '<', $ErrLogFile or return;
+    my $size = -s $in // 0;
+
+    if ($size > $from) {
+        seek $in, $from, 0;
+        my $data = do { local $/; <$in> } // '';
+
+        open my $out, '>>', $TotalErrLog
+            or bail_out("Failed to append to $TotalErrLog: $!\n");
+        print $out "\n=== $0 $title\n", $data;
+        close $out;
+    }
+
+    close $in;
+    $TotalErrLogPos = $rest ? undef : $size;
+    $TotalErrLogName = $title;
 }
 
 END {
@@ -958,8 +1007,111 @@ sub _nginx_cmd ($) {
         $cmd .= " -e $ErrLogFile";
     }
 
+    if (!defined $stderr_file) {
+        return $cmd;
+    }
+
     $cmd .= " > /dev/null 2> $stderr_file";
     return $cmd;
+}
+
+# TEST_NGINX_USE_VALGRIND, as the real module does it: a number runs
+# memcheck with full leak checks (and valgrind.suppress from the current
+# directory when it is there); any other value is valgrind's options.
+# Output goes to stderr, after the block's name.
+sub _valgrind_cmd ($) {
+    my $cmd = shift;
+
+    if ($UseValgrind =~ /^\d+$/) {
+        my $opts = "--tool=memcheck --leak-check=full --show-possibly-lost=no";
+
+        if (-f 'valgrind.suppress') {
+            return "valgrind --num-callers=100 -q $opts --gen-suppressions=all "
+                   . "--suppressions=valgrind.suppress $cmd > /dev/null";
+        }
+
+        return "valgrind --num-callers=100 -q $opts --gen-suppressions=all "
+               . "$cmd > /dev/null";
+    }
+
+    return "valgrind -q $UseValgrind $cmd > /dev/null";
+}
+
+# Start nginx under valgrind in the foreground, in its own process group,
+# and wait for its pid file (written once it listens: valgrind is slow to
+# start).  Returns an error text when nginx exits before that.
+sub _start_valgrind ($$) {
+    my ($name, $cmd) = @_;
+
+    warn "$name\n";
+    warn "CMD: $cmd\n" if $Verbose;
+
+    my $pid = fork();
+    bail_out("$name - fork() failed: $!") if !defined $pid;
+
+    if ($pid == 0) {
+        setpgrp;
+        my $tb = Test::More->builder;
+        $tb->no_ending(1);
+        $InSubprocess = 1;
+        exec "exec $cmd" or POSIX::_exit(127);
+    }
+
+    $ChildPid = $pid;
+    $StartedNginx{$pid} = 1;
+
+    my $wait = 60;
+    while ($wait > 0) {
+        local ($!, $?);
+        if (waitpid($pid, WNOHANG) == $pid) {
+            undef $ChildPid;
+            delete $StartedNginx{$pid};
+            return "nginx exited with status $?";
+        }
+
+        my $running = _read_pid_file();
+        if (defined $running && $running eq $pid) {
+            return undef;
+        }
+
+        sleep 0.1;
+        $wait -= 0.1;
+    }
+
+    return "nginx did not write its pid file within 60 seconds";
+}
+
+# after each block under valgrind (the real module's behaviour): QUIT
+# nginx and wait for it to exit, so that valgrind reports the block's
+# leaks right after its name
+sub _stop_valgrind ($) {
+    my $name = shift;
+
+    my $pid = $ChildPid;
+    return if !defined $pid;
+
+    kill SIGQUIT, $pid;
+
+    my $left = 30;
+    while ($left > 0) {
+        local ($!, $?);
+        last if waitpid($pid, WNOHANG) == $pid;
+        sleep 0.05;
+        $left -= 0.05;
+    }
+
+    if ($left <= 0) {
+        warn "$name - timeout when waiting for nginx $pid to exit under "
+             . "valgrind\n";
+        kill SIGKILL, -$pid;
+        local ($!, $?);
+        waitpid($pid, 0);
+    }
+
+    undef $ChildPid;
+    delete $StartedNginx{$pid};
+    unlink $PidFile if -f $PidFile;
+    _append_total_errlog(undef, 1);
 }
 
 sub _start_failure_details ($) {
@@ -996,6 +1148,13 @@ sub run_test ($) {
     }
 
     my $must_die = $block->must_die;
+
+    local $UseValgrind = $UseValgrind;
+    local $DaemonEnabled = $DaemonEnabled;
+    if (defined $must_die && $UseValgrind) {
+        undef $UseValgrind;
+        $DaemonEnabled = 'on';
+    }
 
     if (!defined $config) {
         if (!$NoNginxManager && !defined $PrevConfig) {
@@ -1036,13 +1195,29 @@ sub run_test ($) {
                      . "environment");
         }
 
+        $ErrLogFilePos = 0;
+
+        if ($UseValgrind) {
+            my $cmd = _valgrind_cmd(_nginx_cmd(undef));
+            my $err = _start_valgrind($name, $cmd);
+
+            if (defined $err) {
+                my $details = _start_failure_details('');
+                Test::More::diag("$name - nginx failed to start under "
+                                 . "valgrind ($err):\n$details");
+                bail_out("$name - Cannot start nginx using command "
+                         . "\"$cmd\" ($err).");
+            }
+
+            goto REQUEST;
+        }
+
         my (undef, $stderr_file) = tempfile("test-nginx-stderr-XXXXXX",
                                             TMPDIR => 1, UNLINK => 1);
         my $cmd = _nginx_cmd($stderr_file);
 
         my $i = 0;
         my $waited = 0;
-        $ErrLogFilePos = 0;
 
       RUN_AGAIN:
         warn "CMD: $cmd\n" if $Verbose;
@@ -1091,6 +1266,7 @@ sub run_test ($) {
             }
 
             goto RUN_AGAIN if ++$i < $RepeatEach;
+            _append_total_errlog($block->name, 0);
             return;
         }
 
@@ -1132,6 +1308,8 @@ sub run_test ($) {
         sleep $TestNginxSleep;
     }
 
+  REQUEST:
+
     # "--- init" runs after nginx has been started (or reused) and before
     # the first request of the block; once per block, not per repeat_each.
     if ($block->init) {
@@ -1150,6 +1328,12 @@ sub run_test ($) {
         }
 
         $RunTestHelper->($block, $dry_run, $i - 1);
+    }
+
+    _append_total_errlog($block->name, 0);
+
+    if ($UseValgrind) {
+        _stop_valgrind($name);
     }
 }
 
