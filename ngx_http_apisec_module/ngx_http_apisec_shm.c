@@ -71,10 +71,24 @@ typedef struct {
 } ngx_http_apisec_replay_node_t;
 
 
+/*
+ * The head of the nodes keyed by a byte string (stamps: the access key;
+ * rate: rule and client): the string is off bytes from the head.
+ */
+
+typedef struct {
+    u_char                       color;
+    u_char                       byte;           /* the node's own use */
+    u_short                      len;
+    u_short                      off;
+} ngx_http_apisec_str_node_t;
+
+
 typedef struct {
     u_char                       color;
     u_char                       expire;         /* found idle */
     u_short                      len;
+    u_short                      off;
     ngx_queue_t                  queue;
     int64_t                      used;           /* Unix s, 0: not used */
     int64_t                      totp_step;      /* last accepted, or 0 */
@@ -90,6 +104,7 @@ typedef struct {
     u_char                       color;
     u_char                       dummy;
     u_short                      len;
+    u_short                      off;
     ngx_queue_t                  queue;          /* newest at the head */
     int64_t                      last;           /* Unix ms */
     uint64_t                     excess;         /* milli-requests */
@@ -116,18 +131,12 @@ static ngx_http_apisec_replay_node_t *ngx_http_apisec_replay_lookup(
     ngx_http_apisec_sh_t *sh, ngx_rbtree_key_t key, const u_char *mac);
 static ngx_uint_t ngx_http_apisec_replay_expire(ngx_http_apisec_zone_t *z,
     int64_t now, ngx_uint_t n);
-static void ngx_http_apisec_stamp_insert(ngx_rbtree_node_t *temp,
+static void ngx_http_apisec_str_insert(ngx_rbtree_node_t *temp,
     ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
-static ngx_http_apisec_stamp_node_t *ngx_http_apisec_stamp_lookup(
-    ngx_http_apisec_sh_t *sh, ngx_rbtree_key_t key, const u_char *ak,
-    size_t len);
+static void *ngx_http_apisec_str_lookup(ngx_http_apisec_sh_t *sh,
+    ngx_rbtree_key_t key, const u_char *data, size_t len);
 static ngx_http_apisec_stamp_node_t *ngx_http_apisec_stamp_node(
     ngx_http_apisec_zone_t *z, const u_char *ak, size_t len);
-static void ngx_http_apisec_rate_insert(ngx_rbtree_node_t *temp,
-    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
-static ngx_http_apisec_rate_node_t *ngx_http_apisec_rate_lookup(
-    ngx_http_apisec_sh_t *sh, ngx_rbtree_key_t key, const u_char *data,
-    size_t len);
 static uint64_t ngx_http_apisec_rate_leak(uint64_t excess, uint64_t rate,
     int64_t ms);
 static ngx_uint_t ngx_http_apisec_rate_expire(ngx_http_apisec_zone_t *z,
@@ -147,7 +156,7 @@ ngx_shm_zone_t *
 ngx_http_apisec_stamp_zone(ngx_conf_t *cf, size_t size)
 {
     return ngx_http_apisec_zone(cf, "apisec_stamps", size,
-                                ngx_http_apisec_stamp_insert,
+                                ngx_http_apisec_str_insert,
                                 "apisec stamp zone");
 }
 
@@ -156,7 +165,7 @@ ngx_shm_zone_t *
 ngx_http_apisec_rule_zone(ngx_conf_t *cf, size_t size)
 {
     return ngx_http_apisec_zone(cf, "apisec_rules", size,
-                                ngx_http_apisec_rate_insert,
+                                ngx_http_apisec_str_insert,
                                 "apisec rule zone");
 }
 
@@ -541,7 +550,7 @@ ngx_http_apisec_stamp_node(ngx_http_apisec_zone_t *z, const u_char *ak,
 
     hash = ngx_crc32_short((u_char *) ak, len);
 
-    sn = ngx_http_apisec_stamp_lookup(z->sh, hash, ak, len);
+    sn = ngx_http_apisec_str_lookup(z->sh, hash, ak, len);
 
     if (sn != NULL) {
         return sn;
@@ -561,6 +570,7 @@ ngx_http_apisec_stamp_node(ngx_http_apisec_zone_t *z, const u_char *ak,
 
     sn = (ngx_http_apisec_stamp_node_t *) &node->color;
     sn->len = (u_short) len;
+    sn->off = offsetof(ngx_http_apisec_stamp_node_t, data);
     sn->expire = 0;
     sn->used = 0;
     sn->totp_step = 0;
@@ -633,7 +643,7 @@ ngx_http_apisec_lock_check(ngx_shm_zone_t *zone, const u_char *ak,
 
     ngx_shmtx_lock(&z->shpool->mutex);
 
-    sn = ngx_http_apisec_stamp_lookup(z->sh,
+    sn = ngx_http_apisec_str_lookup(z->sh,
                                       ngx_crc32_short((u_char *) ak, len),
                                       ak, len);
 
@@ -669,7 +679,7 @@ ngx_http_apisec_lock_done(ngx_shm_zone_t *zone, const u_char *ak,
 
     ngx_shmtx_lock(&z->shpool->mutex);
 
-    sn = ngx_http_apisec_stamp_lookup(z->sh,
+    sn = ngx_http_apisec_str_lookup(z->sh,
                                       ngx_crc32_short((u_char *) ak, len),
                                       ak, len);
 
@@ -695,7 +705,7 @@ ngx_http_apisec_stamp_get(ngx_shm_zone_t *zone, const u_char *ak, size_t len)
 
     ngx_shmtx_lock(&z->shpool->mutex);
 
-    sn = ngx_http_apisec_stamp_lookup(z->sh,
+    sn = ngx_http_apisec_str_lookup(z->sh,
                                       ngx_crc32_short((u_char *) ak, len),
                                       ak, len);
     used = (sn != NULL) ? sn->used : 0;
@@ -824,77 +834,6 @@ ngx_http_apisec_stamps_take(ngx_shm_zone_t *zone, ngx_pool_t *pool,
 }
 
 
-static void
-ngx_http_apisec_stamp_insert(ngx_rbtree_node_t *temp,
-    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel)
-{
-    ngx_rbtree_node_t             **p;
-    ngx_http_apisec_stamp_node_t   *sn, *snt;
-
-    for ( ;; ) {
-
-        if (node->key < temp->key) {
-            p = &temp->left;
-
-        } else if (node->key > temp->key) {
-            p = &temp->right;
-
-        } else {
-            sn = (ngx_http_apisec_stamp_node_t *) &node->color;
-            snt = (ngx_http_apisec_stamp_node_t *) &temp->color;
-
-            p = (ngx_memn2cmp(sn->data, snt->data, sn->len, snt->len) < 0)
-                ? &temp->left : &temp->right;
-        }
-
-        if (*p == sentinel) {
-            break;
-        }
-
-        temp = *p;
-    }
-
-    *p = node;
-    node->parent = temp;
-    node->left = sentinel;
-    node->right = sentinel;
-    ngx_rbt_red(node);
-}
-
-
-static ngx_http_apisec_stamp_node_t *
-ngx_http_apisec_stamp_lookup(ngx_http_apisec_sh_t *sh, ngx_rbtree_key_t key,
-    const u_char *ak, size_t len)
-{
-    ngx_int_t                      rc;
-    ngx_rbtree_node_t             *node, *sentinel;
-    ngx_http_apisec_stamp_node_t  *sn;
-
-    node = sh->rbtree.root;
-    sentinel = sh->rbtree.sentinel;
-
-    while (node != sentinel) {
-
-        if (key != node->key) {
-            node = (key < node->key) ? node->left : node->right;
-            continue;
-        }
-
-        sn = (ngx_http_apisec_stamp_node_t *) &node->color;
-
-        rc = ngx_memn2cmp((u_char *) ak, sn->data, len, sn->len);
-
-        if (rc == 0) {
-            return sn;
-        }
-
-        node = (rc < 0) ? node->left : node->right;
-    }
-
-    return NULL;
-}
-
-
 /*
  * Rate: one request of who (the key, account or address) under rule, at
  * now (Unix ms), in the leaky bucket of limit_req: the excess leaks at
@@ -933,7 +872,7 @@ ngx_http_apisec_rate(ngx_shm_zone_t *zone, ngx_http_apisec_rule_t *rule,
 
     (void) ngx_http_apisec_rate_expire(z, now_ms, 0);
 
-    rn = ngx_http_apisec_rate_lookup(z->sh, hash, buf, len);
+    rn = ngx_http_apisec_str_lookup(z->sh, hash, buf, len);
 
     if (rn != NULL) {
         ngx_queue_remove(&rn->queue);
@@ -982,6 +921,7 @@ ngx_http_apisec_rate(ngx_shm_zone_t *zone, ngx_http_apisec_rule_t *rule,
 
     rn = (ngx_http_apisec_rate_node_t *) &node->color;
     rn->len = (u_short) len;
+    rn->off = offsetof(ngx_http_apisec_rate_node_t, data);
     rn->last = now_ms;
     rn->excess = 0;
     rn->rate = rule->rate;
@@ -1074,77 +1014,6 @@ ngx_http_apisec_rate_expire(ngx_http_apisec_zone_t *z, int64_t now,
     }
 
     return freed;
-}
-
-
-static void
-ngx_http_apisec_rate_insert(ngx_rbtree_node_t *temp,
-    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel)
-{
-    ngx_rbtree_node_t            **p;
-    ngx_http_apisec_rate_node_t   *rn, *rnt;
-
-    for ( ;; ) {
-
-        if (node->key < temp->key) {
-            p = &temp->left;
-
-        } else if (node->key > temp->key) {
-            p = &temp->right;
-
-        } else {
-            rn = (ngx_http_apisec_rate_node_t *) &node->color;
-            rnt = (ngx_http_apisec_rate_node_t *) &temp->color;
-
-            p = (ngx_memn2cmp(rn->data, rnt->data, rn->len, rnt->len) < 0)
-                ? &temp->left : &temp->right;
-        }
-
-        if (*p == sentinel) {
-            break;
-        }
-
-        temp = *p;
-    }
-
-    *p = node;
-    node->parent = temp;
-    node->left = sentinel;
-    node->right = sentinel;
-    ngx_rbt_red(node);
-}
-
-
-static ngx_http_apisec_rate_node_t *
-ngx_http_apisec_rate_lookup(ngx_http_apisec_sh_t *sh, ngx_rbtree_key_t key,
-    const u_char *data, size_t len)
-{
-    ngx_int_t                     rc;
-    ngx_rbtree_node_t            *node, *sentinel;
-    ngx_http_apisec_rate_node_t  *rn;
-
-    node = sh->rbtree.root;
-    sentinel = sh->rbtree.sentinel;
-
-    while (node != sentinel) {
-
-        if (key != node->key) {
-            node = (key < node->key) ? node->left : node->right;
-            continue;
-        }
-
-        rn = (ngx_http_apisec_rate_node_t *) &node->color;
-
-        rc = ngx_memn2cmp((u_char *) data, rn->data, len, rn->len);
-
-        if (rc == 0) {
-            return rn;
-        }
-
-        node = (rc < 0) ? node->left : node->right;
-    }
-
-    return NULL;
 }
 
 
@@ -1276,4 +1145,81 @@ ngx_http_apisec_rule_events_take(ngx_shm_zone_t *zone, ngx_pool_t *pool,
     *out = re;
 
     return (ngx_int_t) i;
+}
+
+
+/* nodes keyed by a byte string: ordered by its hash, then by the bytes */
+
+static void
+ngx_http_apisec_str_insert(ngx_rbtree_node_t *temp, ngx_rbtree_node_t *node,
+    ngx_rbtree_node_t *sentinel)
+{
+    ngx_rbtree_node_t           **p;
+    ngx_http_apisec_str_node_t   *n, *t;
+
+    for ( ;; ) {
+
+        if (node->key < temp->key) {
+            p = &temp->left;
+
+        } else if (node->key > temp->key) {
+            p = &temp->right;
+
+        } else {
+            n = (ngx_http_apisec_str_node_t *) &node->color;
+            t = (ngx_http_apisec_str_node_t *) &temp->color;
+
+            p = (ngx_memn2cmp((u_char *) n + n->off, (u_char *) t + t->off,
+                              n->len, t->len)
+                 < 0)
+                ? &temp->left : &temp->right;
+        }
+
+        if (*p == sentinel) {
+            break;
+        }
+
+        temp = *p;
+    }
+
+    *p = node;
+    node->parent = temp;
+    node->left = sentinel;
+    node->right = sentinel;
+    ngx_rbt_red(node);
+}
+
+
+/* the node (its head, at &node->color) keyed by data, or NULL */
+
+static void *
+ngx_http_apisec_str_lookup(ngx_http_apisec_sh_t *sh, ngx_rbtree_key_t key,
+    const u_char *data, size_t len)
+{
+    ngx_int_t                    rc;
+    ngx_rbtree_node_t           *node, *sentinel;
+    ngx_http_apisec_str_node_t  *n;
+
+    node = sh->rbtree.root;
+    sentinel = sh->rbtree.sentinel;
+
+    while (node != sentinel) {
+
+        if (key != node->key) {
+            node = (key < node->key) ? node->left : node->right;
+            continue;
+        }
+
+        n = (ngx_http_apisec_str_node_t *) &node->color;
+
+        rc = ngx_memn2cmp((u_char *) data, (u_char *) n + n->off, len, n->len);
+
+        if (rc == 0) {
+            return n;
+        }
+
+        node = (rc < 0) ? node->left : node->right;
+    }
+
+    return NULL;
 }
