@@ -53,8 +53,19 @@ package ApisecTest;
 #                               before the block sends it (a replay), and
 #                               before the block's own "--- init"
 #
+#   {nul}                       a NUL byte (0x00)
+#   {rep:N:TEXT}                TEXT N times (TEXT without "}")
+#   {params:N}, {params:N:q}    N parameters p1=1&p2=1&...&pN=1 (or q1...)
+#   @chunked: N                 send the body with Transfer-Encoding:
+#                               chunked, in chunks of N bytes (signed as
+#                               the decoded body)
+#
 # "--- apisec_then" lists plain requests ("GET /log") sent after the signed
 # one; the block then gives error_code and response_body as eval arrays.
+#
+# From "--- init", besides send_signed and send_raw: send_parts (a raw
+# request in pieces, with pauses, or stalling) and send_curl (a request
+# by curl, over HTTP/2 with prior knowledge).
 #
 # The signature is computed here with Digest::SHA, independently of the
 # module's code; t/011-hashkey-openssl.t also uses `openssl dgst`.
@@ -69,6 +80,7 @@ use POSIX qw(strftime);
 use File::Path qw(make_path remove_tree);
 use File::Basename qw(basename);
 use IO::Socket::INET ();
+use IO::Select ();
 use IPC::Run ();
 use Time::HiRes ();
 
@@ -88,7 +100,9 @@ sub setup {
 
     my $name = basename($0, '.t');
 
-    $Dir = abs_path('t') . "/tmp/$name";
+    # APISEC_TMP: another directory for the stores, for a run beside
+    # another one (each with its TEST_NGINX_SERVROOT and port)
+    $Dir = ($ENV{APISEC_TMP} || abs_path('t') . '/tmp') . "/$name";
     remove_tree($Dir);
     make_path($Dir);
 
@@ -317,6 +331,10 @@ sub signed_request {
         $s =~ s/\{isoms([+-]\d+)?\}/iso($now + ($1 || 0), 1)/ge;
         $s =~ s/\{totp:([\w.-]+?)([+-]\d+)?\}/totp($1, $2 || 0)/ge;
         $s =~ s/\{totp_again:([\w.-]+)\}/$LastTotp{$1}/g;
+        $s =~ s/\{rep:(\d+):([^}]*)\}/$2 x $1/ge;
+        $s =~ s/\{params:(\d+)(?::(\w+))?\}/
+                join '&', map { ($2 \/\/ 'p') . "$_=1" } 1 .. $1/gex;
+        $s =~ s/\{nul\}/\0/g;
         return $s;
     };
 
@@ -366,6 +384,11 @@ sub signed_request {
         }
     }
 
+    if (my $n = $at{chunked}) {
+        $req = chunked($req, $n);
+        $hdr .= (length $hdr ? "\n" : '') . 'Transfer-Encoding: chunked';
+    }
+
     my @also;
 
     if (my $t = $at{also}) {
@@ -410,17 +433,12 @@ sub send_signed {
 sub send_raw {
     my ($req, $hdr) = @_;
 
-    my ($line, $body) = split /\n/, $req, 2;
-    $body //= '';
-
     my $port = Test::Nginx::Socket::server_port();
     my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
                                      PeerPort => $port, Timeout => 5)
         or die "connect to $port: $!";
 
-    print $sock "$line HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n",
-                map({ "$_\r\n" } grep { length } split /\n/, $hdr),
-                'Content-Length: ' . length($body) . "\r\n\r\n$body";
+    print $sock raw_request($req, $hdr);
 
     my $res = do { local $/; <$sock> };
     close $sock;
@@ -428,6 +446,137 @@ sub send_raw {
     my ($status) = ($res // '') =~ m{^HTTP/1\.[01] (\d+) };
 
     return ($status // 0, $res // '');
+}
+
+
+# the bytes that send_raw sends for a request and its header lines
+sub raw_request {
+    my ($req, $hdr) = @_;
+
+    my ($line, $body) = split /\n/, $req, 2;
+    $body //= '';
+    $hdr //= '';
+
+    # as the runner: no Content-Length when the headers have one, or
+    # say chunked
+    my $len = $hdr =~ /^(?:Content-Length|Transfer-Encoding):/mi
+              ? '' : 'Content-Length: ' . length($body) . "\r\n";
+
+    return join '', "$line HTTP/1.1\r\nHost: localhost\r\n",
+                    "Connection: close\r\n",
+                    map({ "$_\r\n" } grep { length } split /\n/, $hdr),
+                    "$len\r\n$body";
+}
+
+
+# "METHOD URI\nBODY" with the body in chunks of n bytes (chunked coding)
+sub chunked {
+    my ($req, $n) = @_;
+
+    my ($line, $body) = split /\n/, $req, 2;
+    $body //= '';
+
+    my $out = '';
+
+    for (my $i = 0; $i < length $body; $i += $n) {
+        my $c = substr $body, $i, $n;
+        $out .= sprintf("%x\r\n", length $c) . "$c\r\n";
+    }
+
+    return "$line\n${out}0\r\n\r\n";
+}
+
+
+# send_parts([PIECES], TIMEOUT): one connection; each piece is bytes to
+# send or a reference to a number of seconds to pause; then read until
+# the server closes or TIMEOUT seconds (default 5) pass without a byte.
+# The status (0: none), the whole response, the seconds from the last
+# piece sent to the end, and whether it ended by the server closing.
+sub send_parts {
+    my ($pieces, $timeout) = @_;
+
+    $timeout //= 5;
+
+    my $port = Test::Nginx::Socket::server_port();
+    my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                     PeerPort => $port, Timeout => 5)
+        or die "connect to $port: $!";
+    $sock->autoflush(1);
+
+    for my $p (@$pieces) {
+        if (ref $p) {
+            Time::HiRes::sleep($$p);
+
+        } else {
+            # the server may have closed already: no SIGPIPE
+            local $SIG{PIPE} = 'IGNORE';
+            syswrite($sock, $p) // last;
+        }
+    }
+
+    my $t0 = Time::HiRes::time();
+    my ($res, $closed) = ('', 0);
+    my $sel = IO::Select->new($sock);
+
+    while ($sel->can_read($timeout)) {
+        my $n = sysread($sock, my $buf, 65536);
+        if (!$n) {
+            $closed = 1;
+            last;
+        }
+        $res .= $buf;
+    }
+
+    close $sock;
+
+    my ($status) = $res =~ m{^HTTP/1\.[01] (\d+) };
+
+    return ($status // 0, $res, Time::HiRes::time() - $t0, $closed);
+}
+
+
+# send_curl(REQ, HDR, OPTIONS): the request (as signed_request makes it)
+# sent by curl to 127.0.0.1:port (default: the server's) with the header
+# lines as they are and the body as given; options: port => N, http2 => 1
+# (HTTP/2 with prior knowledge, h2c), no_length => 1 (the body streamed
+# from stdin without a Content-Length: chunked in HTTP/1.1, DATA frames
+# alone in HTTP/2).  The status, the whole response (status line and
+# headers too) and the HTTP version of the response.
+sub send_curl {
+    my ($req, $hdr, %opt) = @_;
+
+    my ($line, $body) = split /\n/, $req, 2;
+    $body //= '';
+    my ($method, $uri) = split / /, $line, 2;
+    my $port = $opt{port} // Test::Nginx::Socket::server_port();
+
+    my @cmd = ('curl', '-sS', '-i', '--path-as-is', '--max-time', '10',
+               '-X', $method, '-H', 'Expect:',
+               $opt{http2} ? ('--http2-prior-knowledge') : ());
+
+    push @cmd, '-H', $_ for grep { length } split /\n/, $hdr // '';
+
+    my $in = '';
+
+    if ($opt{no_length}) {
+        push @cmd, '-T', '-';
+        $in = $body;
+
+    } elsif (length $body) {
+        push @cmd, '--data-binary', '@-';
+        $in = $body;
+    }
+
+    push @cmd, "http://127.0.0.1:$port$uri";
+
+    my ($out, $err) = ('', '');
+
+    IPC::Run::run(\@cmd, \$in, \$out, \$err)
+        or die "curl: exit " . ($? >> 8) . ": $err";
+
+    my ($ver, $status) = $out =~ m{^HTTP/([\d.]+) (\d+)};
+
+    return ($status // 0, $out, $ver // '');
 }
 
 
