@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "apisec_fields.h"
 #include "apisec_json.h"
 
 
@@ -28,15 +29,12 @@ static int apisec_json_begin(apisec_json_writer_t *w, int object);
 static int apisec_json_end(apisec_json_writer_t *w, int object);
 static int apisec_json_escape(apisec_json_writer_t *w, const char *s,
     size_t len);
-static size_t apisec_json_utf8_len(const unsigned char *p, size_t n);
 static void apisec_json_wipe(void *p, size_t n);
 static int apisec_json_fail(apisec_json_parser_t *ps,
     const unsigned char *at, const char *msg, const char *arg);
 static void apisec_json_skip_ws(apisec_json_parser_t *ps);
 static int apisec_json_parse_string(apisec_json_parser_t *ps,
     apisec_json_str_t *out);
-static int apisec_json_parse_hex4(apisec_json_parser_t *ps,
-    const unsigned char *p, unsigned *cp);
 static int apisec_json_parse_int(apisec_json_parser_t *ps, int64_t *out);
 static int apisec_json_parse_array(apisec_json_parser_t *ps,
     apisec_json_member_t *m);
@@ -384,7 +382,7 @@ apisec_json_escape(apisec_json_writer_t *w, const char *s, size_t len)
             }
 
             if (p[i] >= 0x80) {
-                n = apisec_json_utf8_len(p + i, len - i);
+                n = apisec_utf8_len(p + i, len - i);
                 if (n > 0) {
                     i += n;
                     continue;
@@ -430,71 +428,6 @@ apisec_json_escape(apisec_json_writer_t *w, const char *s, size_t len)
     }
 
     return apisec_json_put(w, "\"", 1);
-}
-
-
-/*
- * The length of the valid UTF-8 sequence (RFC 3629: no overlong forms, no
- * surrogates, nothing above U+10FFFF) that starts at p, or 0.
- */
-
-static size_t
-apisec_json_utf8_len(const unsigned char *p, size_t n)
-{
-    unsigned char  c, lo, hi;
-    size_t         need, i;
-
-    c = p[0];
-
-    if (c < 0x80) {
-        return 1;
-    }
-
-    lo = 0x80;
-    hi = 0xbf;
-
-    if (c >= 0xc2 && c <= 0xdf) {
-        need = 2;
-
-    } else if (c >= 0xe0 && c <= 0xef) {
-        need = 3;
-
-        if (c == 0xe0) {
-            lo = 0xa0;
-
-        } else if (c == 0xed) {
-            hi = 0x9f;
-        }
-
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        need = 4;
-
-        if (c == 0xf0) {
-            lo = 0x90;
-
-        } else if (c == 0xf4) {
-            hi = 0x8f;
-        }
-
-    } else {
-        return 0;
-    }
-
-    if (n < need) {
-        return 0;
-    }
-
-    if (p[1] < lo || p[1] > hi) {
-        return 0;
-    }
-
-    for (i = 2; i < need; i++) {
-        if (p[i] < 0x80 || p[i] > 0xbf) {
-            return 0;
-        }
-    }
-
-    return need;
 }
 
 
@@ -912,187 +845,41 @@ apisec_json_parse_int(apisec_json_parser_t *ps, int64_t *out)
 }
 
 
-static int
-apisec_json_parse_hex4(apisec_json_parser_t *ps, const unsigned char *p,
-    unsigned *cp)
-{
-    unsigned       i, v;
-    unsigned char  c;
-
-    if (ps->end - p < 4) {
-        return apisec_json_fail(ps, p, "truncated \\u escape", NULL);
-    }
-
-    v = 0;
-
-    for (i = 0; i < 4; i++) {
-        c = p[i];
-
-        if (c >= '0' && c <= '9') {
-            v = v * 16 + (unsigned) (c - '0');
-
-        } else if (c >= 'a' && c <= 'f') {
-            v = v * 16 + (unsigned) (c - 'a' + 10);
-
-        } else if (c >= 'A' && c <= 'F') {
-            v = v * 16 + (unsigned) (c - 'A' + 10);
-
-        } else {
-            return apisec_json_fail(ps, p, "invalid \\u escape", NULL);
-        }
-    }
-
-    *cp = v;
-
-    return 0;
-}
-
-
-/* ps->p is at the opening quote; on success it is past the closing one */
+/*
+ * ps->p is at the opening quote; on success it is past the closing one.
+ * The decoder is apisec_fields.c's, the one the module uses too.
+ */
 
 static int
 apisec_json_parse_string(apisec_json_parser_t *ps, apisec_json_str_t *out)
 {
-    char                  *dst, *start;
-    size_t                 n;
-    unsigned               cp, lo;
-    unsigned char          c;
-    const unsigned char   *p, *esc;
+    char                    *start;
+    size_t                   cap;
+    apisec_json_unescape_t   r;
 
-    p = ps->p + 1;
     start = ps->obj->arena + ps->obj->arena_len;
-    dst = start;
+    cap = ps->obj->arena_cap - ps->obj->arena_len;
 
-    for ( ;; ) {
-        if (p == ps->end) {
-            return apisec_json_fail(ps, p, "unterminated string", NULL);
-        }
-
-        c = *p;
-
-        if (c == '"') {
-            p++;
-            break;
-        }
-
-        if (c < 0x20) {
-            return apisec_json_fail(ps, p,
-                                    "control character in a string (use an "
-                                    "escape)", NULL);
-        }
-
-        if (c >= 0x80) {
-            n = apisec_json_utf8_len(p, (size_t) (ps->end - p));
-            if (n == 0) {
-                return apisec_json_fail(ps, p, "invalid UTF-8", NULL);
-            }
-
-            memcpy(dst, p, n);
-            dst += n;
-            p += n;
-            continue;
-        }
-
-        if (c != '\\') {
-            *dst++ = (char) c;
-            p++;
-            continue;
-        }
-
-        esc = p;
-        p++;
-
-        if (p == ps->end) {
-            return apisec_json_fail(ps, esc, "unterminated string", NULL);
-        }
-
-        switch (*p) {
-        case '"':
-        case '\\':
-        case '/':
-            *dst++ = (char) *p;
-            p++;
-            continue;
-        case 'b':
-            *dst++ = '\b';
-            p++;
-            continue;
-        case 'f':
-            *dst++ = '\f';
-            p++;
-            continue;
-        case 'n':
-            *dst++ = '\n';
-            p++;
-            continue;
-        case 'r':
-            *dst++ = '\r';
-            p++;
-            continue;
-        case 't':
-            *dst++ = '\t';
-            p++;
-            continue;
-        case 'u':
-            break;
-        default:
-            return apisec_json_fail(ps, esc, "invalid escape", NULL);
-        }
-
-        if (apisec_json_parse_hex4(ps, p + 1, &cp) != 0) {
-            return -1;
-        }
-
-        p += 5;
-
-        if (cp >= 0xdc00 && cp <= 0xdfff) {
-            return apisec_json_fail(ps, esc, "lone low surrogate", NULL);
-        }
-
-        if (cp >= 0xd800 && cp <= 0xdbff) {
-            if (ps->end - p < 6 || p[0] != '\\' || p[1] != 'u') {
-                return apisec_json_fail(ps, esc, "lone high surrogate", NULL);
-            }
-
-            if (apisec_json_parse_hex4(ps, p + 2, &lo) != 0) {
-                return -1;
-            }
-
-            if (lo < 0xdc00 || lo > 0xdfff) {
-                return apisec_json_fail(ps, esc, "lone high surrogate", NULL);
-            }
-
-            cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-            p += 6;
-        }
-
-        if (cp < 0x80) {
-            *dst++ = (char) cp;
-
-        } else if (cp < 0x800) {
-            *dst++ = (char) (0xc0 | (cp >> 6));
-            *dst++ = (char) (0x80 | (cp & 0x3f));
-
-        } else if (cp < 0x10000) {
-            *dst++ = (char) (0xe0 | (cp >> 12));
-            *dst++ = (char) (0x80 | ((cp >> 6) & 0x3f));
-            *dst++ = (char) (0x80 | (cp & 0x3f));
-
-        } else {
-            *dst++ = (char) (0xf0 | (cp >> 18));
-            *dst++ = (char) (0x80 | ((cp >> 12) & 0x3f));
-            *dst++ = (char) (0x80 | ((cp >> 6) & 0x3f));
-            *dst++ = (char) (0x80 | (cp & 0x3f));
-        }
+    if (apisec_json_unescape(ps->p, (size_t) (ps->end - ps->p),
+                             (unsigned char *) start, cap, &r)
+        != 0)
+    {
+        return apisec_json_fail(ps, ps->p + r.at, r.err, NULL);
     }
 
-    *dst = '\0';
+    /* never: a string with its NUL takes no more than its quoted text */
+
+    if (r.len >= cap) {
+        return apisec_json_fail(ps, ps->p, "string too long", NULL);
+    }
+
+    start[r.len] = '\0';
 
     out->data = start;
-    out->len = (size_t) (dst - start);
+    out->len = r.len;
 
-    ps->obj->arena_len += out->len + 1;
-    ps->p = p;
+    ps->obj->arena_len += r.len + 1;
+    ps->p += r.used;
 
     return 0;
 }
