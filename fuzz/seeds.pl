@@ -255,4 +255,47 @@ my @enc = (
 $n = 0;
 seed('fuzz_b64', sprintf('text-%02d', $n++), $_) for @enc;
 
+# fuzz_decimal: amounts, accepted and refused
+
+my @decimals = (
+    '0', '1', '12.5', '1.50', '10000', '0.000000000000000001',
+    '100.000000000000000001', '99999999999999999999.999999999999999999',
+    '18446744073709551616', '9900.000000000000000099',
+    '007', '00.5', '.5', '5.', '-1', '+1', '1e5', '1E5', '0x10', 'NaN',
+    'Infinity', ' 1', '1 ', "1\0", "\xef\xbc\x91", "\xd9\xa1", '1,000',
+    '1_000', '0.0000000000000000001', '100000000000000000000',
+);
+
+$n = 0;
+seed('fuzz_decimal', sprintf('text-%02d', $n++), $_) for @decimals;
+seed('fuzz_decimal', 'u128-max', "\xff" x 32);
+
+# fuzz_fields: a mode byte (bit 0 form, bit 1 query + "\n" + body, bits
+# 2-5 amount's buffer size - 1, bits 6-7 both set: address has no
+# buffer), then the data
+
+my @fields = (
+    "<" . '{"amount":"12.5","currency":"USD","address":"0xabc"}',
+    "<" . '{"amount":12.5e0,"currency":null,"address":{"a":[1,true]}}',
+    "<" . ' {"\u0061mount":"1","x":{"amount":"2"},"y":[[[]]]} ',
+    "<" . '{"amount":"1","amount":"2"}',
+    "<" . '{"address":"caf\u00e9 \ud83d\ude00 \"q\" \\\\ \/ \b\f\n\r\t"}',
+    "<" . '{"a":"\ud800"}',
+    "<" . "{\"a\":\"\xe2\x82\xac\xff\"}",
+    "<" . '{"amount":"1"} x',
+    "<" . '{"a":' . ('[' x 31) . (']' x 31) . ',"amount":-0.5E+3}',
+    "<" . '{"a":' . ('[' x 32) . (']' x 32) . '}',
+    "\x04" . '{"amount":"12345678901234567890","currency":"TOOLONGCODE"}',
+    "\xfc" . '{"address":""}',
+    "=" . 'amount=12.5&currency=USD&address=a+b%2Bc',
+    "=" . '%61mount=1&&amount&x=%zz',
+    "=" . 'amount=1%00&currency=%E2%82%AC&address=%4',
+    "=" . 'amo%00unt=1',
+    ">" . "amount=1\n" . '{"amount":"2","currency":"EUR"}',
+    "?" . "currency=USD\namount=5&address=x",
+);
+
+$n = 0;
+seed('fuzz_fields', sprintf('input-%02d', $n++), $_) for @fields;
+
 print "seeds written under $dir\n";
