@@ -15,10 +15,12 @@ LIBS        := -llmdb -lcrypto
 
 LIB_SRCS    := $(SRC)/apisec_parse.c $(SRC)/apisec_crypto.c \
                $(SRC)/apisec_store.c $(SRC)/apisec_scheme.c \
-               $(SRC)/apisec_decimal.c $(SRC)/apisec_fields.c
+               $(SRC)/apisec_decimal.c $(SRC)/apisec_fields.c \
+               $(SRC)/apisec_window.c
 LIB_HDRS    := $(SRC)/apisec_parse.h $(SRC)/apisec_crypto.h \
                $(SRC)/apisec_store.h $(SRC)/apisec_scheme.h \
-               $(SRC)/apisec_decimal.h $(SRC)/apisec_fields.h
+               $(SRC)/apisec_decimal.h $(SRC)/apisec_fields.h \
+               $(SRC)/apisec_window.h
 CTL_SRCS    := $(SRC)/apisecctl.c $(SRC)/apisec_json.c
 CTL_HDRS    := $(SRC)/apisec_json.h
 # the nginx glue: every ngx_http_apisec_* file (the list is config's)

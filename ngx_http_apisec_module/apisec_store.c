@@ -8,6 +8,7 @@
 
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,7 @@
 #define APISEC_DB_META              "meta"
 #define APISEC_DB_KEYS              "keys"
 #define APISEC_DB_EVENTS            "events"
+#define APISEC_DB_USAGE             "usage"
 #define APISEC_META_FORMAT          "format"
 #define APISEC_META_MKCHECK         "mkcheck"
 #define APISEC_MKCHECK_AAD          "apisec-mkcheck"
@@ -61,7 +63,11 @@ struct apisec_store_s {
     MDB_dbi         meta;
     MDB_dbi         keys;
     MDB_dbi         events;
+    MDB_dbi         usage;
     unsigned        has_events;     /* the events database exists */
+    unsigned        has_usage;      /* the usage database exists */
+    unsigned        threaded;       /* writes from other threads too */
+    pthread_mutex_t wlock;          /* held by the write transaction */
     uint64_t        write_txns;     /* write transactions begun */
     unsigned        flags;
     unsigned        active;         /* apisec_key_foreach() in progress */
@@ -339,6 +345,10 @@ apisec_store_init(const char *dir, const uint8_t *mk, size_t map_size,
         mrc = mdb_dbi_open(txn, APISEC_DB_EVENTS, MDB_CREATE, &events);
     }
 
+    if (mrc == MDB_SUCCESS) {
+        mrc = mdb_dbi_open(txn, APISEC_DB_USAGE, MDB_CREATE, &events);
+    }
+
     if (mrc != MDB_SUCCESS) {
         goto failed;
     }
@@ -497,6 +507,11 @@ apisec_store_check(apisec_store_t *st, MDB_txn *txn, char *err,
     mrc = mdb_dbi_open(txn, APISEC_DB_EVENTS, 0, &st->events);
     st->has_events = (mrc == MDB_SUCCESS);
 
+    /* the windows of the amount rules, added later still */
+
+    mrc = mdb_dbi_open(txn, APISEC_DB_USAGE, 0, &st->usage);
+    st->has_usage = (mrc == MDB_SUCCESS);
+
     key.mv_data = APISEC_META_MKCHECK;
     key.mv_size = sizeof(APISEC_META_MKCHECK) - 1;
 
@@ -570,6 +585,25 @@ apisec_store_open(apisec_store_t **stp, const char *dir, const uint8_t *mk,
     st->flags = flags;
     memcpy(st->mk, mk, APISEC_MASTER_KEY_LEN);
 
+    {
+        pthread_mutexattr_t  attr;
+
+        /* an error-checking mutex: a second begin in one thread fails */
+
+        if (pthread_mutexattr_init(&attr) != 0
+            || pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ERRORCHECK)
+               != 0
+            || pthread_mutex_init(&st->wlock, &attr) != 0)
+        {
+            free(st);
+            apisec_store_err(err, errlen, "cannot open store \"%s\": "
+                             "cannot create a mutex", dir);
+            return APISEC_ERR_SYSTEM;
+        }
+
+        (void) pthread_mutexattr_destroy(&attr);
+    }
+
     st->dir = strdup(dir);
     if (st->dir == NULL) {
         apisec_store_err(err, errlen, "cannot open store \"%s\": out of "
@@ -632,11 +666,18 @@ apisec_store_open(apisec_store_t **stp, const char *dir, const uint8_t *mk,
 
     mdb_txn_reset(st->rtxn);
 
-    if (!st->has_events && !(flags & APISEC_OPEN_RDONLY)) {
+    if ((!st->has_events || !st->has_usage)
+        && !(flags & APISEC_OPEN_RDONLY))
+    {
         mrc = mdb_txn_begin(st->env, NULL, 0, &txn);
 
         if (mrc == MDB_SUCCESS) {
             mrc = mdb_dbi_open(txn, APISEC_DB_EVENTS, MDB_CREATE, &st->events);
+
+            if (mrc == MDB_SUCCESS) {
+                mrc = mdb_dbi_open(txn, APISEC_DB_USAGE, MDB_CREATE,
+                                   &st->usage);
+            }
 
             if (mrc == MDB_SUCCESS) {
                 mrc = mdb_txn_commit(txn);
@@ -647,13 +688,15 @@ apisec_store_open(apisec_store_t **stp, const char *dir, const uint8_t *mk,
         }
 
         if (mrc != MDB_SUCCESS) {
-            apisec_store_err(err, errlen, "cannot add the event log to store "
-                             "\"%s\": %s", dir, mdb_strerror(mrc));
+            apisec_store_err(err, errlen, "cannot add the event log and the "
+                             "usage database to store \"%s\": %s", dir,
+                             mdb_strerror(mrc));
             rc = APISEC_ERR_SYSTEM;
             goto failed;
         }
 
         st->has_events = 1;
+        st->has_usage = 1;
     }
 
     *stp = st;
@@ -687,9 +730,18 @@ apisec_store_close(apisec_store_t *st)
         mdb_env_close(st->env);
     }
 
+    (void) pthread_mutex_destroy(&st->wlock);
+
     apisec_wipe(st->mk, sizeof(st->mk));
     free(st->dir);
     free(st);
+}
+
+
+void
+apisec_store_set_threaded(apisec_store_t *st)
+{
+    st->threaded = 1;
 }
 
 
@@ -755,11 +807,32 @@ apisec_store_lmdb(apisec_store_t *st, int mrc, const char *what)
 static int
 apisec_store_remap(apisec_store_t *st)
 {
+    int  mrc;
+
     if (st->active > 0 || st->wtxn != NULL) {
         return MDB_MAP_RESIZED;
     }
 
-    return mdb_env_set_mapsize(st->env, 0);
+    if (!st->threaded) {
+        return mdb_env_set_mapsize(st->env, 0);
+    }
+
+    /*
+     * A threaded handle remaps only from its own thread's reads, and only
+     * while no other thread has a write transaction open (it would be
+     * holding wlock): never from a write, which may run in a thread while
+     * the main thread reads.
+     */
+
+    if (pthread_mutex_trylock(&st->wlock) != 0) {
+        return MDB_MAP_RESIZED;
+    }
+
+    mrc = mdb_env_set_mapsize(st->env, 0);
+
+    (void) pthread_mutex_unlock(&st->wlock);
+
+    return mrc;
 }
 
 
@@ -986,7 +1059,9 @@ apisec_store_begin(apisec_store_t *st, apisec_wtxn_t **txnp)
         return APISEC_ERR_INVALID;
     }
 
-    if (st->wtxn != NULL) {
+    /* one write transaction at a time per handle, whatever the thread */
+
+    if (pthread_mutex_lock(&st->wlock) != 0) {
         apisec_store_err(st->err, sizeof(st->err), "a write transaction on "
                          "store \"%s\" is in progress already", st->dir);
         return APISEC_ERR_INVALID;
@@ -994,6 +1069,7 @@ apisec_store_begin(apisec_store_t *st, apisec_wtxn_t **txnp)
 
     w = calloc(1, sizeof(apisec_wtxn_t));
     if (w == NULL) {
+        (void) pthread_mutex_unlock(&st->wlock);
         apisec_store_err(st->err, sizeof(st->err), "out of memory");
         return APISEC_ERR_SYSTEM;
     }
@@ -1003,7 +1079,7 @@ apisec_store_begin(apisec_store_t *st, apisec_wtxn_t **txnp)
     for (i = 0; i < 2; i++) {
         mrc = mdb_txn_begin(st->env, NULL, 0, &w->txn);
 
-        if (mrc != MDB_MAP_RESIZED || i == 1) {
+        if (mrc != MDB_MAP_RESIZED || i == 1 || st->threaded) {
             break;
         }
 
@@ -1015,6 +1091,7 @@ apisec_store_begin(apisec_store_t *st, apisec_wtxn_t **txnp)
 
     if (mrc != MDB_SUCCESS) {
         free(w);
+        (void) pthread_mutex_unlock(&st->wlock);
         return apisec_store_lmdb(st, mrc,
                                  "cannot begin a write transaction");
     }
@@ -1046,17 +1123,19 @@ apisec_store_commit(apisec_wtxn_t *w)
         rc = w->failed;
         mdb_txn_abort(w->txn);
         free(w);
+        (void) pthread_mutex_unlock(&st->wlock);
         return rc;
     }
 
     mrc = mdb_txn_commit(w->txn);
     free(w);
 
-    if (mrc != MDB_SUCCESS) {
-        return apisec_store_lmdb(st, mrc, "commit");
-    }
+    rc = (mrc == MDB_SUCCESS) ? APISEC_OK
+                              : apisec_store_lmdb(st, mrc, "commit");
 
-    return APISEC_OK;
+    (void) pthread_mutex_unlock(&st->wlock);
+
+    return rc;
 }
 
 
@@ -1069,6 +1148,7 @@ apisec_store_abort(apisec_wtxn_t *w)
 
     w->st->wtxn = NULL;
     mdb_txn_abort(w->txn);
+    (void) pthread_mutex_unlock(&w->st->wlock);
     free(w);
 }
 
@@ -2144,6 +2224,192 @@ apisec_event_foreach(apisec_store_t *st, uint64_t since, apisec_event_cb cb,
         }
 
         rc = cb(apisec_dec_be64(key.mv_data), val.mv_data, val.mv_size, arg);
+        if (rc != 0) {
+            break;
+        }
+    }
+
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+
+    return rc;
+}
+
+
+/*
+ * The usage database: windows of the amount rules (apisec_window.h).
+ */
+
+int
+apisec_usage_get(apisec_store_t *st, const char *key, size_t len,
+    apisec_window_t *w)
+{
+    int      rc, mrc;
+    MDB_val  k, v;
+
+    if (st == NULL || key == NULL || len == 0
+        || len > APISEC_USAGE_KEY_MAX || w == NULL)
+    {
+        return APISEC_ERR_INVALID;
+    }
+
+    if (!st->has_usage) {
+        return APISEC_ERR_NOTFOUND;
+    }
+
+    mrc = apisec_store_renew(st);
+    if (mrc != MDB_SUCCESS) {
+        return apisec_store_lmdb(st, mrc, "cannot begin a read transaction");
+    }
+
+    k.mv_data = (void *) key;
+    k.mv_size = len;
+
+    mrc = mdb_get(st->rtxn, st->usage, &k, &v);
+
+    if (mrc == MDB_SUCCESS) {
+        rc = APISEC_OK;
+
+        if (apisec_window_decode(v.mv_data, v.mv_size, w) != 0) {
+            apisec_store_err(st->err, sizeof(st->err), "a usage record in "
+                             "store \"%s\" is corrupt", st->dir);
+            rc = APISEC_ERR_CORRUPT;
+        }
+
+    } else {
+        rc = apisec_store_lmdb(st, mrc, "usage lookup");
+    }
+
+    mdb_txn_reset(st->rtxn);
+
+    return rc;
+}
+
+
+int
+apisec_usage_put(apisec_wtxn_t *txn, const char *key, size_t len,
+    const apisec_window_t *w, int *written)
+{
+    int               mrc;
+    size_t            n;
+    MDB_val           k, v;
+    uint8_t           buf[APISEC_WINDOW_REC_MAX];
+    apisec_window_t   old;
+    apisec_store_t   *st;
+
+    *written = 0;
+
+    if (txn == NULL || key == NULL || len == 0
+        || len > APISEC_USAGE_KEY_MAX || w == NULL)
+    {
+        return APISEC_ERR_INVALID;
+    }
+
+    st = txn->st;
+
+    if (!st->has_usage) {
+        apisec_store_err(st->err, sizeof(st->err), "store \"%s\" has no "
+                         "usage database", st->dir);
+        return APISEC_ERR_CORRUPT;
+    }
+
+    k.mv_data = (void *) key;
+    k.mv_size = len;
+
+    /* the store keeps the later of two copies: the one with greater gen */
+
+    mrc = mdb_get(txn->txn, st->usage, &k, &v);
+
+    if (mrc == MDB_SUCCESS
+        && apisec_window_decode(v.mv_data, v.mv_size, &old) == 0
+        && old.gen >= w->gen)
+    {
+        return APISEC_OK;
+    }
+
+    if (mrc != MDB_SUCCESS && mrc != MDB_NOTFOUND) {
+        return apisec_store_lmdb(st, mrc, "usage lookup");
+    }
+
+    if (apisec_window_encode(w, buf, sizeof(buf), &n) != 0) {
+        return APISEC_ERR_INVALID;
+    }
+
+    v.mv_data = buf;
+    v.mv_size = n;
+
+    mrc = mdb_put(txn->txn, st->usage, &k, &v, 0);
+
+    if (mrc != MDB_SUCCESS) {
+        txn->failed = apisec_store_lmdb(st, mrc, "usage write");
+        return txn->failed;
+    }
+
+    *written = 1;
+
+    return APISEC_OK;
+}
+
+
+int
+apisec_usage_foreach(apisec_store_t *st, const char *prefix, size_t plen,
+    apisec_usage_cb cb, void *arg)
+{
+    int              mrc, rc;
+    MDB_txn         *txn;
+    MDB_val          k, v;
+    MDB_cursor      *cur;
+    MDB_cursor_op    op;
+    apisec_window_t  w;
+
+    if (st == NULL || cb == NULL || plen > APISEC_USAGE_KEY_MAX) {
+        return APISEC_ERR_INVALID;
+    }
+
+    if (!st->has_usage) {
+        return APISEC_OK;
+    }
+
+    mrc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
+    if (mrc != MDB_SUCCESS) {
+        return apisec_store_lmdb(st, mrc, "cannot begin a read transaction");
+    }
+
+    mrc = mdb_cursor_open(txn, st->usage, &cur);
+    if (mrc != MDB_SUCCESS) {
+        mdb_txn_abort(txn);
+        return apisec_store_lmdb(st, mrc, "usage database");
+    }
+
+    k.mv_data = (void *) prefix;
+    k.mv_size = plen;
+
+    rc = APISEC_OK;
+
+    for (op = plen ? MDB_SET_RANGE : MDB_FIRST; /* void */; op = MDB_NEXT) {
+        mrc = mdb_cursor_get(cur, &k, &v, op);
+
+        if (mrc == MDB_NOTFOUND) {
+            break;
+        }
+
+        if (mrc != MDB_SUCCESS) {
+            rc = apisec_store_lmdb(st, mrc, "usage database");
+            break;
+        }
+
+        if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0) {
+            break;
+        }
+
+        if (apisec_window_decode(v.mv_data, v.mv_size, &w) != 0) {
+            apisec_store_err(st->err, sizeof(st->err), "a usage record in "
+                             "store \"%s\" is corrupt", st->dir);
+            rc = APISEC_ERR_CORRUPT;
+            break;
+        }
+
+        rc = cb(k.mv_data, k.mv_size, &w, arg);
         if (rc != 0) {
             break;
         }

@@ -9,6 +9,8 @@
  *           "mkcheck" -> a constant sealed under the master key, so that a
  *                        wrong master key is detected at open
  *   "keys"  access key -> encoded key record (apisec_key_encode)
+ *   "events" sequence number (8 bytes, big-endian) -> event JSON
+ *   "usage" usage key -> window of an amount rule (apisec_window_encode)
  *
  * Records carry their own record version byte and are made of
  * tag-length-value fields, so that later fields can be added without a
@@ -32,6 +34,7 @@
 
 #include "apisec_parse.h"
 #include "apisec_crypto.h"
+#include "apisec_window.h"
 
 
 #define APISEC_STORE_FORMAT        1
@@ -46,6 +49,7 @@
 #define APISEC_RECORD_MAX          4096    /* an encoded record never exceeds */
 #define APISEC_ERR_LEN             256
 #define APISEC_EVENT_MAX           2048    /* an event's JSON never exceeds */
+#define APISEC_USAGE_KEY_MAX       511     /* LMDB's largest key */
 
 #define APISEC_OPEN_RDONLY         0x01    /* MDB_RDONLY */
 
@@ -236,6 +240,32 @@ void apisec_key_clear_totp(apisec_key_t *k);
 /* totp_last_step = step, unless the record has a later one */
 int apisec_key_totp_used(apisec_wtxn_t *txn, const char *ak, size_t aklen,
     int64_t step);
+
+
+/*
+ * Usage: the windows of the amount rules, under a usage key made by the
+ * module: "k|ACCESS_KEY|CURRENCY|RULE@LOCATION" (by=key) or
+ * "a|ACCOUNT|CURRENCY|RULE@LOCATION" (by=account).  get reads the
+ * handle's read transaction (APISEC_ERR_NOTFOUND: never used); put keeps
+ * the stored copy when its gen is not lower (*written 0); foreach visits
+ * the keys that start with prefix, in order.
+ */
+typedef int (*apisec_usage_cb)(const char *key, size_t len,
+    const apisec_window_t *w, void *arg);
+
+int apisec_usage_get(apisec_store_t *st, const char *key, size_t len,
+    apisec_window_t *w);
+int apisec_usage_put(apisec_wtxn_t *txn, const char *key, size_t len,
+    const apisec_window_t *w, int *written);
+int apisec_usage_foreach(apisec_store_t *st, const char *prefix, size_t plen,
+    apisec_usage_cb cb, void *arg);
+
+/*
+ * The handle's write transactions may be begun from other threads (the
+ * module's thread pool) while this thread reads: a map grown by another
+ * process is then adopted only by this thread's reads.
+ */
+void apisec_store_set_threaded(apisec_store_t *st);
 
 
 /* the record codec (exposed for unit tests and fuzzing) */

@@ -254,6 +254,7 @@ typedef struct {
 #define CTL_ACT_DISABLE       1
 #define CTL_ACT_ENABLE        2
 #define CTL_ACT_ROTATE        3
+#define CTL_ACT_UNLOCK        4
 
 
 /* the plaintext secrets of an import line, wiped after use */
@@ -426,6 +427,10 @@ static int ctl_cmd_expire_idle(ctl_t *ctl);
 static int ctl_cmd_audit(ctl_t *ctl);
 static int ctl_cmd_events(ctl_t *ctl);
 static int ctl_cmd_2fa(ctl_t *ctl);
+static int ctl_cmd_unlock(ctl_t *ctl);
+static int ctl_cmd_usage(ctl_t *ctl);
+static int ctl_usage_cb(const char *key, size_t len, const apisec_window_t *w,
+    void *arg);
 
 
 static const ctl_option_t  ctl_options[] = {
@@ -547,8 +552,16 @@ static const ctl_command_t  ctl_commands[] = {
       "2fa enroll KEY [--force] | 2fa reset KEY",
       "enrol a key in 2FA (TOTP), printing its secret once; or remove it" },
 
-    { "unlock", NULL, 0, 0, 0, 0, "unlock KEY", NULL },
-    { "usage", NULL, 0, 0, 0, 0, "usage KEY", NULL },
+    { "unlock", ctl_cmd_unlock, 0, 1, 1, CTL_NEED_MK | CTL_NEED_STORE,
+      "unlock KEY",
+      "make a key locked by a rule active again" },
+
+    { "usage", ctl_cmd_usage, 0, 1, 1,
+      CTL_NEED_MK | CTL_NEED_STORE | CTL_RDONLY,
+      "usage KEY",
+      "the current window sums and counts of the amount and failures "
+      "rules for a key (and its account)" },
+
     { "backup", NULL, 0, 0, 0, 0, "backup FILE", NULL },
 
     { NULL, NULL, 0, 0, 0, 0, NULL, NULL }
@@ -2739,6 +2752,218 @@ ctl_cmd_enable(ctl_t *ctl)
 
 
 static int
+ctl_cmd_unlock(ctl_t *ctl)
+{
+    int           rc;
+    ctl_row_t     row;
+    apisec_key_t  k;
+    ctl_change_t  ch;
+
+    if (ctl_check_key_arg(ctl->args[0]) != 0) {
+        return CTL_ERROR;
+    }
+
+    memset(&ch, 0, sizeof(ctl_change_t));
+    ch.action = CTL_ACT_UNLOCK;
+
+    rc = ctl_change(ctl, ctl->args[0], &ch, &k);
+    if (rc != CTL_OK) {
+        return rc;
+    }
+
+    if (ctl->json) {
+        ctl_key_row(&k, &row);
+        ctl_print_row(ctl, &row);
+
+    } else {
+        printf("key %s unlocked\n", k.access_key);
+    }
+
+    return CTL_OK;
+}
+
+
+/*
+ * usage KEY: the windows of the store's "usage" database that belong to
+ * the key ("k|KEY|...", "f|KEY|...") or to its account ("a|ACCOUNT|..."),
+ * as of now.  nginx writes an amount rule's window before the request
+ * goes on, a failures rule's window with the next flush.
+ */
+
+typedef struct {
+    ctl_t               *ctl;
+    const char          *access_key;
+    unsigned             n;
+} ctl_usage_t;
+
+
+static int
+ctl_cmd_usage(ctl_t *ctl)
+{
+    int            rc;
+    size_t         n;
+    char           prefix[2 + APISEC_ACCOUNT_MAX + 2];
+    apisec_key_t   k;
+    ctl_usage_t    u;
+    const char    *ak;
+    static const char  kinds[] = "kfa";
+    unsigned       i;
+
+    ak = ctl->args[0];
+
+    if (ctl_check_key_arg(ak) != 0) {
+        return CTL_ERROR;
+    }
+
+    rc = apisec_key_get(ctl->st, ak, strlen(ak), &k);
+    if (rc != APISEC_OK) {
+        return ctl_store_error(ctl, rc, ak);
+    }
+
+    memset(&u, 0, sizeof(ctl_usage_t));
+    u.ctl = ctl;
+    u.access_key = k.access_key;
+
+    if (!ctl->json) {
+        printf("%-24s %-8s %-9s %-8s %-42s %-6s %s\n", "RULE", "BY", "CURRENCY",
+               "WINDOW", "SUM", "COUNT", "NEXT_EXPIRY");
+    }
+
+    for (i = 0; i < sizeof(kinds) - 1; i++) {
+        n = (size_t) snprintf(prefix, sizeof(prefix), "%c|%s|", kinds[i],
+                              kinds[i] == 'a' ? k.account : k.access_key);
+
+        rc = apisec_usage_foreach(ctl->st, prefix, n, ctl_usage_cb, &u);
+        if (rc != APISEC_OK) {
+            return ctl_store_error(ctl, rc, NULL);
+        }
+    }
+
+    if (!ctl->json && u.n == 0) {
+        printf("(no amount or failures rule has counted for key %s or "
+               "account %s)\n", k.access_key, k.account);
+    }
+
+    return CTL_OK;
+}
+
+
+static int
+ctl_usage_cb(const char *key, size_t len, const apisec_window_t *w,
+    void *arg)
+{
+    ctl_usage_t *u = arg;
+
+    char           sum[APISEC_DEC_LEN], t[APISEC_TIME_LEN + 1];
+    char           rule[APISEC_USAGE_KEY_MAX + 1];
+    char           cur[APISEC_USAGE_KEY_MAX + 1];
+    char           window[32];
+    size_t         i, f[3], nf;
+    int64_t        next, per;
+    uint64_t       count;
+    apisec_dec_t   total;
+    const char    *by;
+    ctl_t         *ctl;
+
+    ctl = u->ctl;
+
+    /* "k|WHO|CUR|RULE", "a|WHO|CUR|RULE", "f|WHO|RULE" */
+
+    nf = 0;
+
+    for (i = 0; i < len && nf < 3; i++) {
+        if (key[i] == '|') {
+            f[nf++] = i;
+        }
+    }
+
+    if (key[0] == 'f') {
+        if (nf < 2) {
+            return 0;
+        }
+
+        by = "key";
+        cur[0] = '\0';
+        snprintf(rule, sizeof(rule), "%.*s", (int) (len - f[1] - 1),
+                 key + f[1] + 1);
+
+    } else {
+        if (nf < 3) {
+            return 0;
+        }
+
+        by = (key[0] == 'a') ? "account" : "key";
+        snprintf(cur, sizeof(cur), "%.*s", (int) (f[2] - f[1] - 1),
+                 key + f[1] + 1);
+        snprintf(rule, sizeof(rule), "%.*s", (int) (len - f[2] - 1),
+                 key + f[2] + 1);
+    }
+
+    apisec_window_total(w, ctl->now, &total, &count);
+    next = apisec_window_next_expiry(w, ctl->now);
+    per = (int64_t) w->width * (int64_t) (w->nslots - 1);
+
+    if (key[0] == 'f') {
+        snprintf(sum, sizeof(sum), "%llu", (unsigned long long) total);
+
+    } else {
+        (void) apisec_dec_format(total, sum);
+    }
+
+    u->n++;
+
+    if (ctl->json) {
+        apisec_json_begin_object(&ctl->w);
+        apisec_json_key(&ctl->w, "access_key");
+        apisec_json_cstring(&ctl->w, u->access_key);
+        apisec_json_key(&ctl->w, "rule");
+        apisec_json_cstring(&ctl->w, rule);
+        apisec_json_key(&ctl->w, "rule_type");
+        apisec_json_cstring(&ctl->w, key[0] == 'f' ? "failures" : "amount");
+        apisec_json_key(&ctl->w, "by");
+        apisec_json_cstring(&ctl->w, by);
+        apisec_json_key(&ctl->w, "currency");
+        apisec_json_cstring(&ctl->w, cur);
+        apisec_json_key(&ctl->w, "window_seconds");
+        apisec_json_int(&ctl->w, per);
+        apisec_json_key(&ctl->w, "sum");
+        apisec_json_cstring(&ctl->w, sum);
+        apisec_json_key(&ctl->w, "count");
+        apisec_json_int(&ctl->w, (int64_t) count);
+        apisec_json_key(&ctl->w, "next_expiry");
+
+        if (next) {
+            apisec_format_time(next, t);
+            apisec_json_cstring(&ctl->w, t);
+
+        } else {
+            apisec_json_null(&ctl->w);
+        }
+
+        apisec_json_end_object(&ctl->w);
+        apisec_json_newline(&ctl->w);
+
+        return 0;
+    }
+
+    snprintf(window, sizeof(window), "%llds", (long long) per);
+
+    if (next) {
+        apisec_format_time(next, t);
+
+    } else {
+        t[0] = '-';
+        t[1] = '\0';
+    }
+
+    printf("%-24s %-8s %-9s %-8s %-42s %-6llu %s\n", rule, by,
+           cur[0] ? cur : "-", window, sum, (unsigned long long) count, t);
+
+    return 0;
+}
+
+
+static int
 ctl_cmd_rotate(ctl_t *ctl)
 {
     int           rc;
@@ -3933,6 +4158,17 @@ ctl_apply(ctl_t *ctl, ctl_change_t *ch, apisec_key_t *k)
 
         if (k->status == APISEC_STATUS_EXPIRED) {
             k->last_used_at = ctl->now;
+        }
+
+        k->status = APISEC_STATUS_ACTIVE;
+        k->locked_until = 0;
+        break;
+
+    case CTL_ACT_UNLOCK:
+        if (k->status != APISEC_STATUS_LOCKED) {
+            ctl_error("key %s is not locked (it is %s)", k->access_key,
+                      apisec_status_name(k->status));
+            return CTL_ERROR;
         }
 
         k->status = APISEC_STATUS_ACTIVE;

@@ -3,8 +3,10 @@
  *
  * Directives, configuration, the per-worker store and the access-phase
  * handler.  A request's path reads top to bottom in
- * ngx_http_apisec_handler(): form body (when signed) -> scheme -> store ->
- * checks -> rules (ngx_http_apisec_rules.c) -> stamp.
+ * ngx_http_apisec_handler(): body (when signed, or read by an amount rule)
+ * -> scheme -> store -> checks -> rules (ngx_http_apisec_rules.c) ->
+ * stamp -> the windows of the amount rules written to the store from a
+ * thread (the request waits, the event loop does not).
  */
 
 
@@ -16,6 +18,19 @@
 
 static ngx_int_t ngx_http_apisec_handler(ngx_http_request_t *r);
 static void ngx_http_apisec_body_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_apisec_written(ngx_http_request_t *r,
+    ngx_http_apisec_ctx_t *ctx);
+static ngx_int_t ngx_http_apisec_write_windows(ngx_http_request_t *r,
+    ngx_http_apisec_ctx_t *ctx);
+#if (NGX_THREADS)
+static void ngx_http_apisec_batch_start(ngx_http_apisec_main_conf_t *amcf,
+    ngx_log_t *log);
+static void ngx_http_apisec_batch_thread(void *data, ngx_log_t *log);
+static void ngx_http_apisec_batch_done(ngx_event_t *ev);
+#endif
+static int ngx_http_apisec_flush_windows(ngx_cycle_t *cycle,
+    ngx_http_apisec_main_conf_t *amcf, apisec_wtxn_t *txn,
+    ngx_http_apisec_dirty_t *d, ngx_int_t n);
 static ngx_int_t ngx_http_apisec_signed_body(ngx_http_request_t *r,
     const apisec_scheme_t *s);
 static ngx_int_t ngx_http_apisec_gather_body(ngx_http_request_t *r,
@@ -188,6 +203,13 @@ static ngx_command_t  ngx_http_apisec_commands[] = {
       offsetof(ngx_http_apisec_main_conf_t, rule_size),
       NULL },
 
+    { ngx_string("apisec_thread_pool"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_apisec_main_conf_t, thread_pool_name),
+      NULL },
+
     { ngx_string("apisec_max_body_size"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_size_slot,
@@ -247,11 +269,40 @@ static ngx_http_variable_t  ngx_http_apisec_vars[] = {
       offsetof(ngx_http_apisec_ctx_t, rule),
       NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
+    { ngx_string("apisec_amount"), NULL, ngx_http_apisec_variable,
+      offsetof(ngx_http_apisec_ctx_t, amount),
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
       ngx_http_null_variable
 };
 
 
 static ngx_str_t  ngx_http_apisec_json_type = ngx_string("application/json");
+
+#if (NGX_THREADS)
+
+/*
+ * Per worker: the requests whose windows wait to be written, and whether
+ * a batch is out.  One batch at a time: every request that arrives while
+ * one is written goes in the next, one write transaction for all of them
+ * (group commit).
+ */
+
+typedef struct {
+    ngx_http_apisec_main_conf_t  *amcf;
+    ngx_pool_t                   *pool;
+    ngx_queue_t                   requests;
+    ngx_http_apisec_dirty_t      *w;
+    ngx_uint_t                    n;
+    int                           rc;
+    char                          err[APISEC_ERR_LEN];
+} ngx_http_apisec_batch_t;
+
+
+static ngx_queue_t  ngx_http_apisec_waiting;
+static ngx_uint_t   ngx_http_apisec_batch_out;
+
+#endif
 
 
 static ngx_int_t
@@ -279,9 +330,15 @@ ngx_http_apisec_handler(ngx_http_request_t *r)
 
         ngx_http_set_ctx(r, ctx, ngx_http_apisec_module);
 
-        if (ngx_http_apisec_signed_body(r, alcf->scheme)) {
+        ctx->body_signed = ngx_http_apisec_signed_body(r, alcf->scheme);
 
-            /* the body is signed: read it first (mirror's pattern) */
+        if (ctx->body_signed
+            || (alcf->amount_rules && r->headers_in.content_length_n != 0))
+        {
+            /*
+             * the body is signed, or an amount rule reads it: read it
+             * first (mirror's pattern)
+             */
 
             if (r->headers_in.content_length_n > (off_t) alcf->max_body_size)
             {
@@ -305,6 +362,9 @@ ngx_http_apisec_handler(ngx_http_request_t *r)
     } else if (ctx->done) {
         return (ctx->err == APISEC_E_OK) ? NGX_OK : NGX_HTTP_FORBIDDEN;
 
+    } else if (ctx->writing != NGX_HTTP_APISEC_WRITE_NONE) {
+        return ngx_http_apisec_written(r, ctx);
+
     } else if (ctx->reading_body && !ctx->body_done) {
         return NGX_DONE;
     }
@@ -326,7 +386,30 @@ ngx_http_apisec_handler(ngx_http_request_t *r)
     err = ngx_http_apisec_check(r, ctx, &detail);
 
     if (err != APISEC_E_OK) {
+        /* a refused request does not count against amount rules */
+        ngx_http_apisec_rules_undo(r, ctx);
+
+        if (err == APISEC_E_SIGNATURE_INVALID || err == APISEC_E_2FA_INVALID)
+        {
+            ngx_http_apisec_rules_failed(r, ctx,
+                                         (int64_t) ngx_time() * 1000);
+        }
+
         return ngx_http_apisec_refuse(r, ctx, err, detail);
+    }
+
+    if (ctx->reserves != NULL && ctx->reserves->nelts > 0) {
+
+        /* the request goes on once the store has the windows */
+
+        if (ngx_http_apisec_write_windows(r, ctx) == NGX_OK) {
+            return NGX_AGAIN;
+        }
+
+        ngx_http_apisec_rules_undo(r, ctx);
+
+        return ngx_http_apisec_refuse(r, ctx, APISEC_E_STORE_UNAVAILABLE,
+                                      "the rule's window cannot be written");
     }
 
     ctx->done = 1;
@@ -338,6 +421,330 @@ ngx_http_apisec_handler(ngx_http_request_t *r)
 
     return NGX_OK;
 }
+
+
+/* the request's windows were written, or not: it goes on, or not */
+
+static ngx_int_t
+ngx_http_apisec_written(ngx_http_request_t *r, ngx_http_apisec_ctx_t *ctx)
+{
+    switch (ctx->writing) {
+
+    case NGX_HTTP_APISEC_WRITE_WAIT:
+        return NGX_AGAIN;
+
+    case NGX_HTTP_APISEC_WRITE_DONE:
+        ctx->done = 1;
+        ctx->err = APISEC_E_OK;
+
+        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "apisec: key \"%V\" of account \"%V\" accepted, "
+                       "its windows written", &ctx->access_key,
+                       &ctx->account);
+
+        return NGX_OK;
+
+    default:
+        ngx_http_apisec_rules_undo(r, ctx);
+
+        return ngx_http_apisec_refuse(r, ctx, APISEC_E_STORE_UNAVAILABLE,
+                                      "the rule's window cannot be written "
+                                      "to the store");
+    }
+}
+
+
+/*
+ * The windows that the request's amount rules added to go to the store
+ * before it goes on: queued for the next batch, which a thread of the
+ * pool writes in one transaction.  NGX_OK: queued (the request is blocked
+ * until ngx_http_apisec_batch_done()).
+ */
+
+static ngx_int_t
+ngx_http_apisec_write_windows(ngx_http_request_t *r,
+    ngx_http_apisec_ctx_t *ctx)
+{
+#if (NGX_THREADS)
+    ngx_http_apisec_main_conf_t  *amcf;
+
+    amcf = ngx_http_get_module_main_conf(r, ngx_http_apisec_module);
+
+    if (amcf->thread_pool == NULL || amcf->store == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx->request = r;
+    ctx->writing = NGX_HTTP_APISEC_WRITE_WAIT;
+
+    ngx_queue_insert_tail(&ngx_http_apisec_waiting, &ctx->queue);
+
+    r->main->blocked++;
+    r->aio = 1;
+
+    ngx_http_apisec_batch_start(amcf, r->connection->log);
+
+    return NGX_OK;
+#else
+    return NGX_ERROR;
+#endif
+}
+
+
+#if (NGX_THREADS)
+
+static void
+ngx_http_apisec_batch_start(ngx_http_apisec_main_conf_t *amcf,
+    ngx_log_t *log)
+{
+    ngx_uint_t                  i, j, n;
+    ngx_pool_t                 *pool;
+    ngx_queue_t                *q;
+    ngx_connection_t           *c;
+    ngx_thread_task_t          *task;
+    ngx_http_request_t         *r;
+    ngx_http_apisec_ctx_t      *ctx;
+    ngx_http_apisec_batch_t    *b;
+    ngx_http_apisec_reserve_t  *rv;
+
+    if (ngx_http_apisec_batch_out || ngx_queue_empty(&ngx_http_apisec_waiting))
+    {
+        return;
+    }
+
+    b = NULL;
+    n = 0;
+
+    for (q = ngx_queue_head(&ngx_http_apisec_waiting);
+         q != ngx_queue_sentinel(&ngx_http_apisec_waiting);
+         q = ngx_queue_next(q))
+    {
+        ctx = ngx_queue_data(q, ngx_http_apisec_ctx_t, queue);
+        n += ctx->reserves->nelts;
+    }
+
+    pool = ngx_create_pool(NGX_DEFAULT_POOL_SIZE, log);
+    if (pool == NULL) {
+        goto failed;
+    }
+
+    task = ngx_thread_task_alloc(pool, sizeof(ngx_http_apisec_batch_t));
+    if (task == NULL) {
+        goto failed;
+    }
+
+    b = task->ctx;
+    b->amcf = amcf;
+    b->pool = pool;
+    b->n = 0;
+
+    b->w = ngx_palloc(pool, n * sizeof(ngx_http_apisec_dirty_t));
+    if (b->w == NULL) {
+        goto failed;
+    }
+
+    /* every window once, copied as it is now: this batch's adds are in */
+
+    for (q = ngx_queue_head(&ngx_http_apisec_waiting);
+         q != ngx_queue_sentinel(&ngx_http_apisec_waiting);
+         q = ngx_queue_next(q))
+    {
+        ctx = ngx_queue_data(q, ngx_http_apisec_ctx_t, queue);
+        rv = ctx->reserves->elts;
+
+        for (i = 0; i < ctx->reserves->nelts; i++) {
+
+            for (j = 0; j < b->n; j++) {
+                if (b->w[j].key.len == rv[i].key.len
+                    && ngx_memcmp(b->w[j].key.data, rv[i].key.data,
+                                  rv[i].key.len)
+                       == 0)
+                {
+                    break;
+                }
+            }
+
+            if (j < b->n) {
+                continue;
+            }
+
+            b->w[j].key.data = ngx_pstrdup(pool, &rv[i].key);
+            if (b->w[j].key.data == NULL) {
+                goto failed;
+            }
+
+            b->w[j].key.len = rv[i].key.len;
+
+            if (ngx_http_apisec_window_copy(amcf->rule_zone, &rv[i].key,
+                                            &b->w[j].w)
+                != NGX_OK)
+            {
+                /* cannot be: a window not yet written is not evicted */
+                goto failed;
+            }
+
+            b->n++;
+        }
+    }
+
+    ngx_queue_init(&b->requests);
+    ngx_queue_add(&b->requests, &ngx_http_apisec_waiting);
+    ngx_queue_init(&ngx_http_apisec_waiting);
+
+    task->handler = ngx_http_apisec_batch_thread;
+    task->event.data = b;
+    task->event.handler = ngx_http_apisec_batch_done;
+
+    if (ngx_thread_task_post(amcf->thread_pool, task) != NGX_OK) {
+        /* the requests are in b: fail them there */
+        b->rc = APISEC_ERR_SYSTEM;
+        ngx_cpystrn((u_char *) b->err, (u_char *) "the thread pool's queue "
+                    "is full", sizeof(b->err));
+        ngx_http_apisec_batch_out = 1;
+        ngx_http_apisec_batch_done(&task->event);
+        return;
+    }
+
+    ngx_http_apisec_batch_out = 1;
+
+    return;
+
+failed:
+
+    ngx_log_error(NGX_LOG_ALERT, log, 0,
+                  "apisec: no memory to write the windows of amount rules");
+
+    if (pool != NULL) {
+        ngx_destroy_pool(pool);
+    }
+
+    /* every waiting request is refused (and its adds taken back) */
+
+    while (!ngx_queue_empty(&ngx_http_apisec_waiting)) {
+        q = ngx_queue_head(&ngx_http_apisec_waiting);
+        ngx_queue_remove(q);
+
+        ctx = ngx_queue_data(q, ngx_http_apisec_ctx_t, queue);
+        ctx->writing = NGX_HTTP_APISEC_WRITE_FAILED;
+
+        r = ctx->request;
+        c = r->connection;
+
+        r->main->blocked--;
+        r->aio = 0;
+
+        r->write_event_handler(r);
+        ngx_http_run_posted_requests(c);
+    }
+}
+
+
+/* in a thread of the pool: one write transaction for the batch */
+
+static void
+ngx_http_apisec_batch_thread(void *data, ngx_log_t *log)
+{
+    ngx_http_apisec_batch_t *b = data;
+
+    int              rc, written;
+    ngx_uint_t       i;
+    apisec_wtxn_t   *txn;
+    apisec_store_t  *store;
+
+    store = b->amcf->store;
+
+    rc = apisec_store_begin(store, &txn);
+
+    for (i = 0; rc == APISEC_OK && i < b->n; i++) {
+        rc = apisec_usage_put(txn, (const char *) b->w[i].key.data,
+                              b->w[i].key.len, &b->w[i].w, &written);
+    }
+
+    if (rc == APISEC_OK) {
+        rc = apisec_store_commit(txn);
+
+    } else if (txn != NULL) {
+        apisec_store_abort(txn);
+    }
+
+    b->rc = rc;
+
+    if (rc != APISEC_OK) {
+        (void) snprintf(b->err, sizeof(b->err), "%s: %s", apisec_rc_str(rc),
+                        apisec_store_error(store));
+    }
+}
+
+
+/* back in the event loop: the batch's requests go on, or are refused */
+
+static void
+ngx_http_apisec_batch_done(ngx_event_t *ev)
+{
+    ngx_http_apisec_batch_t *b = ev->data;
+
+    ngx_uint_t                    i;
+    ngx_queue_t                  *q;
+    ngx_connection_t             *c;
+    ngx_http_request_t           *r;
+    ngx_http_apisec_ctx_t        *ctx;
+    ngx_http_apisec_main_conf_t  *amcf;
+
+    amcf = b->amcf;
+
+    ngx_http_apisec_batch_out = 0;
+
+    if (b->rc == APISEC_OK) {
+        for (i = 0; i < b->n; i++) {
+            ngx_http_apisec_window_saved(amcf->rule_zone, &b->w[i].key,
+                                         b->w[i].w.gen);
+        }
+
+    } else {
+        ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, 0,
+                      "apisec: the windows of amount rules cannot be "
+                      "written to store \"%V\": %s; their requests are "
+                      "refused", &amcf->store_path, b->err);
+    }
+
+    while (!ngx_queue_empty(&b->requests)) {
+        q = ngx_queue_head(&b->requests);
+        ngx_queue_remove(q);
+
+        ctx = ngx_queue_data(q, ngx_http_apisec_ctx_t, queue);
+        r = ctx->request;
+        c = r->connection;
+
+        /* a client gone meanwhile: its amount is taken back */
+
+        ctx->writing = (b->rc == APISEC_OK && !c->error)
+                       ? NGX_HTTP_APISEC_WRITE_DONE
+                       : NGX_HTTP_APISEC_WRITE_FAILED;
+
+        ngx_http_set_log_request(c->log, r);
+
+        r->main->blocked--;
+        r->aio = 0;
+
+#if (NGX_HTTP_V2)
+        if (r->stream) {
+            c->write->ready = 1;
+            c->write->active = 0;
+        }
+#endif
+
+        r->write_event_handler(r);
+        ngx_http_run_posted_requests(c);
+    }
+
+    ngx_destroy_pool(b->pool);
+
+    /* the requests that came meanwhile */
+
+    ngx_http_apisec_batch_start(amcf, ngx_cycle->log);
+}
+
+#endif
 
 
 static void
@@ -747,8 +1154,10 @@ ngx_http_apisec_request(ngx_http_request_t *r, const apisec_scheme_t *s,
     req->query.data = r->args.data;
     req->query.len = r->args.len;
 
-    req->body.data = ctx->body.data;
-    req->body.len = ctx->body.len;
+    if (ctx->body_signed) {
+        req->body.data = ctx->body.data;
+        req->body.len = ctx->body.len;
+    }
 
     for (nh = 0; nh < APISEC_HDR_MAX && s->headers[nh] != NULL; nh++) {
         n[nh] = ngx_strlen(s->headers[nh]);
@@ -1048,6 +1457,11 @@ ngx_http_apisec_store(ngx_log_t *log, ngx_http_apisec_main_conf_t *amcf)
         amcf->store = NULL;
         ngx_log_error(NGX_LOG_ALERT, log, 0, "apisec: %s", err);
         return NULL;
+    }
+
+    if (amcf->amount_durable) {
+        /* the thread pool writes through this handle too */
+        apisec_store_set_threaded(amcf->store);
     }
 
     ngx_log_error(NGX_LOG_INFO, log, 0, "apisec: store \"%V\" open",
@@ -1587,6 +2001,20 @@ ngx_http_apisec_init_main_conf(ngx_conf_t *cf, void *conf)
         }
     }
 
+    if (amcf->thread_pool_name.data == NULL) {
+        ngx_str_set(&amcf->thread_pool_name, "default");
+    }
+
+#if (NGX_THREADS)
+    if (amcf->amount_durable) {
+        /* the pool that writes the windows ("default" made when missing) */
+        amcf->thread_pool = ngx_thread_pool_add(cf, &amcf->thread_pool_name);
+        if (amcf->thread_pool == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+#endif
+
     if (amcf->store_path.len == 0) {
         if (amcf->master_key_file.len != 0) {
             ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
@@ -1684,6 +2112,8 @@ ngx_http_apisec_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_apisec_loc_conf_t *prev = parent;
     ngx_http_apisec_loc_conf_t *conf = child;
 
+    ngx_uint_t                    i;
+    ngx_http_apisec_rule_t       *rule;
     ngx_http_apisec_main_conf_t  *amcf;
 
     ngx_conf_merge_value(conf->enable, prev->enable, 0);
@@ -1701,6 +2131,20 @@ ngx_http_apisec_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     if (conf->rules == NULL) {
         conf->rules = prev->rules;
+    }
+
+    if (conf->rules != NULL) {
+        rule = conf->rules->elts;
+
+        for (i = 0; i < conf->rules->nelts; i++) {
+            if (rule[i].type == NGX_HTTP_APISEC_RULE_AMOUNT) {
+                conf->amount_rules = 1;
+            }
+
+            if (rule[i].type == NGX_HTTP_APISEC_RULE_FAILURES) {
+                conf->failure_rules = 1;
+            }
+        }
     }
 
     if (conf->time_window == 0) {
@@ -1749,6 +2193,11 @@ ngx_http_apisec_init_process(ngx_cycle_t *cycle)
     }
 
     amcf->reopen_at = ngx_current_msec;
+
+#if (NGX_THREADS)
+    ngx_queue_init(&ngx_http_apisec_waiting);
+    ngx_http_apisec_batch_out = 0;
+#endif
 
     (void) ngx_http_apisec_store(cycle->log, amcf);
 
@@ -1834,7 +2283,7 @@ ngx_http_apisec_flush(ngx_cycle_t *cycle, ngx_http_apisec_main_conf_t *amcf,
 {
     int                            rc;
     int64_t                        now_ms, min_ms;
-    ngx_int_t                      n, i, nev;
+    ngx_int_t                      n, i, nev, nw;
     ngx_uint_t                     expired, dropped;
     ngx_pool_t                    *pool;
     ngx_time_t                    *tp;
@@ -1844,6 +2293,7 @@ ngx_http_apisec_flush(ngx_cycle_t *cycle, ngx_http_apisec_main_conf_t *amcf,
     apisec_store_t                *store;
     ngx_http_apisec_stamp_t       *st;
     ngx_http_apisec_rule_event_t  *ev;
+    ngx_http_apisec_dirty_t       *dw;
 
     store = ngx_http_apisec_store(cycle->log, amcf);
 
@@ -1903,7 +2353,23 @@ ngx_http_apisec_flush(ngx_cycle_t *cycle, ngx_http_apisec_main_conf_t *amcf,
         }
     }
 
-    if (n == 0 && nev == 0) {
+    /*
+     * windows that the store does not have: those of failures rules, and
+     * of amount rules only when a write failed or a worker died writing
+     */
+
+    nw = 0;
+    dw = NULL;
+
+    if (amcf->rule_zone != NULL) {
+        nw = ngx_http_apisec_windows_dirty(amcf->rule_zone, pool, &dw);
+
+        if (nw == NGX_ERROR) {
+            nw = 0;
+        }
+    }
+
+    if (n == 0 && nev == 0 && nw == 0) {
         ngx_destroy_pool(pool);
         return;
     }
@@ -1964,6 +2430,10 @@ ngx_http_apisec_flush(ngx_cycle_t *cycle, ngx_http_apisec_main_conf_t *amcf,
                                  ev[i].extra, NULL);
     }
 
+    if (rc == APISEC_OK && nw > 0) {
+        rc = ngx_http_apisec_flush_windows(cycle, amcf, txn, dw, nw);
+    }
+
     if (rc == APISEC_OK) {
         rc = apisec_store_commit(txn);
 
@@ -1992,6 +2462,16 @@ ngx_http_apisec_flush(ngx_cycle_t *cycle, ngx_http_apisec_main_conf_t *amcf,
 
     } else {
         amcf->flushes++;
+
+        for (i = 0; i < nw; i++) {
+            ngx_http_apisec_window_saved(amcf->rule_zone, &dw[i].key,
+                                         dw[i].w.gen);
+        }
+
+        if (nw > 0) {
+            ngx_log_error(NGX_LOG_INFO, cycle->log, 0,
+                          "apisec: flushed %i windows of amount rules", nw);
+        }
 
         /* the locks are in the store: from now on it decides */
 
@@ -2022,6 +2502,27 @@ ngx_http_apisec_flush(ngx_cycle_t *cycle, ngx_http_apisec_main_conf_t *amcf,
     }
 
     ngx_destroy_pool(pool);
+}
+
+
+/* the windows that the store does not have yet */
+
+static int
+ngx_http_apisec_flush_windows(ngx_cycle_t *cycle,
+    ngx_http_apisec_main_conf_t *amcf, apisec_wtxn_t *txn,
+    ngx_http_apisec_dirty_t *d, ngx_int_t n)
+{
+    int        rc, written;
+    ngx_int_t  i;
+
+    rc = APISEC_OK;
+
+    for (i = 0; rc == APISEC_OK && i < n; i++) {
+        rc = apisec_usage_put(txn, (const char *) d[i].key.data, d[i].key.len,
+                              &d[i].w, &written);
+    }
+
+    return rc;
 }
 
 
@@ -2099,12 +2600,14 @@ ngx_http_apisec_flush_lock(ngx_cycle_t *cycle, apisec_wtxn_t *txn,
 
     if (st->locked_until) {
         apisec_format_time(st->locked_until, until);
-        ngx_sprintf((u_char *) extra, "\"rule\":\"%s\",\"rule_type\":\"rate\","
-                    "\"locked_until\":\"%s\"%Z", st->lock_rule, until);
+        ngx_sprintf((u_char *) extra, "\"rule\":\"%s\",\"rule_type\":\"%s\","
+                    "\"locked_until\":\"%s\"%Z", st->lock_rule,
+                    ngx_http_apisec_rule_type_name(st->lock_type), until);
 
     } else {
-        ngx_sprintf((u_char *) extra, "\"rule\":\"%s\",\"rule_type\":\"rate\","
-                    "\"locked_until\":null%Z", st->lock_rule);
+        ngx_sprintf((u_char *) extra, "\"rule\":\"%s\",\"rule_type\":\"%s\","
+                    "\"locked_until\":null%Z", st->lock_rule,
+                    ngx_http_apisec_rule_type_name(st->lock_type));
     }
 
     ngx_log_error(NGX_LOG_WARN, cycle->log, 0,

@@ -14,6 +14,9 @@
 #include "apisec_crypto.h"
 #include "apisec_store.h"
 #include "apisec_scheme.h"
+#include "apisec_decimal.h"
+#include "apisec_window.h"
+#include "apisec_fields.h"
 
 
 #define NGX_HTTP_APISEC_REOPEN_MSEC  1000     /* store reopen backoff */
@@ -23,6 +26,9 @@
 #define NGX_HTTP_APISEC_FLUSH_MSEC   60000
 #define NGX_HTTP_APISEC_RULE_SIZE    (10 * 1024 * 1024)
 #define NGX_HTTP_APISEC_RULE_NAME_MAX  32
+#define NGX_HTTP_APISEC_FIELD_MAX      64     /* field names in rules */
+#define NGX_HTTP_APISEC_CURRENCY_MAX   16
+#define NGX_HTTP_APISEC_ADDRESS_MAX    256
 
 
 #define NGX_HTTP_APISEC_RULE_RATE      1
@@ -48,7 +54,43 @@ typedef struct {
     time_t                     lock_time;      /* lock:TIME, 0: until unlock */
     uint64_t                   rate;           /* milli-requests an hour */
     uint64_t                   burst;          /* milli-requests */
+    apisec_dec_t               max;            /* amount; failures: count */
+    int64_t                    per;            /* s, 0: one request */
+    ngx_str_t                  field;          /* amount: "amount" */
+    ngx_str_t                  currency;       /* amount: only this one */
+    ngx_str_t                  currency_field; /* amount: "currency" */
 } ngx_http_apisec_rule_t;
+
+
+/* what ngx_http_apisec_window() is asked, and what it found */
+typedef struct {
+    apisec_dec_t               amount;         /* in: to add */
+    apisec_dec_t               max;            /* in */
+    ngx_uint_t                 force;          /* in: add even when over */
+    ngx_uint_t                 peek;           /* in: add nothing */
+    apisec_dec_t               sum;            /* out: before this one */
+    uint64_t                   count;          /* out: before this one */
+    ngx_uint_t                 over;           /* out: sum + amount > max */
+    ngx_uint_t                 added;          /* out */
+    int64_t                    idx;            /* out: the bucket, to undo */
+    uint64_t                   gen;            /* out: after the add */
+} ngx_http_apisec_window_res_t;
+
+
+/* an amount added to a durable window by this request */
+typedef struct {
+    ngx_str_t                  key;            /* the usage key */
+    int64_t                    idx;
+    apisec_dec_t               amount;
+    uint64_t                   gen;
+} ngx_http_apisec_reserve_t;
+
+
+/* a window to write, taken out of shared memory */
+typedef struct {
+    ngx_str_t                  key;
+    apisec_window_t            w;
+} ngx_http_apisec_dirty_t;
 
 
 /* a rule event taken out of shared memory by the flush */
@@ -71,6 +113,7 @@ typedef struct {
     ngx_uint_t                 lock;           /* locked by a rule */
     int64_t                    locked_until;   /* Unix s, 0: until unlock */
     char                      *lock_rule;      /* the rule's name */
+    ngx_uint_t                 lock_type;      /* and its type */
 } ngx_http_apisec_stamp_t;
 
 
@@ -92,7 +135,12 @@ typedef struct {
     size_t                     rule_size;
     ngx_flag_t                 rule_used;      /* some location has a rule */
     ngx_flag_t                 rule_lock;      /* some rule locks keys */
+    ngx_flag_t                 amount_durable; /* some amount rule has per */
     ngx_shm_zone_t            *rule_zone;
+    ngx_str_t                  thread_pool_name;
+#if (NGX_THREADS)
+    ngx_thread_pool_t         *thread_pool;
+#endif
     ngx_event_t                flush_event;    /* per worker */
     ngx_uint_t                 flushes;        /* write txns of the timer */
 
@@ -113,6 +161,8 @@ typedef struct {
     ngx_flag_t                 twofa;
     ngx_str_t                  twofa_header;
     ngx_array_t               *rules;          /* ngx_http_apisec_rule_t */
+    ngx_flag_t                 amount_rules;   /* some rule is an amount */
+    ngx_flag_t                 failure_rules;  /* some rule is failures */
 } ngx_http_apisec_loc_conf_t;
 
 
@@ -120,13 +170,26 @@ typedef struct {
     apisec_err_t               err;
     ngx_str_t                  access_key;     /* as sent, once validated */
     ngx_str_t                  account;
-    ngx_str_t                  body;           /* form body, when read */
+    ngx_str_t                  body;           /* the body, when read */
     ngx_str_t                  rule;           /* the rules that fired */
+    ngx_str_t                  amount;         /* as read, validated */
     time_t                     retry_after;    /* s, for rate-limited */
+    ngx_array_t               *reserves;       /* ngx_http_apisec_reserve_t */
+    ngx_http_request_t        *request;
+    ngx_queue_t                queue;          /* waiting for a write */
     unsigned                   reading_body:1;
     unsigned                   body_done:1;
+    unsigned                   body_signed:1;  /* the scheme signs it */
     unsigned                   done:1;
+    unsigned                   writing:2;      /* NGX_HTTP_APISEC_WRITE_* */
 } ngx_http_apisec_ctx_t;
+
+
+/* ctx->writing: the durable windows that this request changed */
+#define NGX_HTTP_APISEC_WRITE_NONE     0
+#define NGX_HTTP_APISEC_WRITE_WAIT     1       /* in the store soon */
+#define NGX_HTTP_APISEC_WRITE_DONE     2       /* in the store */
+#define NGX_HTTP_APISEC_WRITE_FAILED   3
 
 
 ngx_shm_zone_t *ngx_http_apisec_replay_zone(ngx_conf_t *cf, size_t size);
@@ -142,7 +205,7 @@ ngx_int_t ngx_http_apisec_totp_use(ngx_shm_zone_t *zone, const u_char *ak,
 ngx_int_t ngx_http_apisec_totp_failed(ngx_shm_zone_t *zone,
     const u_char *ak, size_t len);
 ngx_int_t ngx_http_apisec_lock(ngx_shm_zone_t *zone, const u_char *ak,
-    size_t len, int64_t locked_until, ngx_str_t *rule);
+    size_t len, int64_t locked_until, ngx_str_t *rule, ngx_uint_t type);
 ngx_int_t ngx_http_apisec_lock_check(ngx_shm_zone_t *zone, const u_char *ak,
     size_t len, int64_t now);
 void ngx_http_apisec_lock_done(ngx_shm_zone_t *zone, const u_char *ak,
@@ -155,6 +218,18 @@ ngx_shm_zone_t *ngx_http_apisec_rule_zone(ngx_conf_t *cf, size_t size);
 ngx_int_t ngx_http_apisec_rate(ngx_shm_zone_t *zone,
     ngx_http_apisec_rule_t *rule, ngx_str_t *who, int64_t now_ms,
     time_t *retry);
+ngx_int_t ngx_http_apisec_window(ngx_shm_zone_t *zone, ngx_str_t *key,
+    int64_t per, ngx_uint_t durable, apisec_window_t *stored,
+    ngx_uint_t have_stored, int64_t now_ms,
+    ngx_http_apisec_window_res_t *res);
+void ngx_http_apisec_window_undo(ngx_shm_zone_t *zone, ngx_str_t *key,
+    int64_t idx, apisec_dec_t amount);
+ngx_int_t ngx_http_apisec_window_copy(ngx_shm_zone_t *zone, ngx_str_t *key,
+    apisec_window_t *w);
+void ngx_http_apisec_window_saved(ngx_shm_zone_t *zone, ngx_str_t *key,
+    uint64_t gen);
+ngx_int_t ngx_http_apisec_windows_dirty(ngx_shm_zone_t *zone,
+    ngx_pool_t *pool, ngx_http_apisec_dirty_t **out);
 ngx_int_t ngx_http_apisec_rule_event(ngx_shm_zone_t *zone,
     const char *type, ngx_str_t *ak, ngx_str_t *account, ngx_str_t *extra);
 ngx_int_t ngx_http_apisec_rule_events_take(ngx_shm_zone_t *zone,
@@ -166,6 +241,11 @@ u_char *ngx_http_apisec_log_handler(ngx_log_t *log, u_char *buf,
 char *ngx_http_apisec_rule(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 apisec_err_t ngx_http_apisec_rules_run(ngx_http_request_t *r,
     ngx_http_apisec_ctx_t *ctx, int64_t now_ms, const char **detail);
+const char *ngx_http_apisec_rule_type_name(ngx_uint_t type);
+void ngx_http_apisec_rules_undo(ngx_http_request_t *r,
+    ngx_http_apisec_ctx_t *ctx);
+void ngx_http_apisec_rules_failed(ngx_http_request_t *r,
+    ngx_http_apisec_ctx_t *ctx, int64_t now_ms);
 
 
 extern ngx_module_t  ngx_http_apisec_module;

@@ -21,9 +21,15 @@
  * (so that "apisecctl unlock" works at once).
  *
  * The rules: the leaky bucket of every rate rule and client (key, account
- * or address), as limit_req keeps it (excess in milli-requests), the
- * least recently used at the queue's tail; and the rule events waiting
- * for the flush, in a second queue.
+ * or address), as limit_req keeps it (excess in milli-requests), and the
+ * sliding windows of the amount and failures rules (apisec_window.h), in
+ * one rbtree, the least recently used at the queue's tail; and the rule
+ * events waiting for the flush, in a second queue.  A window of an amount
+ * rule is durable: the store has a copy (by gen), written before the
+ * request that changed it goes on (ngx_http_apisec_module.c), and the
+ * window is loaded from the store when it is not in the zone (after a
+ * restart, or an eviction).  Such a window is evicted only when the store
+ * has its last change.
  */
 
 
@@ -34,6 +40,11 @@
 #define NGX_HTTP_APISEC_RATE_IDLE     60000 /* ms: never evicted sooner */
 #define NGX_HTTP_APISEC_RULE_EVENTS   1024  /* pending events, at most */
 #define NGX_HTTP_APISEC_HOUR_MS       3600000
+#define NGX_HTTP_APISEC_DIRTY_MAX     256   /* windows a flush writes */
+
+/* the kinds of node in the rules zone */
+#define NGX_HTTP_APISEC_NODE_RATE     0
+#define NGX_HTTP_APISEC_NODE_WINDOW   1
 
 /* a key locked by a rule: its state in the stamp node */
 #define NGX_HTTP_APISEC_LOCK_NONE     0
@@ -95,14 +106,27 @@ typedef struct {
     ngx_uint_t                   totp_failed;    /* failed codes */
     int64_t                      locked_until;   /* Unix s, 0: until unlock */
     u_char                       lock;           /* NGX_HTTP_APISEC_LOCK_* */
+    u_char                       lock_type;      /* the rule's type */
     u_char                       lock_rule[NGX_HTTP_APISEC_RULE_NAME_MAX + 1];
     u_char                       data[1];        /* the access key */
 } ngx_http_apisec_stamp_node_t;
 
 
+/* the nodes of the rules zone begin alike: kind, LRU queue, last use */
+
 typedef struct {
     u_char                       color;
-    u_char                       dummy;
+    u_char                       kind;           /* NGX_HTTP_APISEC_NODE_* */
+    u_short                      len;
+    u_short                      off;
+    ngx_queue_t                  queue;          /* newest at the head */
+    int64_t                      last;           /* Unix ms */
+} ngx_http_apisec_lru_node_t;
+
+
+typedef struct {
+    u_char                       color;
+    u_char                       kind;
     u_short                      len;
     u_short                      off;
     ngx_queue_t                  queue;          /* newest at the head */
@@ -111,6 +135,20 @@ typedef struct {
     uint64_t                     rate;           /* milli-requests an hour */
     u_char                       data[1];        /* rule id, 0, client */
 } ngx_http_apisec_rate_node_t;
+
+
+typedef struct {
+    u_char                       color;
+    u_char                       kind;
+    u_short                      len;
+    u_short                      off;
+    ngx_queue_t                  queue;          /* newest at the head */
+    int64_t                      last;           /* Unix ms */
+    uint64_t                     saved;          /* the gen the store has */
+    ngx_uint_t                   durable;        /* amount: in the store */
+    apisec_window_t              w;
+    u_char                       data[1];        /* the usage key */
+} ngx_http_apisec_window_node_t;
 
 
 typedef struct {
@@ -139,6 +177,9 @@ static ngx_http_apisec_stamp_node_t *ngx_http_apisec_stamp_node(
     ngx_http_apisec_zone_t *z, const u_char *ak, size_t len);
 static uint64_t ngx_http_apisec_rate_leak(uint64_t excess, uint64_t rate,
     int64_t ms);
+static ngx_http_apisec_window_node_t *ngx_http_apisec_window_node(
+    ngx_http_apisec_zone_t *z, ngx_str_t *key, ngx_uint_t durable,
+    apisec_window_t *w, int64_t now_ms);
 static ngx_uint_t ngx_http_apisec_rate_expire(ngx_http_apisec_zone_t *z,
     int64_t now, ngx_uint_t force);
 
@@ -578,6 +619,7 @@ ngx_http_apisec_stamp_node(ngx_http_apisec_zone_t *z, const u_char *ak,
     sn->locked_until = 0;
     sn->lock = NGX_HTTP_APISEC_LOCK_NONE;
     sn->lock_rule[0] = '\0';
+    sn->lock_type = 0;
     ngx_memcpy(sn->data, ak, len);
 
     ngx_rbtree_insert(&z->sh->rbtree, node);
@@ -596,7 +638,7 @@ ngx_http_apisec_stamp_node(ngx_http_apisec_zone_t *z, const u_char *ak,
 
 ngx_int_t
 ngx_http_apisec_lock(ngx_shm_zone_t *zone, const u_char *ak, size_t len,
-    int64_t locked_until, ngx_str_t *rule)
+    int64_t locked_until, ngx_str_t *rule, ngx_uint_t type)
 {
     size_t                         n;
     ngx_http_apisec_zone_t        *z;
@@ -617,6 +659,7 @@ ngx_http_apisec_lock(ngx_shm_zone_t *zone, const u_char *ak, size_t len,
 
     sn->lock = NGX_HTTP_APISEC_LOCK_NEW;
     sn->locked_until = locked_until;
+    sn->lock_type = (u_char) type;
     ngx_memcpy(sn->lock_rule, rule->data, n);
     sn->lock_rule[n] = '\0';
 
@@ -795,6 +838,7 @@ ngx_http_apisec_stamps_take(ngx_shm_zone_t *zone, ngx_pool_t *pool,
             st[i].totp_failed = sn->totp_failed;
             st[i].lock = (sn->lock == NGX_HTTP_APISEC_LOCK_NEW);
             st[i].locked_until = sn->locked_until;
+            st[i].lock_type = sn->lock_type;
             st[i].lock_rule = (char *) p;
             p = ngx_cpymem(p, sn->lock_rule, ngx_strlen(sn->lock_rule));
             *p++ = '\0';
@@ -874,7 +918,7 @@ ngx_http_apisec_rate(ngx_shm_zone_t *zone, ngx_http_apisec_rule_t *rule,
 
     rn = ngx_http_apisec_str_lookup(z->sh, hash, buf, len);
 
-    if (rn != NULL) {
+    if (rn != NULL && rn->kind == NGX_HTTP_APISEC_NODE_RATE) {
         ngx_queue_remove(&rn->queue);
         ngx_queue_insert_head(&z->sh->queue, &rn->queue);
 
@@ -920,6 +964,7 @@ ngx_http_apisec_rate(ngx_shm_zone_t *zone, ngx_http_apisec_rule_t *rule,
     node->key = hash;
 
     rn = (ngx_http_apisec_rate_node_t *) &node->color;
+    rn->kind = NGX_HTTP_APISEC_NODE_RATE;
     rn->len = (u_short) len;
     rn->off = offsetof(ngx_http_apisec_rate_node_t, data);
     rn->last = now_ms;
@@ -962,19 +1007,23 @@ ngx_http_apisec_rate_leak(uint64_t excess, uint64_t rate, int64_t ms)
 
 /*
  * Free the least recently used entries unused for a minute: those that
- * have leaked empty, at most two; with force, the oldest ones whatever
- * they hold, at most three.  An entry used in the last minute is never
- * freed.  Returns how many were freed.
+ * hold nothing any more (a bucket leaked empty, a window with nothing in
+ * it), at most two; with force, the oldest ones whatever they hold, at
+ * most three.  An entry used in the last minute is never freed, nor a
+ * window whose last change the store does not have yet.  Returns how
+ * many were freed.
  */
 
 static ngx_uint_t
 ngx_http_apisec_rate_expire(ngx_http_apisec_zone_t *z, int64_t now,
     ngx_uint_t force)
 {
-    ngx_uint_t                    n, freed;
-    ngx_queue_t                  *q;
-    ngx_rbtree_node_t            *node;
-    ngx_http_apisec_rate_node_t  *rn;
+    ngx_uint_t                      n, freed, empty;
+    ngx_queue_t                    *q;
+    ngx_rbtree_node_t              *node;
+    ngx_http_apisec_lru_node_t     *ln;
+    ngx_http_apisec_rate_node_t    *rn;
+    ngx_http_apisec_window_node_t  *wn;
 
     freed = 0;
 
@@ -985,26 +1034,37 @@ ngx_http_apisec_rate_expire(ngx_http_apisec_zone_t *z, int64_t now,
         }
 
         q = ngx_queue_last(&z->sh->queue);
-        rn = ngx_queue_data(q, ngx_http_apisec_rate_node_t, queue);
+        ln = ngx_queue_data(q, ngx_http_apisec_lru_node_t, queue);
 
-        if (now - rn->last < NGX_HTTP_APISEC_RATE_IDLE
-            && now >= rn->last)
-        {
+        if (now - ln->last < NGX_HTTP_APISEC_RATE_IDLE && now >= ln->last) {
             break;
         }
 
-        if (!force
-            && ngx_http_apisec_rate_leak(rn->excess, rn->rate,
-                                         now - rn->last)
-               > 0)
-        {
+        if (ln->kind == NGX_HTTP_APISEC_NODE_WINDOW) {
+            wn = (ngx_http_apisec_window_node_t *) ln;
+
+            if (wn->durable && wn->saved != wn->w.gen) {
+                break;
+            }
+
+            empty = (apisec_window_next_expiry(&wn->w, now / 1000) == 0);
+
+        } else {
+            rn = (ngx_http_apisec_rate_node_t *) ln;
+
+            empty = (ngx_http_apisec_rate_leak(rn->excess, rn->rate,
+                                               now - rn->last)
+                     == 0);
+        }
+
+        if (!force && !empty) {
             break;
         }
 
         ngx_queue_remove(q);
 
         node = (ngx_rbtree_node_t *)
-                   ((u_char *) rn - offsetof(ngx_rbtree_node_t, color));
+                   ((u_char *) ln - offsetof(ngx_rbtree_node_t, color));
 
         ngx_rbtree_delete(&z->sh->rbtree, node);
         ngx_slab_free_locked(z->shpool, node);
@@ -1014,6 +1074,306 @@ ngx_http_apisec_rate_expire(ngx_http_apisec_zone_t *z, int64_t now,
     }
 
     return freed;
+}
+
+
+/*
+ * The window under key, made from w (the store's copy, or an empty one)
+ * when the zone has none.  Called locked; NULL: the zone is full.
+ */
+
+static ngx_http_apisec_window_node_t *
+ngx_http_apisec_window_node(ngx_http_apisec_zone_t *z, ngx_str_t *key,
+    ngx_uint_t durable, apisec_window_t *w, int64_t now_ms)
+{
+    size_t                          n;
+    uint32_t                        hash;
+    ngx_rbtree_node_t              *node;
+    ngx_http_apisec_window_node_t  *wn;
+
+    hash = ngx_crc32_short(key->data, key->len);
+
+    wn = ngx_http_apisec_str_lookup(z->sh, hash, key->data, key->len);
+
+    if (wn != NULL && wn->kind == NGX_HTTP_APISEC_NODE_WINDOW) {
+        ngx_queue_remove(&wn->queue);
+        ngx_queue_insert_head(&z->sh->queue, &wn->queue);
+        wn->last = now_ms;
+        return wn;
+    }
+
+    if (w == NULL) {
+        return NULL;
+    }
+
+    n = offsetof(ngx_rbtree_node_t, color)
+        + offsetof(ngx_http_apisec_window_node_t, data) + key->len;
+
+    node = ngx_slab_alloc_locked(z->shpool, n);
+
+    if (node == NULL && ngx_http_apisec_rate_expire(z, now_ms, 1) > 0) {
+        node = ngx_slab_alloc_locked(z->shpool, n);
+    }
+
+    if (node == NULL) {
+        return NULL;
+    }
+
+    node->key = hash;
+
+    wn = (ngx_http_apisec_window_node_t *) &node->color;
+    wn->kind = NGX_HTTP_APISEC_NODE_WINDOW;
+    wn->len = (u_short) key->len;
+    wn->off = offsetof(ngx_http_apisec_window_node_t, data);
+    wn->last = now_ms;
+    wn->durable = durable;
+    wn->w = *w;
+    wn->saved = w->gen;
+    ngx_memcpy(wn->data, key->data, key->len);
+
+    ngx_rbtree_insert(&z->sh->rbtree, node);
+    ngx_queue_insert_head(&z->sh->queue, &wn->queue);
+    z->sh->entries++;
+
+    return wn;
+}
+
+
+/*
+ * An amount (or, with amount 0 and max the count, a failure) against the
+ * window under key.  The window is the zone's; when the zone has none it
+ * is made from *stored (the store's copy, or NULL: an empty one), which
+ * the caller read before.  Over max (sum in the window plus amount), it is
+ * added only with force; *res tells what happened.
+ *
+ * NGX_OK; NGX_DECLINED: the zone has no such window and stored was not
+ * given (the caller reads the store and calls again, which is safe: a
+ * window found in the zone by then wins); NGX_ERROR: the zone is full.
+ */
+
+ngx_int_t
+ngx_http_apisec_window(ngx_shm_zone_t *zone, ngx_str_t *key, int64_t per,
+    ngx_uint_t durable, apisec_window_t *stored, ngx_uint_t have_stored,
+    int64_t now_ms, ngx_http_apisec_window_res_t *res)
+{
+    apisec_dec_t                    total;
+    uint64_t                        count;
+    apisec_window_t                 empty;
+    ngx_http_apisec_zone_t         *z;
+    ngx_http_apisec_window_node_t  *wn;
+
+    z = zone->data;
+
+    ngx_shmtx_lock(&z->shpool->mutex);
+
+    (void) ngx_http_apisec_rate_expire(z, now_ms, 0);
+
+    wn = ngx_http_apisec_window_node(z, key, durable, NULL, now_ms);
+
+    if (wn == NULL) {
+        if (!have_stored) {
+            ngx_shmtx_unlock(&z->shpool->mutex);
+            return NGX_DECLINED;
+        }
+
+        if (stored == NULL) {
+            apisec_window_init(&empty, per);
+            stored = &empty;
+        }
+
+        wn = ngx_http_apisec_window_node(z, key, durable, stored, now_ms);
+
+        if (wn == NULL) {
+            ngx_shmtx_unlock(&z->shpool->mutex);
+            return NGX_ERROR;
+        }
+    }
+
+    if (!apisec_window_fits(&wn->w, per)) {
+        /* per was changed: the window is laid out again, nothing lost */
+        apisec_window_refit(&wn->w, per);
+    }
+
+    apisec_window_total(&wn->w, now_ms / 1000, &total, &count);
+
+    res->sum = total;
+    res->count = count;
+    res->added = 0;
+    res->over = 0;
+
+    if (res->amount > res->max || total > res->max - res->amount) {
+        res->over = 1;
+    }
+
+    if (res->peek) {
+        /* looked at, not counted */
+
+    } else if ((!res->over || res->force)
+        && apisec_window_add(&wn->w, now_ms / 1000, res->amount, &res->idx)
+           == 0)
+    {
+        res->added = 1;
+        res->gen = wn->w.gen;
+
+    } else if (!res->over) {
+        /* a bucket at its limit: as good as over */
+        res->over = 1;
+    }
+
+    ngx_shmtx_unlock(&z->shpool->mutex);
+
+    return NGX_OK;
+}
+
+
+/* take back an add of ngx_http_apisec_window() */
+
+void
+ngx_http_apisec_window_undo(ngx_shm_zone_t *zone, ngx_str_t *key,
+    int64_t idx, apisec_dec_t amount)
+{
+    uint32_t                        hash;
+    ngx_http_apisec_zone_t         *z;
+    ngx_http_apisec_window_node_t  *wn;
+
+    z = zone->data;
+
+    hash = ngx_crc32_short(key->data, key->len);
+
+    ngx_shmtx_lock(&z->shpool->mutex);
+
+    wn = ngx_http_apisec_str_lookup(z->sh, hash, key->data, key->len);
+
+    if (wn != NULL && wn->kind == NGX_HTTP_APISEC_NODE_WINDOW) {
+        apisec_window_undo(&wn->w, idx, amount);
+    }
+
+    ngx_shmtx_unlock(&z->shpool->mutex);
+}
+
+
+/* a copy of the window under key, to be written; NGX_DECLINED: none */
+
+ngx_int_t
+ngx_http_apisec_window_copy(ngx_shm_zone_t *zone, ngx_str_t *key,
+    apisec_window_t *w)
+{
+    uint32_t                        hash;
+    ngx_int_t                       rc;
+    ngx_http_apisec_zone_t         *z;
+    ngx_http_apisec_window_node_t  *wn;
+
+    z = zone->data;
+
+    hash = ngx_crc32_short(key->data, key->len);
+
+    ngx_shmtx_lock(&z->shpool->mutex);
+
+    wn = ngx_http_apisec_str_lookup(z->sh, hash, key->data, key->len);
+
+    rc = NGX_DECLINED;
+
+    if (wn != NULL && wn->kind == NGX_HTTP_APISEC_NODE_WINDOW) {
+        *w = wn->w;
+        rc = NGX_OK;
+    }
+
+    ngx_shmtx_unlock(&z->shpool->mutex);
+
+    return rc;
+}
+
+
+/* the store has the window under key as of gen */
+
+void
+ngx_http_apisec_window_saved(ngx_shm_zone_t *zone, ngx_str_t *key,
+    uint64_t gen)
+{
+    uint32_t                        hash;
+    ngx_http_apisec_zone_t         *z;
+    ngx_http_apisec_window_node_t  *wn;
+
+    z = zone->data;
+
+    hash = ngx_crc32_short(key->data, key->len);
+
+    ngx_shmtx_lock(&z->shpool->mutex);
+
+    wn = ngx_http_apisec_str_lookup(z->sh, hash, key->data, key->len);
+
+    if (wn != NULL && wn->kind == NGX_HTTP_APISEC_NODE_WINDOW
+        && gen > wn->saved)
+    {
+        wn->saved = gen;
+    }
+
+    ngx_shmtx_unlock(&z->shpool->mutex);
+}
+
+
+/*
+ * Copies of the durable windows whose last change the store does not
+ * have (a write that failed, a worker killed while writing, an undo), at
+ * most NGX_HTTP_APISEC_DIRTY_MAX, for the flush to write.
+ */
+
+ngx_int_t
+ngx_http_apisec_windows_dirty(ngx_shm_zone_t *zone, ngx_pool_t *pool,
+    ngx_http_apisec_dirty_t **out)
+{
+    ngx_uint_t                      n;
+    ngx_queue_t                    *q;
+    ngx_http_apisec_zone_t         *z;
+    ngx_http_apisec_dirty_t        *d;
+    ngx_http_apisec_lru_node_t     *ln;
+    ngx_http_apisec_window_node_t  *wn;
+
+    z = zone->data;
+
+    d = ngx_palloc(pool,
+                   NGX_HTTP_APISEC_DIRTY_MAX * sizeof(ngx_http_apisec_dirty_t));
+    if (d == NULL) {
+        return NGX_ERROR;
+    }
+
+    n = 0;
+
+    ngx_shmtx_lock(&z->shpool->mutex);
+
+    for (q = ngx_queue_head(&z->sh->queue);
+         q != ngx_queue_sentinel(&z->sh->queue)
+         && n < NGX_HTTP_APISEC_DIRTY_MAX;
+         q = ngx_queue_next(q))
+    {
+        ln = ngx_queue_data(q, ngx_http_apisec_lru_node_t, queue);
+
+        if (ln->kind != NGX_HTTP_APISEC_NODE_WINDOW) {
+            continue;
+        }
+
+        wn = (ngx_http_apisec_window_node_t *) ln;
+
+        if (!wn->durable || wn->saved == wn->w.gen) {
+            continue;
+        }
+
+        d[n].key.data = ngx_pnalloc(pool, wn->len);
+        if (d[n].key.data == NULL) {
+            break;
+        }
+
+        ngx_memcpy(d[n].key.data, wn->data, wn->len);
+        d[n].key.len = wn->len;
+        d[n].w = wn->w;
+        n++;
+    }
+
+    ngx_shmtx_unlock(&z->shpool->mutex);
+
+    *out = d;
+
+    return (ngx_int_t) n;
 }
 
 

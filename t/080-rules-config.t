@@ -1,7 +1,5 @@
 # Rules, configuration: `nginx -t` checks the grammar of every apisec_rule
-# type (rate, amount, failures) and names the bad argument; a rule that
-# this version does not enforce (amount, failures) is
-# refused after its grammar was checked, never silently ignored.
+# type (rate, amount, failures) and names the bad argument.
 #
 # Each case runs `nginx -t` on a configuration of its own and checks the
 # exit status and the message on stderr.
@@ -178,7 +176,8 @@ for my $max (qw(max=-5 max=-0.1)) {
 }
 
 for my $max ('max=abc', 'max=1.', 'max=.5', 'max=1e5', 'max=1,5',
-             'max=0.1234567890123456789') {
+             'max=0.1234567890123456789', 'max=010', 'max=+5', 'max=0x10',
+             'max=123456789012345678901', 'max=1_000', 'max=NaN') {
     rule_refused("a malformed amount $max", "apisec_rule amount $max;",
                  qr/invalid apisec_rule max "\Q$max\E", must be a decimal/);
 }
@@ -189,6 +188,16 @@ rule_refused('an amount rule without max', 'apisec_rule amount per=1d;',
 rule_refused('a bad per', 'apisec_rule amount max=10 per=1x;',
              qr/invalid apisec_rule per "per=1x"/);
 
+rule_refused('a per above 400 days', 'apisec_rule amount max=10 per=401d;',
+             qr/invalid apisec_rule per "per=401d", must be a TIME from 1s/);
+
+rule_refused('a currency too long',
+             'apisec_rule amount max=10 currency=ABCDEFGHIJKLMNOPQ;',
+             qr/invalid apisec_rule argument "currency=ABCDEFGHIJKLMNOPQ": 1 to 16/);
+
+rule_refused('an amount rule by ip', 'apisec_rule amount max=10 by=ip;',
+             qr/invalid apisec_rule amount "by=ip", must be by=key or by=account/);
+
 rule_refused('a bad field', 'apisec_rule amount max=10 field=a"b;',
              qr/invalid apisec_rule argument "field=a"b"/);
 
@@ -196,21 +205,31 @@ rule_refused('failures without per', 'apisec_rule failures max=5;',
              qr/apisec_rule failures needs max=N and per=TIME/);
 
 rule_refused('failures with max=0', 'apisec_rule failures max=0 per=1h;',
-             qr/invalid apisec_rule max "max=0", must be a number above 0/);
+             qr/invalid apisec_rule max "max=0", must be a number from 1 to 1000000/);
+
+rule_refused('failures with a huge max',
+             'apisec_rule failures max=1000001 per=1h;',
+             qr/invalid apisec_rule max "max=1000001", must be a number/);
 
 rule_refused('failures with a by', 'apisec_rule failures max=5 per=1h by=key;',
              qr/unknown apisec_rule failures argument "by=key"/);
 
-# well formed, but not enforced by this version: refused
+rule_accepted('an amount rule with every argument',
+              'apisec_rule amount max=10000.50 per=1d field=qty currency=USDT '
+              . 'currency_field=coin by=account action=monitor name=big;');
 
-rule_refused('an amount rule',
-             'apisec_rule amount max=10000.50 per=1d field=qty currency=USDT '
-             . 'currency_field=coin by=account action=monitor name=big;',
-             qr/apisec_rule amount is not available in this version/);
+rule_accepted('amount rules: per request, per window, the largest values',
+              "apisec_rule amount max=0;\n"
+              . "apisec_rule amount max=99999999999999999999.999999999999999999 "
+              . "per=400d action=lock:1d;");
 
-rule_refused('a failures rule',
-             'apisec_rule failures max=5 per=10m;',
-             qr/apisec_rule failures is not available in this version/);
+rule_accepted('a failures rule, default action lock:15m',
+              'apisec_rule failures max=5 per=10m;');
+
+rule_accepted('a failures rule, every action',
+              "apisec_rule failures max=5 per=10m action=block name=f1;\n"
+              . "apisec_rule failures max=3 per=1h action=monitor name=f2;\n"
+              . "apisec_rule failures max=9 per=1d action=lock name=f3;");
 
 rule_accepted('the lock actions',
               "apisec_rule rate 1r/s action=lock name=l1;\n"

@@ -679,7 +679,7 @@ my ($st, $mk, @g) = new_store();
     fails(\@g, [@g, '--map-size', 'huge', 'list'], 2, qr/invalid --map-size/,
           'bad map size');
 
-    for my $c (qw(unlock usage backup)) {
+    for my $c (qw(backup)) {
         fails(\@g, [@g, $c, 'x'], 2,
               qr/\Aapisecctl: error: command "\Q$c\E" is not available in this version\n\z/,
               "command $c not available yet");
@@ -692,6 +692,23 @@ my ($st, $mk, @g) = new_store();
         my ($c, @o) = @$cmd;
         fails(\@g, [@g, $c, 'NoSuchKey', @o], 1, qr/unknown key "NoSuchKey"/,
               "$c: unknown key");
+    }
+    for my $c (qw(unlock usage)) {
+        fails(\@g, [@g, $c, 'NoSuchKey'], 1, qr/unknown key "NoSuchKey"/,
+              "$c: unknown key");
+        fails(\@g, [@g, $c], 2, qr/missing argument \(usage: apisecctl \Q$c\E KEY\)/,
+              "$c: no key");
+    }
+    fails(\@g, [@g, 'unlock', $ak], 1,
+          qr/\Aapisecctl: error: key \Q$ak\E is not locked \(it is \w+\)\n\z/,
+          'unlock: a key that is not locked');
+    {
+        my $u = run(@g, 'usage', $ak);
+        is($u->{rc}, 0, 'usage of a key nothing counted for: exit 0');
+        like($u->{out}, qr/no amount or failures rule has counted/,
+             'usage: says so');
+        is(run(@g, '--json', 'usage', $ak)->{out}, '',
+           'usage --json: no rows');
     }
 
     fails(\@g, [@g, 'show', 'bad/key'], 1, qr/invalid access key "bad\/key"/,
@@ -1663,7 +1680,7 @@ sub status_of {
     like($r->{out}, qr/exit status 3/, 'audit --help: exit status 3');
     $r = ok_run(run('--help'), '--help');
     like($r->{out}, qr/3 audit findings/, '--help: exit status 3');
-    like($r->{out}, qr/not in this version: unlock usage backup\n/,
+    like($r->{out}, qr/not in this version: backup\n/,
          '--help: what is not in this version');
 }
 
