@@ -28,10 +28,15 @@ ApisecTest::setup(keys => [
     { access_key => 'hoHtx00001', account => 'acct-hhtx',
       secret_key => 'HostileHtxHostileHtxHostileHtx01',
       permissions => ['read'] },
+    { access_key => 'hoTotp0001', account => 'acct-htotp',
+      secret_key => 'HostileTotpHostileTotpHostile001',
+      permissions => ['read', 'withdraw'] },
     { access_key => ('k' x 128), account => 'acct-longest',
       secret_key => 'HostileLongestKeyHostileLongest1',
       permissions => ['read'] },
 ]);
+
+ApisecTest::enroll('hoTotp0001');
 
 # the access log of every block: what became of each request
 our $Http = <<'END';
@@ -92,6 +97,13 @@ our $Config = <<'END';
     }
 
     location /open/ {
+        proxy_pass http://apisec_backend;
+    }
+
+    location /withdraw2fa/ {
+        apisec on;
+        apisec_permission withdraw;
+        apisec_2fa on;
         proxy_pass http://apisec_backend;
     }
 
@@ -530,7 +542,67 @@ apisec: key "hoHtx00001" refused: timestamp-invalid, the Timestamp is not YYYY-M
 
 
 
-=== TEST 30: htx: AccessKeyId twice, the second percent-encoded: 400 request-malformed
+=== TEST 30: okx: OK-ACCESS-SIGN without its "=" padding: 401 signature-invalid (one spelling of a signature)
+--- apisec_request
+GET /v5/account/balance
+OK-ACCESS-KEY: hoOkx00001
+OK-ACCESS-TIMESTAMP: {isoms}
+OK-ACCESS-PASSPHRASE: hostile pass
+OK-ACCESS-SIGN: {sig}
+@scheme: okx
+@tamper: s/^(OK-ACCESS-SIGN: \S+)=$/$1/m
+--- error_code: 401
+--- response_body chomp
+{"code":"signature-invalid","msg":"The signature is invalid."}
+--- error_log
+apisec: key "hoOkx00001" refused: signature-invalid, the signature is not base64 of 32 bytes
+
+
+
+=== TEST 31: a TOTP code of 7000 digits: 403 2fa-invalid, not logged
+--- log_level: warn
+--- apisec_request
+POST /withdraw2fa/apply?timestamp={ts}&signature={sig}
+X-HK-APIKEY: hoTotp0001
+X-Apisec-TOTP: {rep:7000:7}
+--- error_code: 403
+--- response_body chomp
+{"code":"2fa-invalid","msg":"The two-factor code is invalid."}
+--- error_log
+apisec: key "hoTotp0001" refused: 2fa-invalid, the 2FA code is not six digits
+--- no_error_log
+7777777777777777
+
+
+
+=== TEST 32: a TOTP code in full-width digits (UTF-8): 403 2fa-invalid
+--- apisec_request
+POST /withdraw2fa/apply?timestamp={ts}&signature={sig}
+X-HK-APIKEY: hoTotp0001
+X-Apisec-TOTP: １２３４５６
+--- error_code: 403
+--- response_body chomp
+{"code":"2fa-invalid","msg":"The two-factor code is invalid."}
+--- error_log
+apisec: key "hoTotp0001" refused: 2fa-invalid, the 2FA code is not six digits
+
+
+
+=== TEST 33: the TOTP header twice: 400 request-malformed
+--- apisec_request
+POST /withdraw2fa/apply?timestamp={ts}&signature={sig}
+X-HK-APIKEY: hoTotp0001
+X-Apisec-TOTP: 123456
+x-apisec-totp: 654321
+--- error_code: 400
+--- response_body chomp
+{"code":"request-malformed","msg":"The request is malformed."}
+--- error_log
+apisec: key "hoTotp0001" refused: request-malformed, the 2FA header is sent twice
+
+
+
+=== TEST 34: htx: AccessKeyId twice, the second percent-encoded: 400 request-malformed
 --- apisec_request
 GET /htx/v1/account?AccessKeyId=hoHtx00001&%41ccessKeyId=hoReader01&SignatureMethod=HmacSHA256&SignatureVersion=2&Timestamp={iso}&Signature={sig}
 @scheme: htx
@@ -542,7 +614,7 @@ apisec: key "hoHtx00001" refused: request-malformed, a parameter is sent twice
 
 
 
-=== TEST 31: timestamp twice in the query: 400 request-malformed
+=== TEST 35: timestamp twice in the query: 400 request-malformed
 --- apisec_request
 GET /api/v1/account?timestamp={ts}&timestamp={ts}&signature={sig}
 X-HK-APIKEY: hoReader01
@@ -554,7 +626,7 @@ apisec: key "hoReader01" refused: request-malformed, a parameter is sent twice
 
 
 
-=== TEST 32: "a+b" and "a%20b" are one name: 400 request-malformed
+=== TEST 36: "a+b" and "a%20b" are one name: 400 request-malformed
 --- apisec_request
 GET /api/v1/account?a+b=1&a%20b=2&timestamp={ts}&signature={sig}
 X-HK-APIKEY: hoReader01
@@ -566,7 +638,7 @@ refused: request-malformed, a parameter is sent twice
 
 
 
-=== TEST 33: "%7a" and "%7A" are one name (query and body): 400 request-malformed
+=== TEST 37: "%7a" and "%7A" are one name (query and body): 400 request-malformed
 --- apisec_request
 POST /trade/order?%7aqty=1
 X-HK-APIKEY: hoTrader01
@@ -581,7 +653,7 @@ refused: request-malformed, a parameter is sent twice
 
 
 
-=== TEST 34: the signature twice in the query: 400 request-malformed
+=== TEST 38: the signature twice in the query: 400 request-malformed
 --- apisec_request
 GET /api/v1/account?timestamp={ts}&signature={sig}&signature={sig}
 X-HK-APIKEY: hoReader01
@@ -593,7 +665,7 @@ apisec: key "hoReader01" refused: request-malformed, the signature is sent twice
 
 
 
-=== TEST 35: the signature twice in the body: 400 request-malformed
+=== TEST 39: the signature twice in the body: 400 request-malformed
 --- apisec_request
 POST /trade/order
 X-HK-APIKEY: hoTrader01
@@ -608,7 +680,7 @@ refused: request-malformed, the signature is sent twice
 
 
 
-=== TEST 36: "%73ignature" in the query and "signature" in the body: the signature twice, 400
+=== TEST 40: "%73ignature" in the query and "signature" in the body: the signature twice, 400
 --- apisec_request
 POST /trade/order?%73ignature={sig}
 X-HK-APIKEY: hoTrader01
@@ -623,7 +695,7 @@ refused: request-malformed, the signature is sent twice
 
 
 
-=== TEST 37: the signature's name percent-encoded is the signature (names are compared decoded): accepted
+=== TEST 41: the signature's name percent-encoded is the signature (names are compared decoded): accepted
 --- apisec_request
 GET /api/v1/account?timestamp={ts}&signature={sig}
 X-HK-APIKEY: hoReader01
@@ -633,7 +705,7 @@ X-HK-APIKEY: hoReader01
 
 
 
-=== TEST 38: "Signature" is not "signature": 401 signature-missing
+=== TEST 42: "Signature" is not "signature": 401 signature-missing
 --- apisec_request
 GET /api/v1/account?timestamp={ts}&signature={sig}
 X-HK-APIKEY: hoReader01
@@ -646,7 +718,7 @@ apisec: key "hoReader01" refused: signature-missing, no signature parameter
 
 
 
-=== TEST 39: "TIMESTAMP" is not "timestamp": 401 timestamp-invalid
+=== TEST 43: "TIMESTAMP" is not "timestamp": 401 timestamp-invalid
 --- apisec_request
 GET /api/v1/account?TIMESTAMP={ts}&signature={sig}
 X-HK-APIKEY: hoReader01
@@ -658,7 +730,7 @@ apisec: key "hoReader01" refused: timestamp-invalid, no timestamp parameter
 
 
 
-=== TEST 40: a timestamp whose digits are percent-encoded: 401 timestamp-invalid (values are taken as sent)
+=== TEST 44: a timestamp whose digits are percent-encoded: 401 timestamp-invalid (values are taken as sent)
 --- apisec_request
 GET /api/v1/account?timestamp=%31{ts}&signature={sig}
 X-HK-APIKEY: hoReader01
@@ -670,7 +742,7 @@ refused: timestamp-invalid, the timestamp is not a number of milliseconds
 
 
 
-=== TEST 41: a signature in a JSON body is not a signature (the JSON body is not signed): 401 signature-missing
+=== TEST 45: a signature in a JSON body is not a signature (the JSON body is not signed): 401 signature-missing
 --- apisec_request
 POST /trade/order?timestamp={ts}
 X-HK-APIKEY: hoTrader01
@@ -685,7 +757,7 @@ apisec: key "hoTrader01" refused: signature-missing, no signature parameter
 
 
 
-=== TEST 42: the form Content-Type in mixed case is the form type: the body is signed, accepted
+=== TEST 46: the form Content-Type in mixed case is the form type: the body is signed, accepted
 --- apisec_request
 POST /trade/order
 X-HK-APIKEY: hoTrader01
@@ -697,7 +769,7 @@ qty=1&timestamp={ts}&signature={sig}
 
 
 
-=== TEST 43: the form Content-Type in mixed case, a body byte changed: 401 signature-invalid
+=== TEST 47: the form Content-Type in mixed case, a body byte changed: 401 signature-invalid
 --- apisec_request
 POST /trade/order
 X-HK-APIKEY: hoTrader01
@@ -713,7 +785,7 @@ refused: signature-invalid, the signature does not match
 
 
 
-=== TEST 44: a path that climbs out of a location without apisec ("/open/%2e%2e/withdraw/") is checked where nginx lands it: 403 permission-denied
+=== TEST 48: a path that climbs out of a location without apisec ("/open/%2e%2e/withdraw/") is checked where nginx lands it: 403 permission-denied
 --- apisec_request
 GET /open/%2e%2e/withdraw/apply?timestamp={ts}&signature={sig}
 X-HK-APIKEY: hoReader01
@@ -725,7 +797,7 @@ apisec: key "hoReader01" refused: permission-denied, the key lacks the location'
 
 
 
-=== TEST 45: the same with an encoded slash ("/open/..%2Fwithdraw/"): 403 permission-denied
+=== TEST 49: the same with an encoded slash ("/open/..%2Fwithdraw/"): 403 permission-denied
 --- apisec_request
 GET /open/..%2Fwithdraw/apply?timestamp={ts}&signature={sig}
 X-HK-APIKEY: hoReader01
@@ -737,7 +809,7 @@ apisec: key "hoReader01" refused: permission-denied, the key lacks the location'
 
 
 
-=== TEST 46: a NUL byte in the query: nginx's 400, apisec never sees it
+=== TEST 50: a NUL byte in the query: nginx's 400, apisec never sees it
 --- apisec_request
 GET /api/v1/account?memo=a{nul}b&timestamp={ts}&signature={sig}
 X-HK-APIKEY: hoReader01
@@ -750,7 +822,7 @@ apisec: key
 
 
 
-=== TEST 47: a NUL byte in the key header: nginx's 400, apisec never sees it
+=== TEST 51: a NUL byte in the key header: nginx's 400, apisec never sees it
 --- apisec_request
 GET /api/v1/account?timestamp={ts}&signature={sig}
 X-HK-APIKEY: hoReader01{nul}hoTrader01
@@ -763,7 +835,7 @@ apisec: key
 
 
 
-=== TEST 48: a NUL byte inside a signed form body: the MAC covers it, accepted
+=== TEST 52: a NUL byte inside a signed form body: the MAC covers it, accepted
 --- apisec_request
 POST /quiet/order
 X-HK-APIKEY: hoTrader01
@@ -775,7 +847,7 @@ memo=a{nul}b&timestamp={ts}&signature={sig}
 
 
 
-=== TEST 49: a NUL byte in a form body, a byte after it changed: 401 signature-invalid (nothing stops at the NUL)
+=== TEST 53: a NUL byte in a form body, a byte after it changed: 401 signature-invalid (nothing stops at the NUL)
 --- apisec_request
 POST /quiet/order
 X-HK-APIKEY: hoTrader01
@@ -791,7 +863,7 @@ apisec: key "hoTrader01" refused: signature-invalid, the signature does not matc
 
 
 
-=== TEST 50: a NUL byte right after the signature's 64 hex digits: 401 signature-invalid
+=== TEST 54: a NUL byte right after the signature's 64 hex digits: 401 signature-invalid
 --- apisec_request
 POST /quiet/order
 X-HK-APIKEY: hoTrader01
@@ -806,7 +878,7 @@ refused: signature-invalid, the signature is not 64 hex digits
 
 
 
-=== TEST 51: okx: a NUL byte in a signed JSON body, a byte after it changed: 401 signature-invalid
+=== TEST 55: okx: a NUL byte in a signed JSON body, a byte after it changed: 401 signature-invalid
 --- apisec_request
 POST /v5q/trade/order
 OK-ACCESS-KEY: hoOkx00001
@@ -826,7 +898,7 @@ apisec: key "hoOkx00001" refused: signature-invalid, the signature does not matc
 
 
 
-=== TEST 52: okx: the same NUL-bearing body unchanged: accepted
+=== TEST 56: okx: the same NUL-bearing body unchanged: accepted
 --- apisec_request
 POST /v5q/trade/order
 OK-ACCESS-KEY: hoOkx00001
@@ -842,7 +914,7 @@ Content-Type: application/json
 
 
 
-=== TEST 53: a form body above apisec_max_body_size (64k by default), by its Content-Length: 400 request-malformed, before it is read
+=== TEST 57: a form body above apisec_max_body_size (64k by default), by its Content-Length: 400 request-malformed, before it is read
 --- apisec_request
 POST /quiet/order
 X-HK-APIKEY: hoTrader01
@@ -857,7 +929,7 @@ apisec: key "-" refused: request-malformed, the body is too large
 
 
 
-=== TEST 54: a form body of 60 kB, spooled to a temporary file (client_body_buffer_size 1k): read back and verified, accepted
+=== TEST 58: a form body of 60 kB, spooled to a temporary file (client_body_buffer_size 1k): read back and verified, accepted
 --- config
     location /quiet/ {
         apisec on;
@@ -880,7 +952,7 @@ a client request body is buffered to a temporary file
 
 
 
-=== TEST 55: the same 60 kB body from its temporary file, its last byte changed: 401 signature-invalid
+=== TEST 59: the same 60 kB body from its temporary file, its last byte changed: 401 signature-invalid
 --- config
     location /quiet/ {
         apisec on;
@@ -904,7 +976,7 @@ apisec: key "hoTrader01" refused: signature-invalid, the signature does not matc
 
 
 
-=== TEST 56: Expect: 100-continue: nginx asks for the body when apisec reads it; verified, accepted
+=== TEST 60: Expect: 100-continue: nginx asks for the body when apisec reads it; verified, accepted
 --- init
 my $raw = main::form_post('side=BUY&qty=1', 'Expect: 100-continue');
 my ($head, $body) = split /\r\n\r\n/, $raw, 2;
@@ -919,7 +991,7 @@ GET /log
 
 
 
-=== TEST 57: Expect: 100-continue with a body above apisec_max_body_size: refused at once, before the body is sent
+=== TEST 61: Expect: 100-continue with a body above apisec_max_body_size: refused at once, before the body is sent
 --- init
 my $raw = main::form_post('memo=' . ('m' x 66000), 'Expect: 100-continue');
 my ($head) = split /\r\n\r\n/, $raw, 2;
@@ -935,7 +1007,7 @@ apisec: key "-" refused: request-malformed, the body is too large
 
 
 
-=== TEST 58: keep-alive: the body of a refused request (above apisec_max_body_size) holding a second request is discarded, never run; the next request is
+=== TEST 62: keep-alive: the body of a refused request (above apisec_max_body_size) holding a second request is discarded, never run; the next request is
 --- init
 my $smuggled = main::form_post('side=SELL&qty=100');
 my $pad = 66000 - length $smuggled;
@@ -956,7 +1028,7 @@ apisec: key "-" refused: request-malformed, the body is too large
 
 
 
-=== TEST 59: chunked form body (7-byte chunks): decoded, verified, accepted; the upstream gets the body
+=== TEST 63: chunked form body (7-byte chunks): decoded, verified, accepted; the upstream gets the body
 --- apisec_request
 POST /trade/order
 X-HK-APIKEY: hoTrader01
@@ -969,7 +1041,7 @@ side=BUY&qty=1&timestamp={ts}&signature={sig}
 
 
 
-=== TEST 60: chunked form body, a byte changed: 401 signature-invalid
+=== TEST 64: chunked form body, a byte changed: 401 signature-invalid
 --- apisec_request
 POST /trade/order
 X-HK-APIKEY: hoTrader01
@@ -986,7 +1058,7 @@ apisec: key "hoTrader01" refused: signature-invalid, the signature does not matc
 
 
 
-=== TEST 61: okx: chunked JSON body (one byte a chunk): accepted
+=== TEST 65: okx: chunked JSON body (one byte a chunk): accepted
 --- apisec_request
 POST /v5/trade/order
 OK-ACCESS-KEY: hoOkx00001
@@ -1003,7 +1075,7 @@ Content-Type: application/json
 
 
 
-=== TEST 62: okx: chunked JSON body, a byte changed: 401 signature-invalid
+=== TEST 66: okx: chunked JSON body, a byte changed: 401 signature-invalid
 --- apisec_request
 POST /v5/trade/order
 OK-ACCESS-KEY: hoOkx00001
@@ -1024,7 +1096,7 @@ apisec: key "hoOkx00001" refused: signature-invalid, the signature does not matc
 
 
 
-=== TEST 63: okx: a chunked body above apisec_max_body_size (no length to refuse it by): read, then 400 request-malformed
+=== TEST 67: okx: a chunked body above apisec_max_body_size (no length to refuse it by): read, then 400 request-malformed
 --- config
     location /v5/ {
         apisec on;
@@ -1052,7 +1124,7 @@ apisec: key "-" refused: request-malformed, the body is too large
 
 
 
-=== TEST 64: a chunked body above client_max_body_size: nginx's 413 while apisec reads it
+=== TEST 68: a chunked body above client_max_body_size: nginx's 413 while apisec reads it
 --- config
     location /trade/ {
         apisec on;
@@ -1076,7 +1148,7 @@ apisec: key
 
 
 
-=== TEST 65: chunked and Content-Length together: nginx's 400, apisec never sees it
+=== TEST 69: chunked and Content-Length together: nginx's 400, apisec never sees it
 --- apisec_request
 POST /trade/order
 X-HK-APIKEY: hoTrader01
@@ -1094,7 +1166,7 @@ apisec: key
 
 
 
-=== TEST 66: a broken chunked body: nginx's 400 while apisec reads it
+=== TEST 70: a broken chunked body: nginx's 400 while apisec reads it
 --- init
 my $raw = main::form_post('side=BUY&qty=1', '@chunked: 7');
 $raw =~ s/\r\n0\r\n\r\n\z/\r\nzz\r\n0\r\n\r\n/ or die 'no last chunk';
@@ -1112,7 +1184,7 @@ apisec: key
 
 
 
-=== TEST 67: a body that stalls half-way (hashkey form, okx JSON, chunked): closed after client_body_timeout with 408; the upstream never sees it
+=== TEST 71: a body that stalls half-way (hashkey form, okx JSON, chunked): closed after client_body_timeout with 408; the upstream never sees it
 --- init
 my $raw = main::form_post('side=BUY&qty=1');
 main::stalled('form', [substr($raw, 0, length($raw) - 30)]);
@@ -1132,7 +1204,7 @@ apisec: key
 
 
 
-=== TEST 68: a body that comes slowly, in three pieces with pauses shorter than client_body_timeout: verified when complete, accepted
+=== TEST 72: a body that comes slowly, in three pieces with pauses shorter than client_body_timeout: verified when complete, accepted
 --- init
 for my $raw (main::form_post('side=BUY&qty=1'),
              main::okx_post('{"instId":"BTC-USDT","sz":"1"}'),
@@ -1153,7 +1225,7 @@ qr{\APOST /trade/order 200 "" "unix:[^"]+"\nPOST /v5/trade/order 200 "" "unix:[^
 
 
 
-=== TEST 69: the client goes away half-way through the body: nothing reaches the upstream
+=== TEST 73: the client goes away half-way through the body: nothing reaches the upstream
 --- init
 my $raw = main::form_post('side=BUY&qty=1');
 my ($st, $res) = ApisecTest::send_parts([substr($raw, 0, length($raw) - 30)], 0.3);
