@@ -18,6 +18,7 @@
 
 static ngx_int_t ngx_http_apisec_handler(ngx_http_request_t *r);
 static void ngx_http_apisec_body_handler(ngx_http_request_t *r);
+static ngx_uint_t ngx_http_apisec_content_types(ngx_http_request_t *r);
 static ngx_int_t ngx_http_apisec_written(ngx_http_request_t *r,
     ngx_http_apisec_ctx_t *ctx);
 static ngx_int_t ngx_http_apisec_write_windows(ngx_http_request_t *r,
@@ -330,6 +331,20 @@ ngx_http_apisec_handler(ngx_http_request_t *r)
 
         ngx_http_set_ctx(r, ctx, ngx_http_apisec_module);
 
+        /*
+         * Two Content-Type headers: apisec would judge the body by the
+         * first, an upstream may parse it by the last (a form body the
+         * signature never covered)
+         */
+
+        if (r->headers_in.content_type != NULL
+            && ngx_http_apisec_content_types(r) > 1)
+        {
+            return ngx_http_apisec_refuse(r, ctx, APISEC_E_REQUEST_MALFORMED,
+                                          "Content-Type is given more than "
+                                          "once");
+        }
+
         ctx->body_signed = ngx_http_apisec_signed_body(r, alcf->scheme);
 
         if (ctx->body_signed
@@ -420,6 +435,44 @@ ngx_http_apisec_handler(ngx_http_request_t *r)
                    &ctx->access_key, &ctx->account);
 
     return NGX_OK;
+}
+
+
+/* how many Content-Type header lines the request has */
+
+static ngx_uint_t
+ngx_http_apisec_content_types(ngx_http_request_t *r)
+{
+    ngx_uint_t        i, n;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    n = 0;
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len == sizeof("Content-Type") - 1
+            && ngx_strncasecmp(h[i].key.data, (u_char *) "Content-Type",
+                               sizeof("Content-Type") - 1)
+               == 0)
+        {
+            n++;
+        }
+    }
+
+    return n;
 }
 
 
