@@ -10,11 +10,12 @@ use Test::Nginx::Socket 'no_plan';
 use Test::More;
 use ApisecTest;
 
-# more keys than a 64k stamp zone has room for (a few hundred).  The
-# blocks' own requests are signed before their "--- init" runs: with
-# recvWindow=60000, and a TOTP code good for a step more, so init has
-# more than 30 s to fill a zone (nginx under valgrind is slow)
-our $Fillers = 400;
+# more keys than a 64k stamp zone has room for (about 200 nodes of 256
+# bytes; 430 if they shrank to 128).  The blocks' own requests are signed
+# before their "--- init" runs: with recvWindow=60000, and a TOTP code
+# good for a step more, so init has more than 30 s to fill a zone (nginx
+# under valgrind is slow)
+our $Fillers = 600;
 our @Fillers = map { sprintf 'zfFill%04d', $_ } 1 .. $Fillers;
 
 ApisecTest::setup(keys => [
