@@ -785,7 +785,39 @@ refused: signature-invalid, the signature does not match
 
 
 
-=== TEST 48: a path that climbs out of a location without apisec ("/open/%2e%2e/withdraw/") is checked where nginx lands it: 403 permission-denied
+=== TEST 48: two Content-Type headers, JSON then form, the form body not signed (an upstream taking the last one would parse it): 400 request-malformed
+--- apisec_request
+POST /trade/order?timestamp={ts}&signature={sig}
+X-HK-APIKEY: hoTrader01
+Content-Type: application/json
+@tamper: s{(Content-Type: application/json)}{$1\nContent-Type: application/x-www-form-urlencoded}
+
+side=SELL&qty=100
+--- error_code: 400
+--- response_body chomp
+{"code":"request-malformed","msg":"The request is malformed."}
+--- error_log
+apisec: key "-" refused: request-malformed, Content-Type is given more than once
+
+
+
+=== TEST 49: two Content-Type headers, form then JSON (in two cases), the body signed: 400 request-malformed all the same
+--- apisec_request
+POST /trade/order
+X-HK-APIKEY: hoTrader01
+Content-Type: application/x-www-form-urlencoded
+content-type: application/json
+
+side=SELL&qty=100&timestamp={ts}&signature={sig}
+--- error_code: 400
+--- response_body chomp
+{"code":"request-malformed","msg":"The request is malformed."}
+--- error_log
+apisec: key "-" refused: request-malformed, Content-Type is given more than once
+
+
+
+=== TEST 50: a path that climbs out of a location without apisec ("/open/%2e%2e/withdraw/") is checked where nginx lands it: 403 permission-denied
 --- apisec_request
 GET /open/%2e%2e/withdraw/apply?timestamp={ts}&signature={sig}
 X-HK-APIKEY: hoReader01
@@ -797,7 +829,7 @@ apisec: key "hoReader01" refused: permission-denied, the key lacks the location'
 
 
 
-=== TEST 49: the same with an encoded slash ("/open/..%2Fwithdraw/"): 403 permission-denied
+=== TEST 51: the same with an encoded slash ("/open/..%2Fwithdraw/"): 403 permission-denied
 --- apisec_request
 GET /open/..%2Fwithdraw/apply?timestamp={ts}&signature={sig}
 X-HK-APIKEY: hoReader01
@@ -809,7 +841,7 @@ apisec: key "hoReader01" refused: permission-denied, the key lacks the location'
 
 
 
-=== TEST 50: a NUL byte in the query: nginx's 400, apisec never sees it
+=== TEST 52: a NUL byte in the query: nginx's 400, apisec never sees it
 --- apisec_request
 GET /api/v1/account?memo=a{nul}b&timestamp={ts}&signature={sig}
 X-HK-APIKEY: hoReader01
@@ -822,7 +854,7 @@ apisec: key
 
 
 
-=== TEST 51: a NUL byte in the key header: nginx's 400, apisec never sees it
+=== TEST 53: a NUL byte in the key header: nginx's 400, apisec never sees it
 --- apisec_request
 GET /api/v1/account?timestamp={ts}&signature={sig}
 X-HK-APIKEY: hoReader01{nul}hoTrader01
@@ -835,7 +867,7 @@ apisec: key
 
 
 
-=== TEST 52: a NUL byte inside a signed form body: the MAC covers it, accepted
+=== TEST 54: a NUL byte inside a signed form body: the MAC covers it, accepted
 --- apisec_request
 POST /quiet/order
 X-HK-APIKEY: hoTrader01
@@ -847,7 +879,7 @@ memo=a{nul}b&timestamp={ts}&signature={sig}
 
 
 
-=== TEST 53: a NUL byte in a form body, a byte after it changed: 401 signature-invalid (nothing stops at the NUL)
+=== TEST 55: a NUL byte in a form body, a byte after it changed: 401 signature-invalid (nothing stops at the NUL)
 --- apisec_request
 POST /quiet/order
 X-HK-APIKEY: hoTrader01
@@ -863,7 +895,7 @@ apisec: key "hoTrader01" refused: signature-invalid, the signature does not matc
 
 
 
-=== TEST 54: a NUL byte right after the signature's 64 hex digits: 401 signature-invalid
+=== TEST 56: a NUL byte right after the signature's 64 hex digits: 401 signature-invalid
 --- apisec_request
 POST /quiet/order
 X-HK-APIKEY: hoTrader01
@@ -878,7 +910,7 @@ refused: signature-invalid, the signature is not 64 hex digits
 
 
 
-=== TEST 55: okx: a NUL byte in a signed JSON body, a byte after it changed: 401 signature-invalid
+=== TEST 57: okx: a NUL byte in a signed JSON body, a byte after it changed: 401 signature-invalid
 --- apisec_request
 POST /v5q/trade/order
 OK-ACCESS-KEY: hoOkx00001
@@ -898,7 +930,7 @@ apisec: key "hoOkx00001" refused: signature-invalid, the signature does not matc
 
 
 
-=== TEST 56: okx: the same NUL-bearing body unchanged: accepted
+=== TEST 58: okx: the same NUL-bearing body unchanged: accepted
 --- apisec_request
 POST /v5q/trade/order
 OK-ACCESS-KEY: hoOkx00001
@@ -914,7 +946,7 @@ Content-Type: application/json
 
 
 
-=== TEST 57: a form body above apisec_max_body_size (64k by default), by its Content-Length: 400 request-malformed, before it is read
+=== TEST 59: a form body above apisec_max_body_size (64k by default), by its Content-Length: 400 request-malformed, before it is read
 --- apisec_request
 POST /quiet/order
 X-HK-APIKEY: hoTrader01
@@ -929,7 +961,7 @@ apisec: key "-" refused: request-malformed, the body is too large
 
 
 
-=== TEST 58: a form body of 60 kB, spooled to a temporary file (client_body_buffer_size 1k): read back and verified, accepted
+=== TEST 60: a form body of 60 kB, spooled to a temporary file (client_body_buffer_size 1k): read back and verified, accepted
 --- config
     location /quiet/ {
         apisec on;
@@ -952,7 +984,7 @@ a client request body is buffered to a temporary file
 
 
 
-=== TEST 59: the same 60 kB body from its temporary file, its last byte changed: 401 signature-invalid
+=== TEST 61: the same 60 kB body from its temporary file, its last byte changed: 401 signature-invalid
 --- config
     location /quiet/ {
         apisec on;
@@ -976,7 +1008,7 @@ apisec: key "hoTrader01" refused: signature-invalid, the signature does not matc
 
 
 
-=== TEST 60: Expect: 100-continue: nginx asks for the body when apisec reads it; verified, accepted
+=== TEST 62: Expect: 100-continue: nginx asks for the body when apisec reads it; verified, accepted
 --- init
 my $raw = main::form_post('side=BUY&qty=1', 'Expect: 100-continue');
 my ($head, $body) = split /\r\n\r\n/, $raw, 2;
@@ -991,7 +1023,7 @@ GET /log
 
 
 
-=== TEST 61: Expect: 100-continue with a body above apisec_max_body_size: refused at once, before the body is sent
+=== TEST 63: Expect: 100-continue with a body above apisec_max_body_size: refused at once, before the body is sent
 --- init
 my $raw = main::form_post('memo=' . ('m' x 66000), 'Expect: 100-continue');
 my ($head) = split /\r\n\r\n/, $raw, 2;
@@ -1007,7 +1039,7 @@ apisec: key "-" refused: request-malformed, the body is too large
 
 
 
-=== TEST 62: keep-alive: the body of a refused request (above apisec_max_body_size) holding a second request is discarded, never run; the next request is
+=== TEST 64: keep-alive: the body of a refused request (above apisec_max_body_size) holding a second request is discarded, never run; the next request is
 --- init
 my $smuggled = main::form_post('side=SELL&qty=100');
 my $pad = 66000 - length $smuggled;
@@ -1028,7 +1060,7 @@ apisec: key "-" refused: request-malformed, the body is too large
 
 
 
-=== TEST 63: chunked form body (7-byte chunks): decoded, verified, accepted; the upstream gets the body
+=== TEST 65: chunked form body (7-byte chunks): decoded, verified, accepted; the upstream gets the body
 --- apisec_request
 POST /trade/order
 X-HK-APIKEY: hoTrader01
@@ -1041,7 +1073,7 @@ side=BUY&qty=1&timestamp={ts}&signature={sig}
 
 
 
-=== TEST 64: chunked form body, a byte changed: 401 signature-invalid
+=== TEST 66: chunked form body, a byte changed: 401 signature-invalid
 --- apisec_request
 POST /trade/order
 X-HK-APIKEY: hoTrader01
@@ -1058,7 +1090,7 @@ apisec: key "hoTrader01" refused: signature-invalid, the signature does not matc
 
 
 
-=== TEST 65: okx: chunked JSON body (one byte a chunk): accepted
+=== TEST 67: okx: chunked JSON body (one byte a chunk): accepted
 --- apisec_request
 POST /v5/trade/order
 OK-ACCESS-KEY: hoOkx00001
@@ -1075,7 +1107,7 @@ Content-Type: application/json
 
 
 
-=== TEST 66: okx: chunked JSON body, a byte changed: 401 signature-invalid
+=== TEST 68: okx: chunked JSON body, a byte changed: 401 signature-invalid
 --- apisec_request
 POST /v5/trade/order
 OK-ACCESS-KEY: hoOkx00001
@@ -1096,7 +1128,7 @@ apisec: key "hoOkx00001" refused: signature-invalid, the signature does not matc
 
 
 
-=== TEST 67: okx: a chunked body above apisec_max_body_size (no length to refuse it by): read, then 400 request-malformed
+=== TEST 69: okx: a chunked body above apisec_max_body_size (no length to refuse it by): read, then 400 request-malformed
 --- config
     location /v5/ {
         apisec on;
@@ -1124,7 +1156,7 @@ apisec: key "-" refused: request-malformed, the body is too large
 
 
 
-=== TEST 68: a chunked body above client_max_body_size: nginx's 413 while apisec reads it
+=== TEST 70: a chunked body above client_max_body_size: nginx's 413 while apisec reads it
 --- config
     location /trade/ {
         apisec on;
@@ -1148,7 +1180,7 @@ apisec: key
 
 
 
-=== TEST 69: chunked and Content-Length together: nginx's 400, apisec never sees it
+=== TEST 71: chunked and Content-Length together: nginx's 400, apisec never sees it
 --- apisec_request
 POST /trade/order
 X-HK-APIKEY: hoTrader01
@@ -1166,7 +1198,7 @@ apisec: key
 
 
 
-=== TEST 70: a broken chunked body: nginx's 400 while apisec reads it
+=== TEST 72: a broken chunked body: nginx's 400 while apisec reads it
 --- init
 my $raw = main::form_post('side=BUY&qty=1', '@chunked: 7');
 $raw =~ s/\r\n0\r\n\r\n\z/\r\nzz\r\n0\r\n\r\n/ or die 'no last chunk';
@@ -1184,7 +1216,7 @@ apisec: key
 
 
 
-=== TEST 71: a body that stalls half-way (hashkey form, okx JSON, chunked): closed after client_body_timeout with 408; the upstream never sees it
+=== TEST 73: a body that stalls half-way (hashkey form, okx JSON, chunked): closed after client_body_timeout with 408; the upstream never sees it
 --- init
 my $raw = main::form_post('side=BUY&qty=1');
 main::stalled('form', [substr($raw, 0, length($raw) - 30)]);
@@ -1204,7 +1236,7 @@ apisec: key
 
 
 
-=== TEST 72: a body that comes slowly, in three pieces with pauses shorter than client_body_timeout: verified when complete, accepted
+=== TEST 74: a body that comes slowly, in three pieces with pauses shorter than client_body_timeout: verified when complete, accepted
 --- init
 for my $raw (main::form_post('side=BUY&qty=1'),
              main::okx_post('{"instId":"BTC-USDT","sz":"1"}'),
@@ -1225,7 +1257,7 @@ qr{\APOST /trade/order 200 "" "unix:[^"]+"\nPOST /v5/trade/order 200 "" "unix:[^
 
 
 
-=== TEST 73: the client goes away half-way through the body: nothing reaches the upstream
+=== TEST 75: the client goes away half-way through the body: nothing reaches the upstream
 --- init
 my $raw = main::form_post('side=BUY&qty=1');
 my ($st, $res) = ApisecTest::send_parts([substr($raw, 0, length($raw) - 30)], 0.3);

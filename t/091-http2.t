@@ -292,3 +292,21 @@ client intended to send body data larger than declared
 --- no_error_log
 refused
 [alert]
+
+
+
+=== TEST 11: over HTTP/2, two Content-Type headers (JSON, then form) and a form body without Content-Length: 400 request-malformed
+--- init
+main::h2("POST /trade/order?timestamp={ts}&signature={sig}\n"
+         . "X-HK-APIKEY: h2Trader01\nContent-Type: application/json\n"
+         . "\@tamper: s{(Content-Type: application/json)}{\$1\\nContent-Type: application/x-www-form-urlencoded}\n\n"
+         . "side=SELL&qty=100",
+         { no_length => 1 }, 400,
+         qr/^\{"code":"request-malformed","msg":"The request is malformed."\}\z/,
+         'two types');
+--- request
+GET /h2.log
+--- response_body
+HTTP/2.0 POST /trade/order 400 "request-malformed" "-" -
+--- error_log
+apisec: key "-" refused: request-malformed, Content-Type is given more than once
