@@ -30,7 +30,7 @@ UNIT_SRCS   := $(wildcard t/unit/test_*.c)
 UNIT_BINS   := $(patsubst t/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
 
 .PHONY: all module ctl deps test unit demo demo-stop clean \
-        asan asan-build valgrind fuzz fuzz-build fuzz-ci
+        asan asan-build valgrind fuzz fuzz-build fuzz-ci bench
 
 all: $(BUILD)/.deps-build module ctl
 
@@ -199,3 +199,14 @@ fuzz-ci:
 
 clean:
 	rm -rf $(BUILD) t/servroot*
+
+
+# ---------------------------------------------------------------------
+# Benchmarks (docs/benchmarks.md): what apisec costs beside nginx itself,
+# with 1k and 1M keys, against bare nginx and a Lua peer; instruction
+# counts under callgrind; latency at a fixed rate.  Stores and results go
+# under $(BUILD)/bench.  Not part of make test or CI: nothing is asserted
+# on a timing.  Knobs (BENCH_SECONDS, BENCH_ROUNDS, ...): bench/run.sh.
+
+bench: $(BUILD)/.deps-bench all
+	bench/run.sh

@@ -10,7 +10,10 @@ test="$build curl libtest-base-perl libtext-diff-perl libtest-longstring-perl
       libwww-perl libipc-run-perl liblist-moreutils-perl liburi-perl
       libjson-pp-perl libio-pty-perl oathtool"
 demo="$build curl"
-bench="$test wrk valgrind libnginx-mod-http-lua"
+# make bench (docs/benchmarks.md): wrk drives the load, callgrind counts
+# instructions, Debian's lua-nginx-module runs the Lua peer, perl signs the
+# request pools, time measures the store import
+bench="$build wrk valgrind libnginx-mod-http-lua perl time"
 # make asan: clang and its sanitizer runtimes (the default SAN_CC), and
 # gcc's (SAN_CC=gcc; gcc depends on them, named so that a trimmed system
 # gets them back); make valgrind: memcheck; make fuzz: clang with

@@ -1,0 +1,167 @@
+#!/bin/bash
+# make bench: what apisec costs beside nginx itself.
+#
+# nginx runs one worker pinned to CPU 0 and wrk runs on CPU 1; each
+# scenario (bench/lib.sh) is run for BENCH_SECONDS, one after the other,
+# and the whole list again BENCH_ROUNDS times (A B C ... A B C ...), so that
+# every scenario is compared with bare nginx of the same round.  For each
+# run: requests a second (wrk) and the worker's CPU time a request (utime +
+# stime of /proc/PID/stat over the run, divided by the requests wrk
+# counted).  Then the instruction counts (bench/callgrind.sh) and the
+# latency at a fixed rate (bench/latency.sh).
+#
+# Environment:
+#   BENCH_SECONDS=10        length of one run (at most 50: pools are signed
+#                           right before their run, for recvWindow=60000)
+#   BENCH_ROUNDS=3          rounds of the interleaved runs (medians over them)
+#   BENCH_CONNECTIONS=50    wrk's connections (keep-alive)
+#   BENCH_KEYS=1000000      the large store
+#   BENCH_SCENARIOS="..."   a subset of: bare auth-1k auth rate bare-post
+#                           amount replay lua
+#   BENCH_CALLGRIND=0       skip the instruction counts
+#   BENCH_LATENCY=0         skip the fixed-rate latency runs
+#   BENCH_OUT=DIR           where the raw results go (default
+#                           build/bench/results/DATE)
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+cd "$top"
+
+sec=${BENCH_SECONDS:-10}
+rounds=${BENCH_ROUNDS:-3}
+conns=${BENCH_CONNECTIONS:-50}
+big=${BENCH_KEYS:-1000000}
+small=1000
+scenarios=${BENCH_SCENARIOS:-bare auth-1k auth rate bare-post amount amount-1h replay lua}
+out=${BENCH_OUT:-$bench/results/$(date -u +%Y%m%dT%H%M%SZ)}
+port_small=18401
+port_big=18402
+
+if [ "$sec" -gt 50 ]; then
+    echo "bench: BENCH_SECONDS is at most 50 (pools are signed for a 60 s window)" >&2
+    exit 2
+fi
+
+mkdir -p "$out"
+tck=$(getconf CLK_TCK)
+
+echo "== stores"
+bench/store.sh "$small"
+bench/store.sh "$big"
+keys_tsv "$small"
+keys_tsv "$big"
+
+amount=$(amount_available)
+if [ "$amount" = 0 ]; then
+    echo "== amount: skipped: this build's nginx -t refuses apisec_rule amount" \
+         "(\"not available in this version\"); it runs once the rule is accepted"
+    scenarios=$(printf '%s\n' $scenarios | grep -v '^amount' | tr '\n' ' ')
+fi
+
+name_small=s$(count_name "$small")
+name_big=s$(count_name "$big")
+
+stop_all() {
+    nginx_stop "$name_small"
+    nginx_stop "$name_big"
+}
+trap stop_all EXIT
+
+bench_conf "$name_small" "$small" "$port_small" load "$amount"
+bench_conf "$name_big" "$big" "$port_big" load "$amount"
+nginx_start "$name_small"
+nginx_start "$name_big"
+wait_port "$port_small"
+wait_port "$port_big"
+
+# run SCENARIO ROUND SECONDS: one wrk run, a line of raw.tsv (ROUND 0: a
+# warm-up, not recorded)
+bare_rps=100000
+
+run() {
+    local id=$1 round=$2 secs=$3
+    local sc=${id%-1k} keys=$big name=$name_big port=$port_big
+    local count=10000 recv=60000 pool=$out/pool.txt w c0 c1 t0
+
+    if [ "$id" != "$sc" ]; then
+        keys=$small name=$name_small port=$port_small
+    fi
+
+    if [ "$sc" = replay ]; then
+        # once-only requests: more than the run can send (it cannot go
+        # faster than bare nginx), valid for the run and ten seconds more
+        count=$(( bare_rps * secs * 3 / 2 ))
+        [ "$count" -lt 10000 ] && count=10000
+        recv=$(( (secs + 10) * 1000 ))
+    fi
+
+    sign_pool "$sc" "$keys" "$count" "$recv" "$pool"
+
+    w=$(worker_pid "$name")
+    c0=$(awk '{print $14 + $15}' "/proc/$w/stat")
+
+    /usr/bin/time -f '%U %S' -o "$out/wrk.time" \
+        taskset -c 1 wrk -t1 -c"$conns" -d"${secs}s" -s "$top/bench/pool.lua" \
+        "http://127.0.0.1:$port" -- "$pool" > "$out/wrk.out"
+
+    c1=$(awk '{print $14 + $15}' "/proc/$w/stat")
+    rm -f "$pool"
+
+    [ "$round" = 0 ] && return 0
+
+    perl -e '
+        my ($id, $keys, $round, $tck, $c, $wrkt, $f) = @ARGV;
+        my %w = map { /^(\w+): (\d+)/ ? ($1, $2) : () }
+                do { open my $h, "<", $f or die; <$h> };
+        open my $t, "<", $wrkt or die;
+        my ($u, $s) = split " ", scalar <$t>;
+        my $rps = $w{requests} / ($w{duration_us} / 1e6);
+        my $cpu = $c / $tck * 1e6 / $w{requests};
+        printf "%s\t%d\t%d\t%d\t%d\t%d\t%.1f\t%.3f\t%.2f\n", $id, $keys,
+            $round, $w{requests}, $w{non2xx}, $w{socket_errors}, $rps, $cpu,
+            ($u + $s) / ($w{duration_us} / 1e6);
+    ' "$id" "$keys" "$round" "$tck" "$((c1 - c0))" "$out/wrk.time" \
+        "$out/wrk.out" >> "$out/raw.tsv"
+
+    tail -1 "$out/raw.tsv" | awk -F'\t' '{
+        printf "   round %d %-10s %9.0f req/s  %7.3f us CPU/req  non-2xx %d\n",
+               $3, $1, $7, $8, $5 }'
+
+    if [ "$sc" = bare ]; then
+        bare_rps=$(tail -1 "$out/raw.tsv" | awk -F'\t' '{printf "%d", $7}')
+    fi
+}
+
+printf 'scenario\tkeys\tround\trequests\tnon2xx\tsocket_errors\trps\tcpu_us_per_req\twrk_cpu\n' \
+    > "$out/raw.tsv"
+
+echo "== warm-up: every scenario for 2 s (not recorded)"
+for id in $scenarios; do
+    run "$id" 0 2
+done
+
+echo "== $rounds rounds of: $scenarios ($sec s each, $conns connections)"
+for r in $(seq 1 "$rounds"); do
+    for id in $scenarios; do
+        run "$id" "$r" "$sec"
+    done
+done
+
+stop_all
+trap - EXIT
+
+{
+    echo "== throughput: medians of $rounds rounds, $sec s runs; ratios to bare nginx of the same round"
+    perl "$top/bench/summary.pl" "$out/raw.tsv"
+} | tee "$out/table.txt"
+
+if [ "${BENCH_CALLGRIND:-1}" != 0 ]; then
+    BENCH_OUT=$out AMOUNT=$amount bench/callgrind.sh | tee "$out/callgrind.txt"
+fi
+
+if [ "${BENCH_LATENCY:-1}" != 0 ]; then
+    BENCH_OUT=$out bench/latency.sh | tee "$out/latency.txt"
+fi
+
+echo "== store import"
+cat "$bench/import-$small.txt" "$bench/import-$big.txt"
+echo "== raw results in $out"
