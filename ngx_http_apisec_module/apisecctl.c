@@ -231,6 +231,7 @@ typedef struct {
 typedef struct {
     ctl_t                 *ctl;
     apisec_json_object_t   obj;
+    uint64_t               last;        /* the last seq printed */
 } ctl_events_t;
 
 
@@ -255,6 +256,8 @@ typedef struct {
 #define CTL_ACT_ENABLE        2
 #define CTL_ACT_ROTATE        3
 #define CTL_ACT_UNLOCK        4
+
+#define CTL_FOLLOW_MS         500     /* events --follow: the store read */
 
 
 /* the plaintext secrets of an import line, wiped after use */
@@ -544,7 +547,8 @@ static const ctl_command_t  ctl_commands[] = {
       CTL_BIT(CTL_OPT_SINCE) | CTL_BIT(CTL_OPT_FOLLOW), 0, 0,
       CTL_NEED_MK | CTL_NEED_STORE | CTL_RDONLY,
       "events [--since SEQ] [--follow]",
-      "list the security event log (--follow: a later version)" },
+      "list the security event log (--follow: then the new events as "
+      "they come, until interrupted)" },
 
     /* the store is opened by the handler, once the arguments are known */
 
@@ -794,12 +798,6 @@ ctl_parse_args(ctl_t *ctl, int argc, char **argv)
 
     if (cmd == NULL) {
         ctl_error("no command given (see apisecctl --help)");
-        return CTL_USAGE;
-    }
-
-    if (ctl->opt[CTL_OPT_FOLLOW] != NULL) {
-        ctl_error("option --follow of \"%s\" is not available in this "
-                  "version", cmd->name);
         return CTL_USAGE;
     }
 
@@ -2270,6 +2268,11 @@ ctl_cmd_create(ctl_t *ctl)
         }
     }
 
+    if (rc == APISEC_OK) {
+        rc = apisec_event_append(txn, "key.created", ctl->now, k.access_key,
+                                 k.account, "\"by\":\"apisecctl\"", NULL);
+    }
+
     if (rc != APISEC_OK) {
         apisec_store_abort(txn);
         apisec_wipe(secret, sizeof(secret));
@@ -2996,6 +2999,7 @@ ctl_cmd_revoke(ctl_t *ctl)
 {
     int             rc;
     const char     *ak;
+    apisec_key_t    k;
     apisec_wtxn_t  *txn;
 
     ak = ctl->args[0];
@@ -3009,7 +3013,17 @@ ctl_cmd_revoke(ctl_t *ctl)
         return ctl_store_error(ctl, rc, NULL);
     }
 
-    rc = apisec_key_del(txn, ak, strlen(ak));
+    rc = apisec_key_get_w(txn, ak, strlen(ak), &k);
+
+    if (rc == APISEC_OK) {
+        rc = apisec_key_del(txn, ak, strlen(ak));
+    }
+
+    if (rc == APISEC_OK) {
+        rc = apisec_event_append(txn, "key.revoked", ctl->now, k.access_key,
+                                 k.account, "\"by\":\"apisecctl\"", NULL);
+    }
+
     if (rc != APISEC_OK) {
         apisec_store_abort(txn);
         return ctl_store_error(ctl, rc, ak);
@@ -3622,7 +3636,27 @@ ctl_cmd_events(ctl_t *ctl)
     ev.ctl = ctl;
     apisec_json_object_init(&ev.obj);
 
+    ev.last = since;
+
     rc = apisec_event_foreach(ctl->st, since, ctl_events_cb, &ev);
+
+    /*
+     * --follow: then every new event, as tail -f does: the store is read
+     * again every CTL_FOLLOW_MS (each time a new read transaction, so the
+     * events nginx's flushes commit are seen), until interrupted or
+     * standard output fails
+     */
+
+    while (rc == APISEC_OK && ctl->opt[CTL_OPT_FOLLOW] != NULL) {
+
+        if (fflush(stdout) != 0 || ferror(stdout)) {
+            break;
+        }
+
+        (void) usleep(CTL_FOLLOW_MS * 1000);
+
+        rc = apisec_event_foreach(ctl->st, ev.last, ctl_events_cb, &ev);
+    }
 
     apisec_json_object_free(&ev.obj);
 
@@ -3678,6 +3712,7 @@ ctl_events_cb(uint64_t seq, const char *json, size_t len, void *arg)
     };
 
     ev = arg;
+    ev->last = seq;
 
     if (ev->ctl->json) {
         fwrite(json, 1, len, stdout);

@@ -14,11 +14,15 @@
 
 
 #define NGX_HTTP_APISEC_MAX_BODY   (64 * 1024)
+#define NGX_HTTP_APISEC_PATH_MAX   256      /* in withdrawal events */
 
 
 static ngx_int_t ngx_http_apisec_handler(ngx_http_request_t *r);
 static void ngx_http_apisec_body_handler(ngx_http_request_t *r);
 static ngx_uint_t ngx_http_apisec_content_types(ngx_http_request_t *r);
+static ngx_int_t ngx_http_apisec_withdrawal(ngx_http_request_t *r,
+    ngx_http_apisec_ctx_t *ctx);
+static ngx_uint_t ngx_http_apisec_utf8(u_char *p, size_t len);
 static ngx_int_t ngx_http_apisec_written(ngx_http_request_t *r,
     ngx_http_apisec_ctx_t *ctx);
 static ngx_int_t ngx_http_apisec_write_windows(ngx_http_request_t *r,
@@ -348,7 +352,8 @@ ngx_http_apisec_handler(ngx_http_request_t *r)
         ctx->body_signed = ngx_http_apisec_signed_body(r, alcf->scheme);
 
         if (ctx->body_signed
-            || (alcf->amount_rules && r->headers_in.content_length_n != 0))
+            || ((alcf->amount_rules || alcf->withdrawals)
+                && r->headers_in.content_length_n != 0))
         {
             /*
              * the body is signed, or an amount rule reads it: read it
@@ -413,6 +418,16 @@ ngx_http_apisec_handler(ngx_http_request_t *r)
         return ngx_http_apisec_refuse(r, ctx, err, detail);
     }
 
+    /* a withdrawal.requested event, never dropped */
+
+    if (alcf->withdrawals && ngx_http_apisec_withdrawal(r, ctx) != NGX_OK) {
+        ngx_http_apisec_rules_undo(r, ctx);
+
+        return ngx_http_apisec_refuse(r, ctx, APISEC_E_STORE_UNAVAILABLE,
+                                      "the withdrawal event cannot be "
+                                      "recorded");
+    }
+
     if (ctx->reserves != NULL && ctx->reserves->nelts > 0) {
 
         /* the request goes on once the store has the windows */
@@ -435,6 +450,163 @@ ngx_http_apisec_handler(ngx_http_request_t *r)
                    &ctx->access_key, &ctx->account);
 
     return NGX_OK;
+}
+
+
+/*
+ * withdrawal.requested: an authorised request at a withdraw or 2FA
+ * location, with its method and path and, when the request has them
+ * (query, JSON or form body), its amount, currency and address.  Queued in
+ * the rules zone for the flush, as rule events are, but never dropped:
+ * NGX_ERROR (the request is refused) when the zone has no room.
+ */
+
+static ngx_int_t
+ngx_http_apisec_withdrawal(ngx_http_request_t *r, ngx_http_apisec_ctx_t *ctx)
+{
+    u_char                       *p;
+    size_t                        len, i;
+    ngx_str_t                     extra, path;
+    apisec_dec_t                  amount;
+    apisec_field_t                f[3];
+    ngx_http_apisec_main_conf_t  *amcf;
+    char                          abuf[NGX_HTTP_APISEC_FIELD_MAX + 1];
+    char                          cbuf[NGX_HTTP_APISEC_CURRENCY_MAX + 1];
+    char                          dbuf[NGX_HTTP_APISEC_ADDRESS_MAX + 1];
+
+    static const char  *names[] = { "amount", "currency", "address" };
+
+    amcf = ngx_http_get_module_main_conf(r, ngx_http_apisec_module);
+
+    if (amcf->rule_zone == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memzero(f, sizeof(f));
+
+    f[0].buf = abuf;
+    f[0].size = sizeof(abuf);
+    f[1].buf = cbuf;
+    f[1].size = sizeof(cbuf);
+    f[2].buf = dbuf;
+    f[2].size = sizeof(dbuf);
+
+    for (i = 0; i < 3; i++) {
+        f[i].name = names[i];
+        f[i].name_len = ngx_strlen(names[i]);
+    }
+
+    /* what cannot be read is left out: the event is recorded anyway */
+
+    if (r->args.len
+        && apisec_fields_form(r->args.data, r->args.len, f, 3) != 0)
+    {
+        ngx_memzero(f, sizeof(f));
+    }
+
+    if (ctx->body.len) {
+        if (apisec_fields_json(ctx->body.data, ctx->body.len, f, 3) != 0
+            && apisec_fields_form(ctx->body.data, ctx->body.len, f, 3) != 0)
+        {
+            f[0].state = APISEC_FIELD_ABSENT;
+            f[1].state = APISEC_FIELD_ABSENT;
+            f[2].state = APISEC_FIELD_ABSENT;
+        }
+    }
+
+    if (f[0].state == APISEC_FIELD_FOUND
+        && apisec_dec_parse(abuf, f[0].len, &amount) != 0)
+    {
+        f[0].state = APISEC_FIELD_ABSENT;
+    }
+
+    /* text that is not UTF-8 is left out (the event is JSON) */
+
+    for (i = 0; i < 3; i++) {
+        if (f[i].state == APISEC_FIELD_FOUND
+            && !ngx_http_apisec_utf8((u_char *) f[i].buf, f[i].len))
+        {
+            f[i].state = APISEC_FIELD_ABSENT;
+        }
+    }
+
+    path = r->uri;
+
+    if (path.len > NGX_HTTP_APISEC_PATH_MAX
+        || !ngx_http_apisec_utf8(path.data, path.len))
+    {
+        ngx_str_set(&path, "");
+    }
+
+    len = sizeof(",\"method\":\"\",\"path\":\"\"") + r->method_name.len
+          + path.len + ngx_escape_json(NULL, path.data, path.len);
+
+    for (i = 0; i < 3; i++) {
+        if (f[i].state == APISEC_FIELD_FOUND) {
+            len += sizeof(",\"currency\":\"\"") + f[i].len
+                   + ngx_escape_json(NULL, (u_char *) f[i].buf, f[i].len);
+        }
+    }
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    extra.data = p;
+
+    p = ngx_sprintf(p, "\"method\":\"%V\",\"path\":\"", &r->method_name);
+    p = (u_char *) ngx_escape_json(p, path.data, path.len);
+    *p++ = '"';
+
+    for (i = 0; i < 3; i++) {
+        if (f[i].state != APISEC_FIELD_FOUND) {
+            continue;
+        }
+
+        p = ngx_sprintf(p, ",\"%s\":\"", names[i]);
+        p = (u_char *) ngx_escape_json(p, (u_char *) f[i].buf, f[i].len);
+        *p++ = '"';
+    }
+
+    extra.len = p - extra.data;
+
+    if (ngx_http_apisec_event(amcf->rule_zone, "withdrawal.requested",
+                              &ctx->access_key, &ctx->account, &extra, 1)
+        != NGX_OK)
+    {
+        ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                      "apisec: the rule zone has no room for a "
+                      "withdrawal.requested event; raise apisec_rule_zone");
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/* is it UTF-8, without control characters but tab? */
+
+static ngx_uint_t
+ngx_http_apisec_utf8(u_char *p, size_t len)
+{
+    size_t  n;
+
+    while (len > 0) {
+        if (*p < 0x20 && *p != '\t') {
+            return 0;
+        }
+
+        n = apisec_utf8_len(p, len);
+        if (n == 0) {
+            return 0;
+        }
+
+        p += n;
+        len -= n;
+    }
+
+    return 1;
 }
 
 
@@ -643,6 +815,15 @@ ngx_http_apisec_batch_start(ngx_http_apisec_main_conf_t *amcf,
     ngx_queue_init(&b->requests);
     ngx_queue_add(&b->requests, &ngx_http_apisec_waiting);
     ngx_queue_init(&ngx_http_apisec_waiting);
+
+    for (q = ngx_queue_head(&b->requests);
+         q != ngx_queue_sentinel(&b->requests);
+         q = ngx_queue_next(q))
+    {
+        amcf->batched++;
+    }
+
+    amcf->batches++;
 
     task->handler = ngx_http_apisec_batch_thread;
     task->event.data = b;
@@ -2040,7 +2221,9 @@ ngx_http_apisec_init_main_conf(ngx_conf_t *cf, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    if (amcf->rule_used) {
+    /* the rules, and the events of withdrawals, wherever there is a store */
+
+    if (amcf->rule_used || amcf->store_path.len) {
         amcf->rule_zone = ngx_http_apisec_rule_zone(cf, amcf->rule_size);
         if (amcf->rule_zone == NULL) {
             return NGX_CONF_ERROR;
@@ -2186,6 +2369,9 @@ ngx_http_apisec_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         conf->rules = prev->rules;
     }
 
+    conf->withdrawals = (conf->permission & APISEC_PERM_WITHDRAW)
+                        || conf->twofa;
+
     if (conf->rules != NULL) {
         rule = conf->rules->elts;
 
@@ -2291,7 +2477,9 @@ ngx_http_apisec_exit_process(ngx_cycle_t *cycle)
         if (apisec_store_stat(amcf->store, &stat) == APISEC_OK) {
             ngx_log_error(NGX_LOG_INFO, cycle->log, 0,
                           "apisec: %uL write transactions, %ui of them by "
-                          "the flush timer", stat.write_txns, amcf->flushes);
+                          "the flush timer, %ui by the thread pool for the "
+                          "windows of %ui requests", stat.write_txns,
+                          amcf->flushes, amcf->batches, amcf->batched);
         }
 
         apisec_store_close(amcf->store);

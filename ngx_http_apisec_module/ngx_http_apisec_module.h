@@ -143,6 +143,8 @@ typedef struct {
 #endif
     ngx_event_t                flush_event;    /* per worker */
     ngx_uint_t                 flushes;        /* write txns of the timer */
+    ngx_uint_t                 batches;        /* window writes (threads) */
+    ngx_uint_t                 batched;        /* requests they carried */
 
     /* per worker, opened in init_process */
     apisec_store_t            *store;
@@ -163,6 +165,7 @@ typedef struct {
     ngx_array_t               *rules;          /* ngx_http_apisec_rule_t */
     ngx_flag_t                 amount_rules;   /* some rule is an amount */
     ngx_flag_t                 failure_rules;  /* some rule is failures */
+    ngx_flag_t                 withdrawals;    /* withdraw or 2fa: events */
 } ngx_http_apisec_loc_conf_t;
 
 
@@ -230,6 +233,8 @@ void ngx_http_apisec_window_saved(ngx_shm_zone_t *zone, ngx_str_t *key,
     uint64_t gen);
 ngx_int_t ngx_http_apisec_windows_dirty(ngx_shm_zone_t *zone,
     ngx_pool_t *pool, ngx_http_apisec_dirty_t **out);
+ngx_int_t ngx_http_apisec_event(ngx_shm_zone_t *zone, const char *type,
+    ngx_str_t *ak, ngx_str_t *account, ngx_str_t *extra, ngx_uint_t must);
 ngx_int_t ngx_http_apisec_rule_event(ngx_shm_zone_t *zone,
     const char *type, ngx_str_t *ak, ngx_str_t *account, ngx_str_t *extra);
 ngx_int_t ngx_http_apisec_rule_events_take(ngx_shm_zone_t *zone,

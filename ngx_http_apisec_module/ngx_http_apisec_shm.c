@@ -1378,13 +1378,24 @@ ngx_http_apisec_windows_dirty(ngx_shm_zone_t *zone, ngx_pool_t *pool,
 
 
 /*
- * A rule event for the next flush.  NGX_DECLINED when too many wait
- * already or the zone is full: the event is then counted as dropped.
+ * An event for the next flush.  Rule events (must 0): NGX_DECLINED when
+ * too many wait already or the zone is full, the event then counted as
+ * dropped.  Events that must not be lost (must 1, withdrawal.requested):
+ * no limit but the zone's memory, and NGX_DECLINED without counting when
+ * that is exhausted (the caller refuses the request).
  */
 
 ngx_int_t
 ngx_http_apisec_rule_event(ngx_shm_zone_t *zone, const char *type,
     ngx_str_t *ak, ngx_str_t *account, ngx_str_t *extra)
+{
+    return ngx_http_apisec_event(zone, type, ak, account, extra, 0);
+}
+
+
+ngx_int_t
+ngx_http_apisec_event(ngx_shm_zone_t *zone, const char *type,
+    ngx_str_t *ak, ngx_str_t *account, ngx_str_t *extra, ngx_uint_t must)
 {
     u_char                        *p;
     size_t                         len;
@@ -1399,13 +1410,16 @@ ngx_http_apisec_rule_event(ngx_shm_zone_t *zone, const char *type,
 
     ev = NULL;
 
-    if (z->sh->nevents < NGX_HTTP_APISEC_RULE_EVENTS) {
+    if (must || z->sh->nevents < NGX_HTTP_APISEC_RULE_EVENTS) {
         ev = ngx_slab_alloc_locked(z->shpool,
                            offsetof(ngx_http_apisec_event_node_t, data) + len);
     }
 
     if (ev == NULL) {
-        z->sh->dropped++;
+        if (!must) {
+            z->sh->dropped++;
+        }
+
         ngx_shmtx_unlock(&z->shpool->mutex);
         return NGX_DECLINED;
     }

@@ -43,7 +43,7 @@ ApisecTest::setup(keys => [
 sub json {
     my ($key, $body, @more) = @_;
 
-    return join "\n", 'POST /withdraw/v1?timestamp={ts}&signature={sig}',
+    return join "\n", 'POST /withdraw/v1?recvWindow=60000&timestamp={ts}&signature={sig}',
                       "X-HK-APIKEY: $key", 'Content-Type: application/json',
                       @more, '', $body;
 }
@@ -55,14 +55,14 @@ sub form {
     return join "\n", 'POST /withdraw/v1?signature={sig}',
                       "X-HK-APIKEY: $key",
                       'Content-Type: application/x-www-form-urlencoded',
-                      @more, '', "$body&timestamp={ts}";
+                      @more, '', "$body&recvWindow=60000&timestamp={ts}";
 }
 
 # a signed GET with the amount in the query
 sub query {
     my ($key, $q) = @_;
 
-    return join "\n", "GET /withdraw/v1?$q&timestamp={ts}&signature={sig}",
+    return join "\n", "GET /withdraw/v1?$q&recvWindow=60000&timestamp={ts}&signature={sig}",
                       "X-HK-APIKEY: $key";
 }
 
@@ -160,7 +160,7 @@ Test::More::is(main::outcome(main::query('amtKey0001', 'amount=0')),
 Test::More::is(main::outcome(main::json('amtKey0001', '{"amount":"10.500000000000000001"}')),
                '403 rule-blocked', 'one unit of 10^-18 above max is refused');
 --- apisec_request
-POST /withdraw/v1?timestamp={ts}&signature={sig}
+POST /withdraw/v1?recvWindow=60000&timestamp={ts}&signature={sig}
 X-HK-APIKEY: amtKey0001
 Content-Type: application/json
 
@@ -244,7 +244,7 @@ Test::More::is(main::outcome(join "\n",
 
 Test::More::is(scalar(main::usage('amtKey0010')), 0, 'nothing was counted');
 --- apisec_request
-POST /withdraw/v1?timestamp={ts}&signature={sig}
+POST /withdraw/v1?recvWindow=60000&timestamp={ts}&signature={sig}
 X-HK-APIKEY: amtKey0010
 Content-Type: application/json
 
@@ -277,7 +277,7 @@ Test::More::is("$u->{rule} $u->{by} $u->{sum} $u->{count}", 'short@/withdraw/ ke
 # the window slides: after 3 s (at most one bucket more), the sums are gone
 select undef, undef, undef, 4.5;
 --- apisec_request
-POST /withdraw/v1?timestamp={ts}&signature={sig}
+POST /withdraw/v1?recvWindow=60000&timestamp={ts}&signature={sig}
 X-HK-APIKEY: amtKey0010
 Content-Type: application/json
 
@@ -351,7 +351,7 @@ Test::More::is(main::outcome(main::json('amtKey0009', '{"amount":"99.99999999999
 kill 'HUP', Test::Nginx::Util::get_pid_from_pidfile('');
 select undef, undef, undef, 1.5;
 --- apisec_request
-POST /withdraw/v1?timestamp={ts}&signature={sig}
+POST /withdraw/v1?recvWindow=60000&timestamp={ts}&signature={sig}
 X-HK-APIKEY: amtKey0009
 Content-Type: application/json
 
@@ -386,7 +386,7 @@ Test::More::is_deeply(\%u, { 'all@/withdraw/ BTC' => '1 1',
                       'the windows in the store')
     or Test::More::diag(Test::More::explain(\%u));
 --- apisec_request
-POST /withdraw/v1?timestamp={ts}&signature={sig}
+POST /withdraw/v1?recvWindow=60000&timestamp={ts}&signature={sig}
 X-HK-APIKEY: amtKey0005
 Content-Type: application/json
 
@@ -416,7 +416,7 @@ POST /withdraw/v1?signature={sig}
 X-HK-APIKEY: amtKey0003
 Content-Type: application/x-www-form-urlencoded
 
-qty=4.000000000000000001&coin=USDT&timestamp={ts}
+qty=4.000000000000000001&coin=USDT&recvWindow=60000&timestamp={ts}
 --- error_code: 403
 --- error_log eval
 qr/key "amtKey0003" refused: rule-blocked, rule "acct" \(amount\)/
@@ -435,7 +435,7 @@ qr/key "amtKey0003" refused: rule-blocked, rule "acct" \(amount\)/
 Test::More::is(main::statuses(main::json('amtKey0006', '{"amount":"80","currency":"BTC","address":"bc1q"}')),
                '200', 'below max');
 --- apisec_request
-POST /withdraw/v1?timestamp={ts}&signature={sig}
+POST /withdraw/v1?recvWindow=60000&timestamp={ts}&signature={sig}
 X-HK-APIKEY: amtKey0006
 Content-Type: application/json
 
@@ -488,7 +488,7 @@ Test::More::ok(!eval { ApisecTest::ctl('unlock', 'amtKey0001'); 1 }
                && $@ =~ /key amtKey0001 is not locked \(it is active\)/,
                'unlock of a key that is not locked: an error');
 --- apisec_request
-POST /withdraw/v1?timestamp={ts}&signature={sig}
+POST /withdraw/v1?recvWindow=60000&timestamp={ts}&signature={sig}
 X-HK-APIKEY: amtKey0007
 Content-Type: application/json
 
@@ -508,7 +508,7 @@ Content-Type: application/json
         proxy_pass http://apisec_backend;
     }
 --- apisec_request
-POST /withdraw/v1?timestamp={ts}&signature={sig}
+POST /withdraw/v1?recvWindow=60000&timestamp={ts}&signature={sig}
 X-HK-APIKEY: amtKey0008
 Content-Type: application/json
 @repeat: 3
@@ -533,7 +533,7 @@ Content-Type: application/json
 Test::More::is(main::statuses(main::json('amtKey0008', '{"amount":"6"}')), '200',
                'the replays took nothing');
 --- apisec_request
-POST /withdraw/v1?timestamp={ts}&signature={sig}
+POST /withdraw/v1?recvWindow=60000&timestamp={ts}&signature={sig}
 X-HK-APIKEY: amtKey0008
 Content-Type: application/json
 
@@ -551,7 +551,7 @@ Content-Type: application/json
         proxy_pass http://apisec_backend;
     }
 --- apisec_request
-POST /withdraw/v1?timestamp={ts}&signature={sig}
+POST /withdraw/v1?recvWindow=60000&timestamp={ts}&signature={sig}
 X-HK-APIKEY: amtKey0001
 Content-Type: application/json
 
@@ -578,7 +578,7 @@ select undef, undef, undef, 1;
 my ($u) = main::usage('amtKey0011');
 Test::More::is("$u->{sum} $u->{count}", '9 1', 'the store has it');
 --- apisec_request
-POST /withdraw/v1?timestamp={ts}&signature={sig}
+POST /withdraw/v1?recvWindow=60000&timestamp={ts}&signature={sig}
 X-HK-APIKEY: amtKey0011
 Content-Type: application/json
 

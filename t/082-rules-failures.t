@@ -35,7 +35,7 @@ ApisecTest::enroll('failKey004');
 sub req {
     my ($key, @more) = @_;
 
-    return join "\n", 'GET /api/v1/account?timestamp={ts}&signature={sig}',
+    return join "\n", 'GET /api/v1/account?recvWindow=60000&timestamp={ts}&signature={sig}',
                       "X-HK-APIKEY: $key", @more;
 }
 
@@ -84,7 +84,7 @@ Test::More::is(main::statuses(main::bad('failKey001'), main::bad('failKey001')),
 Test::More::is(main::statuses(main::req('failKey001')), '200',
                'the key still works');
 --- apisec_request
-GET /api/v1/account?timestamp={ts}&signature={sig}
+GET /api/v1/account?recvWindow=60000&timestamp={ts}&signature={sig}
 X-HK-APIKEY: failKey001
 @secret: WrongWrongWrongWrongWrong
 --- error_code: 401
@@ -121,7 +121,7 @@ Test::More::is("$u->{rule_type} $u->{rule} $u->{sum} $u->{count}",
 Test::More::like(ApisecTest::ctl('unlock', 'failKey001'), qr/unlocked/,
                  'apisecctl unlock');
 --- apisec_request
-GET /api/v1/account?timestamp={ts}&signature={sig}
+GET /api/v1/account?recvWindow=60000&timestamp={ts}&signature={sig}
 X-HK-APIKEY: failKey001
 --- error_code: 200
 
@@ -140,7 +140,7 @@ Test::More::is(main::statuses(main::bad('failKey002'), main::bad('failKey002')),
 Test::More::is(main::statuses(main::req('failKey003')), '200',
                'another key is not concerned');
 --- apisec_request
-GET /api/v1/account?timestamp={ts}&signature={sig}
+GET /api/v1/account?recvWindow=60000&timestamp={ts}&signature={sig}
 X-HK-APIKEY: failKey002
 --- error_code: 403
 --- response_body chomp
@@ -161,11 +161,11 @@ qr/\[error\] .*apisec: key "failKey002" refused: rule-blocked, rule "bf" \(failu
     }
 --- init
 Test::More::is(main::statuses(
-    "GET /withdraw/x?timestamp={ts}&signature={sig}\nX-HK-APIKEY: failKey004\nX-Apisec-TOTP: 000000",
-    "GET /withdraw/x?timestamp={ts}&signature={sig}\nX-HK-APIKEY: failKey004\nX-Apisec-TOTP: 999999"),
+    "GET /withdraw/x?recvWindow=60000&timestamp={ts}&signature={sig}\nX-HK-APIKEY: failKey004\nX-Apisec-TOTP: 000000",
+    "GET /withdraw/x?recvWindow=60000&timestamp={ts}&signature={sig}\nX-HK-APIKEY: failKey004\nX-Apisec-TOTP: 999999"),
     '403 403', 'two wrong codes (2fa-invalid)');
 --- apisec_request
-GET /withdraw/x?timestamp={ts}&signature={sig}
+GET /withdraw/x?recvWindow=60000&timestamp={ts}&signature={sig}
 X-HK-APIKEY: failKey004
 X-Apisec-TOTP: {totp:failKey004}
 --- error_code: 403
@@ -188,7 +188,7 @@ Test::More::is(main::statuses(main::bad('failKey005'), main::bad('failKey005'),
                               main::bad('failKey005')),
                '401 401 401', 'three bad signatures');
 --- apisec_request
-GET /api/v1/account?timestamp={ts}&signature={sig}
+GET /api/v1/account?recvWindow=60000&timestamp={ts}&signature={sig}
 X-HK-APIKEY: failKey005
 --- error_code: 200
 --- wait: 1
@@ -223,7 +223,7 @@ Test::More::is(main::statuses(main::bad('failKey006'), main::bad('failKey006'),
                '401 401 403', 'over max: blocked');
 select undef, undef, undef, 3.5;
 --- apisec_request
-GET /api/v1/account?timestamp={ts}&signature={sig}
+GET /api/v1/account?recvWindow=60000&timestamp={ts}&signature={sig}
 X-HK-APIKEY: failKey006
 --- error_code: 200
 
@@ -240,6 +240,6 @@ Test::More::is(main::statuses(main::bad('failKey003'), main::bad('failKey003'),
                               main::bad('noSuchKey1')),
                '401 401 401', 'refused');
 --- apisec_request
-GET /api/v1/account?timestamp={ts}&signature={sig}
+GET /api/v1/account?recvWindow=60000&timestamp={ts}&signature={sig}
 X-HK-APIKEY: failKey003
 --- error_code: 200

@@ -1666,9 +1666,45 @@ sub status_of {
           qr/invalid sequence number "-1"/, 'events: negative --since');
     fails(\@gi, [@gi, 'events', '--since', '99999999999999999999'], 1,
           qr/invalid sequence number/, 'events: --since too big');
-    fails(\@gi, [@gi, 'events', '--follow'], 2,
-          qr/\Aapisecctl: error: option --follow of "events" is not available in this version\n\z/,
-          'events --follow: a later version');
+    fails(\@gi, [@gi, 'list', '--follow'], 2,
+          qr/--follow/, '--follow is for events only');
+
+    # events --follow: what is there, then the new events as they come
+    {
+        my $out = "$tmp/follow.out";
+        my $pid = fork // die "fork: $!";
+
+        if ($pid == 0) {
+            open STDOUT, '>', $out or die;
+            open STDERR, '>', "$out.err" or die;
+            exec $bin, @gi, '--json', 'events', '--follow' or exit 127;
+        }
+
+        select undef, undef, undef, 1.2;
+        my $before = slurp($out);
+        my $c = ok_run(run(@gi, '--json', 'create', '--account', 'followed'),
+                       'create while following');
+        my $new = $json->decode($c->{out})->{access_key};
+        select undef, undef, undef, 1.5;
+        kill 'TERM', $pid;
+        waitpid $pid, 0;
+        my $after = slurp($out);
+
+        is($before, $evs, 'events --follow: the events there at first');
+        my @new = map { $json->decode($_) }
+                  split /\n/, substr($after, length $before);
+        is(scalar(@new), 1, 'events --follow: then one new event');
+        is("$new[0]{type} $new[0]{access_key} $new[0]{account} $new[0]{by}",
+           "key.created $new followed apisecctl",
+           'events --follow: the key.created event of the new key');
+        $c = ok_run(run(@gi, '--json', 'revoke', $new), 'revoke it');
+        my @ev = map { $json->decode($_) }
+                 split /\n/, run(@gi, '--json', 'events', '--since',
+                                  $new[0]{seq})->{out};
+        is("$ev[0]{type} $ev[0]{access_key} $ev[0]{account}",
+           "key.revoked $new followed", 'revoke records key.revoked');
+        $evs = run(@gi, '--json', 'events')->{out};
+    }
     fails(\@gi, [@gi, 'list', '--idle-over', '90x'], 1,
           qr/invalid duration "90x" for --idle-over/, 'list: bad duration');
     is(run(@gi, '--json', 'events')->{out}, $evs, 'no event from the errors');
