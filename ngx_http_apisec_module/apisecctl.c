@@ -431,6 +431,7 @@ static int ctl_cmd_audit(ctl_t *ctl);
 static int ctl_cmd_events(ctl_t *ctl);
 static int ctl_cmd_2fa(ctl_t *ctl);
 static int ctl_cmd_unlock(ctl_t *ctl);
+static int ctl_status_change(ctl_t *ctl, int action, const char *done);
 static int ctl_cmd_usage(ctl_t *ctl);
 static int ctl_usage_cb(const char *key, size_t len, const apisec_window_t *w,
     void *arg);
@@ -2684,6 +2685,22 @@ ctl_cmd_set(ctl_t *ctl)
 static int
 ctl_cmd_disable(ctl_t *ctl)
 {
+    return ctl_status_change(ctl, CTL_ACT_DISABLE, "disabled");
+}
+
+
+static int
+ctl_cmd_unlock(ctl_t *ctl)
+{
+    return ctl_status_change(ctl, CTL_ACT_UNLOCK, "unlocked");
+}
+
+
+/* disable, unlock: the change, then the key (--json) or one line */
+
+static int
+ctl_status_change(ctl_t *ctl, int action, const char *done)
+{
     int           rc;
     ctl_row_t     row;
     apisec_key_t  k;
@@ -2694,7 +2711,7 @@ ctl_cmd_disable(ctl_t *ctl)
     }
 
     memset(&ch, 0, sizeof(ctl_change_t));
-    ch.action = CTL_ACT_DISABLE;
+    ch.action = action;
 
     rc = ctl_change(ctl, ctl->args[0], &ch, &k);
     if (rc != CTL_OK) {
@@ -2706,7 +2723,7 @@ ctl_cmd_disable(ctl_t *ctl)
         ctl_print_row(ctl, &row);
 
     } else {
-        printf("key %s disabled\n", k.access_key);
+        printf("key %s %s\n", k.access_key, done);
     }
 
     return CTL_OK;
@@ -2748,38 +2765,6 @@ ctl_cmd_enable(ctl_t *ctl)
         ctl_warn("key %s is past its expiry time %s and is still refused; "
                  "clear it with: apisecctl set %s --expires none",
                  k.access_key, t, k.access_key);
-    }
-
-    return CTL_OK;
-}
-
-
-static int
-ctl_cmd_unlock(ctl_t *ctl)
-{
-    int           rc;
-    ctl_row_t     row;
-    apisec_key_t  k;
-    ctl_change_t  ch;
-
-    if (ctl_check_key_arg(ctl->args[0]) != 0) {
-        return CTL_ERROR;
-    }
-
-    memset(&ch, 0, sizeof(ctl_change_t));
-    ch.action = CTL_ACT_UNLOCK;
-
-    rc = ctl_change(ctl, ctl->args[0], &ch, &k);
-    if (rc != CTL_OK) {
-        return rc;
-    }
-
-    if (ctl->json) {
-        ctl_key_row(&k, &row);
-        ctl_print_row(ctl, &row);
-
-    } else {
-        printf("key %s unlocked\n", k.access_key);
     }
 
     return CTL_OK;

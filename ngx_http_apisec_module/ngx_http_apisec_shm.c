@@ -177,6 +177,8 @@ static ngx_http_apisec_stamp_node_t *ngx_http_apisec_stamp_node(
     ngx_http_apisec_zone_t *z, const u_char *ak, size_t len);
 static uint64_t ngx_http_apisec_rate_leak(uint64_t excess, uint64_t rate,
     int64_t ms);
+static ngx_http_apisec_window_node_t *ngx_http_apisec_window_find(
+    ngx_http_apisec_zone_t *z, ngx_str_t *key);
 static ngx_http_apisec_window_node_t *ngx_http_apisec_window_node(
     ngx_http_apisec_zone_t *z, ngx_str_t *key, ngx_uint_t durable,
     apisec_window_t *w, int64_t now_ms);
@@ -1077,6 +1079,22 @@ ngx_http_apisec_rate_expire(ngx_http_apisec_zone_t *z, int64_t now,
 }
 
 
+/* the window under key, or NULL; called locked */
+
+static ngx_http_apisec_window_node_t *
+ngx_http_apisec_window_find(ngx_http_apisec_zone_t *z, ngx_str_t *key)
+{
+    ngx_http_apisec_window_node_t  *wn;
+
+    wn = ngx_http_apisec_str_lookup(z->sh,
+                                    ngx_crc32_short(key->data, key->len),
+                                    key->data, key->len);
+
+    return (wn != NULL && wn->kind == NGX_HTTP_APISEC_NODE_WINDOW) ? wn
+                                                                   : NULL;
+}
+
+
 /*
  * The window under key, made from w (the store's copy, or an empty one)
  * when the zone has none.  Called locked; NULL: the zone is full.
@@ -1087,15 +1105,12 @@ ngx_http_apisec_window_node(ngx_http_apisec_zone_t *z, ngx_str_t *key,
     ngx_uint_t durable, apisec_window_t *w, int64_t now_ms)
 {
     size_t                          n;
-    uint32_t                        hash;
     ngx_rbtree_node_t              *node;
     ngx_http_apisec_window_node_t  *wn;
 
-    hash = ngx_crc32_short(key->data, key->len);
+    wn = ngx_http_apisec_window_find(z, key);
 
-    wn = ngx_http_apisec_str_lookup(z->sh, hash, key->data, key->len);
-
-    if (wn != NULL && wn->kind == NGX_HTTP_APISEC_NODE_WINDOW) {
+    if (wn != NULL) {
         ngx_queue_remove(&wn->queue);
         ngx_queue_insert_head(&z->sh->queue, &wn->queue);
         wn->last = now_ms;
@@ -1119,7 +1134,7 @@ ngx_http_apisec_window_node(ngx_http_apisec_zone_t *z, ngx_str_t *key,
         return NULL;
     }
 
-    node->key = hash;
+    node->key = ngx_crc32_short(key->data, key->len);
 
     wn = (ngx_http_apisec_window_node_t *) &node->color;
     wn->kind = NGX_HTTP_APISEC_NODE_WINDOW;
@@ -1232,19 +1247,16 @@ void
 ngx_http_apisec_window_undo(ngx_shm_zone_t *zone, ngx_str_t *key,
     int64_t idx, apisec_dec_t amount)
 {
-    uint32_t                        hash;
     ngx_http_apisec_zone_t         *z;
     ngx_http_apisec_window_node_t  *wn;
 
     z = zone->data;
 
-    hash = ngx_crc32_short(key->data, key->len);
-
     ngx_shmtx_lock(&z->shpool->mutex);
 
-    wn = ngx_http_apisec_str_lookup(z->sh, hash, key->data, key->len);
+    wn = ngx_http_apisec_window_find(z, key);
 
-    if (wn != NULL && wn->kind == NGX_HTTP_APISEC_NODE_WINDOW) {
+    if (wn != NULL) {
         apisec_window_undo(&wn->w, idx, amount);
     }
 
@@ -1258,22 +1270,19 @@ ngx_int_t
 ngx_http_apisec_window_copy(ngx_shm_zone_t *zone, ngx_str_t *key,
     apisec_window_t *w)
 {
-    uint32_t                        hash;
     ngx_int_t                       rc;
     ngx_http_apisec_zone_t         *z;
     ngx_http_apisec_window_node_t  *wn;
 
     z = zone->data;
 
-    hash = ngx_crc32_short(key->data, key->len);
-
     ngx_shmtx_lock(&z->shpool->mutex);
 
-    wn = ngx_http_apisec_str_lookup(z->sh, hash, key->data, key->len);
+    wn = ngx_http_apisec_window_find(z, key);
 
     rc = NGX_DECLINED;
 
-    if (wn != NULL && wn->kind == NGX_HTTP_APISEC_NODE_WINDOW) {
+    if (wn != NULL) {
         *w = wn->w;
         rc = NGX_OK;
     }
@@ -1290,21 +1299,16 @@ void
 ngx_http_apisec_window_saved(ngx_shm_zone_t *zone, ngx_str_t *key,
     uint64_t gen)
 {
-    uint32_t                        hash;
     ngx_http_apisec_zone_t         *z;
     ngx_http_apisec_window_node_t  *wn;
 
     z = zone->data;
 
-    hash = ngx_crc32_short(key->data, key->len);
-
     ngx_shmtx_lock(&z->shpool->mutex);
 
-    wn = ngx_http_apisec_str_lookup(z->sh, hash, key->data, key->len);
+    wn = ngx_http_apisec_window_find(z, key);
 
-    if (wn != NULL && wn->kind == NGX_HTTP_APISEC_NODE_WINDOW
-        && gen > wn->saved)
-    {
+    if (wn != NULL && gen > wn->saved) {
         wn->saved = gen;
     }
 

@@ -53,18 +53,12 @@ sub since_use {
     return time - Time::Local::timegm($S, $M, $H, $d, $m - 1, $y);
 }
 
-our $Http = "apisec_flush_interval 500ms;\n";
 
 master_on();
 workers(2);
 no_shuffle();
-add_block_preprocessor(sub {
-    my ($block) = @_;
-    my $http = $block->http_config // '';
-    $block->set_value('http_config', $Http . $http)
-        unless $http =~ /apisec_flush_interval/;
-    ApisecTest::preprocess($block);
-});
+my $flush = ApisecTest::flush_every('500ms');
+add_block_preprocessor(sub { $flush->(@_) });
 run_tests();
 
 __DATA__

@@ -45,18 +45,12 @@ sub send_n {
                          1 .. $n;
 }
 
-our $Http = "apisec_flush_interval 300ms;\n";
 
 master_on();
 workers(2);
 no_shuffle();
-add_block_preprocessor(sub {
-    my ($block) = @_;
-    my $http = $block->http_config // '';
-    $block->set_value('http_config', $Http . $http)
-        unless $http =~ /apisec_flush_interval/;
-    ApisecTest::preprocess($block);
-});
+my $flush = ApisecTest::flush_every('300ms');
+add_block_preprocessor(sub { $flush->(@_) });
 run_tests();
 
 __DATA__

@@ -112,29 +112,16 @@ sub usage {
            split /\n/, ApisecTest::ctl('--json', 'usage', $_[0]);
 }
 
-sub events_of {
-    my ($key) = @_;
-    require JSON::PP;
-    return map { JSON::PP::decode_json($_) }
-           grep { /"access_key":"$key"/ }
-           split /\n/, ApisecTest::ctl('--json', 'events');
-}
 
 $ENV{TEST_NGINX_APISEC_PORT2} = ($ENV{TEST_NGINX_SERVER_PORT} || 1984) + 2;
 
-our $Http = "apisec_flush_interval 300ms;\n";
 
 master_on();
 workers(2);
 worker_connections(1024);
 no_shuffle();
-add_block_preprocessor(sub {
-    my ($block) = @_;
-    my $http = $block->http_config // '';
-    $block->set_value('http_config', $Http . $http)
-        unless $http =~ /apisec_flush_interval/;
-    ApisecTest::preprocess($block);
-});
+my $flush = ApisecTest::flush_every('300ms');
+add_block_preprocessor(sub { $flush->(@_) });
 run_tests();
 
 __DATA__
@@ -455,7 +442,7 @@ qr/\[warn\] .*apisec: key "amtKey0006": rule "large" \(amount\) matched, monitor
         return 200 "ok\n";
     }
 --- init
-my @ev = grep { $_->{type} eq 'rule.monitor' } main::events_of('amtKey0006');
+my @ev = ApisecTest::events('amtKey0006', 'rule.monitor');
 Test::More::is(scalar(@ev), 1, 'one event');
 Test::More::is(join(' ', map { $ev[0]{$_} } qw(rule rule_type amount currency max window_sum account)),
                'large amount 30 BTC 100 80 acct-mon', 'its fields');

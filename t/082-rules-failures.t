@@ -47,26 +47,13 @@ sub bad {
     return req($_[0], '@secret: WrongWrongWrongWrongWrong');
 }
 
-sub events_of {
-    my ($key) = @_;
-    require JSON::PP;
-    return map { JSON::PP::decode_json($_) }
-           grep { /"access_key":"$key"/ }
-           split /\n/, ApisecTest::ctl('--json', 'events');
-}
 
-our $Http = "apisec_flush_interval 300ms;\n";
 
 master_on();
 workers(2);
 no_shuffle();
-add_block_preprocessor(sub {
-    my ($block) = @_;
-    my $http = $block->http_config // '';
-    $block->set_value('http_config', $Http . $http)
-        unless $http =~ /apisec_flush_interval/;
-    ApisecTest::preprocess($block);
-});
+my $flush = ApisecTest::flush_every('300ms');
+add_block_preprocessor(sub { $flush->(@_) });
 run_tests();
 
 __DATA__
@@ -109,7 +96,7 @@ select undef, undef, undef, 0.5;
 my $show = ApisecTest::ctl('show', 'failKey001');
 Test::More::like($show, qr/status: locked/, 'locked in the store');
 Test::More::like($show, qr/locked_until: \d{4}-/, 'until a time');
-my @ev = grep { $_->{type} eq 'key.locked' } main::events_of('failKey001');
+my @ev = ApisecTest::events('failKey001', 'key.locked');
 Test::More::is(scalar(@ev), 1, 'one key.locked event');
 Test::More::is("$ev[0]{rule} $ev[0]{rule_type}", 'failures1 failures',
                'naming the rule and its type');
@@ -201,7 +188,7 @@ X-HK-APIKEY: failKey005
         return 200 "ok\n";
     }
 --- init
-my @ev = grep { $_->{type} eq 'rule.monitor' } main::events_of('failKey005');
+my @ev = ApisecTest::events('failKey005', 'rule.monitor');
 Test::More::is(scalar(@ev), 1, 'one rule.monitor event');
 Test::More::is("$ev[0]{rule} $ev[0]{rule_type}", 'watch failures', 'its rule');
 --- request

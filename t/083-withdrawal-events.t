@@ -21,27 +21,13 @@ ApisecTest::setup(keys => [
 
 ApisecTest::enroll('wdKey00003');
 
-sub events_of {
-    my ($key, $type) = @_;
-    require JSON::PP;
-    return grep { $_->{type} eq $type }
-           map { JSON::PP::decode_json($_) }
-           grep { /"access_key":"$key"/ }
-           split /\n/, ApisecTest::ctl('--json', 'events');
-}
 
-our $Http = "apisec_flush_interval 300ms;\n";
 
 master_on();
 workers(2);
 no_shuffle();
-add_block_preprocessor(sub {
-    my ($block) = @_;
-    my $http = $block->http_config // '';
-    $block->set_value('http_config', $Http . $http)
-        unless $http =~ /apisec_flush_interval/;
-    ApisecTest::preprocess($block);
-});
+my $flush = ApisecTest::flush_every('300ms');
+add_block_preprocessor(sub { $flush->(@_) });
 run_tests();
 
 __DATA__
@@ -70,7 +56,7 @@ Content-Type: application/json
         return 200 "ok\n";
     }
 --- init
-my @ev = main::events_of('wdKey00001', 'withdrawal.requested');
+my @ev = ApisecTest::events('wdKey00001', 'withdrawal.requested');
 Test::More::is(scalar(@ev), 1, 'one event: the accepted withdrawal');
 Test::More::is(join('|', map { $ev[0]{$_} // '-' }
                          qw(account method path amount currency address)),
@@ -108,7 +94,7 @@ amount=100&address=T9yD%2B14&timestamp={ts}
         return 200 "ok\n";
     }
 --- init
-my @ev = main::events_of('wdKey00003', 'withdrawal.requested');
+my @ev = ApisecTest::events('wdKey00003', 'withdrawal.requested');
 Test::More::is(scalar(@ev), 1, 'one event');
 Test::More::is(join('|', map { $ev[0]{$_} // '-' } qw(path amount currency address)),
                '/withdraw/v2|100|USDT|T9yD+14', 'its fields');

@@ -605,6 +605,35 @@ our $DefaultConfig = <<'END';
 END
 
 
+# a block preprocessor that sets "apisec_flush_interval INTERVAL" in every
+# block's http_config that does not set its own, then runs preprocess():
+#   add_block_preprocessor(ApisecTest::flush_every('300ms'));
+sub flush_every {
+    my ($interval) = @_;
+
+    return sub {
+        my ($block) = @_;
+        my $http = $block->http_config // '';
+        $block->set_value('http_config',
+                          "apisec_flush_interval $interval;\n" . $http)
+            unless $http =~ /apisec_flush_interval/;
+        preprocess($block);
+    };
+}
+
+
+# the store's events of KEY (decoded), of TYPE when given, oldest first
+sub events {
+    my ($key, $type) = @_;
+
+    require JSON::PP;
+    return grep { !defined $type || $_->{type} eq $type }
+           grep { $_->{access_key} eq $key }
+           map { JSON::PP::decode_json($_) }
+           split /\n/, ctl('--json', 'events');
+}
+
+
 sub preprocess {
     my ($block) = @_;
 
