@@ -255,11 +255,14 @@ wait_port() {
     return 1
 }
 
-# sign_pool SCENARIO KEYS COUNT RECV FILE: a fresh pool (timestamps now)
+# sign_pool SCENARIO KEYS COUNT RECV FILE: a fresh pool (timestamps now),
+# over BENCH_SAMPLE (default 10000) keys spread over the store (all of a
+# smaller store)
 sign_pool() {
     local sc=$1 keys=$2 count=$3 recv=$4 file=$5
 
     perl "$top/bench/keys.pl" sign --keys "$keys" --count "$count" \
+        --sample "${BENCH_SAMPLE:-10000}" \
         --recv "$recv" --path "$(scenario_path "$sc")" \
         --method "$(scenario_method "$sc")" > "$file"
 }
