@@ -14,7 +14,8 @@
 #                            rate scenarios (add 10000000 with BENCH_10M=1)
 #   BENCH_CG_N1=1000 BENCH_CG_N2=3000      the two request counts
 #   BENCH_CG_SCENARIOS="bare auth rate bare-post amount amount-1h replay lua"
-#                            the scenarios at the largest size
+#                            the scenarios at BENCH_KEYS (default 1000000)
+#                            keys; the other sizes run bare, auth and rate
 #   AMOUNT=0|1               whether nginx -t accepts the amount rule
 #                            (checked when not given)
 set -euo pipefail
@@ -26,7 +27,7 @@ n2=${BENCH_CG_N2:-3000}
 sizes=${BENCH_CG_SIZES:-1000 100000 1000000}
 [ "${BENCH_10M:-0}" = 1 ] && sizes="$sizes 10000000"
 scenarios=${BENCH_CG_SCENARIOS:-bare auth rate bare-post amount amount-1h replay lua}
-largest=$(printf '%s\n' $sizes | sort -n | tail -1)
+full=${BENCH_KEYS:-1000000}
 sample=1000
 cg=$out/callgrind
 mkdir -p "$cg"
@@ -61,8 +62,10 @@ measure() {
     shift 3
     local dir=$bench/$name pid sc d1 d2 base
 
-    bench_conf "$name" "$keys" "$port" callgrind "$amount"
-    keys_tsv "$keys"
+    local lua=0
+    case " $* " in *" lua "*) lua=1 ;; esac
+
+    bench_conf "$name" "$keys" "$port" callgrind "$amount" "$lua"
 
     taskset -c 0 valgrind --tool=callgrind --dump-instr=no \
         --callgrind-out-file="$cg/callgrind.out.%p" \
@@ -125,7 +128,7 @@ for keys in $sizes; do
     port=$((port + 1))
     name=cg-$(count_name "$keys")
 
-    if [ "$keys" = "$largest" ]; then
+    if [ "$keys" = "$full" ]; then
         list=$scenarios
     else
         list="bare auth rate"
@@ -138,5 +141,5 @@ done
 perl "$top/bench/cg_diff.pl" --table "$cg/summary.tsv"
 
 echo
-echo "== where apisec's instructions go (auth, $(count_name "$largest") keys; inclusive, per request)"
-cat "$cg/cg-$(count_name "$largest").auth.top.txt"
+echo "== where apisec's instructions go (auth, $(count_name "$full") keys, per request)"
+cat "$cg/cg-$(count_name "$full").auth.top.txt"

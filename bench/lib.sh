@@ -57,13 +57,14 @@ count_name() {
     fi
 }
 
-# bench_conf NAME KEYS PORT MODE AMOUNT: write $bench/NAME/nginx.conf for
-# the store of KEYS keys; MODE "load" (a master and one worker pinned to
-# CPU 0) or "callgrind" (one process, no master, in the foreground);
-# AMOUNT 1 to include the amount location
+# bench_conf NAME KEYS PORT MODE AMOUNT [LUA]: write $bench/NAME/nginx.conf
+# for the store of KEYS keys; MODE "load" (a master and one worker pinned
+# to CPU 0) or "callgrind" (one process, no master, in the foreground);
+# AMOUNT 1 to include the amount locations; LUA 0 to load no key into the
+# Lua peer's dictionary (an instance that does not run it)
 bench_conf() {
-    local name=$1 keys=$2 port=$3 mode=$4 amount=$5
-    local dir=$bench/$name
+    local name=$1 keys=$2 port=$3 mode=$4 amount=$5 lua=${6:-1}
+    local dir=$bench/$name tsv=$bench/keys-$2.tsv
     local dict=$(( keys * 320 / 1048576 + 8 ))
     local procs amount_loc=
 
@@ -104,6 +105,14 @@ worker_cpu_affinity 01;"
     local user=
     [ "$(id -u)" = 0 ] && user="user root;"
 
+    if [ "$lua" = 0 ]; then
+        tsv=$bench/keys-none.tsv
+        : > "$tsv"
+        dict=1
+    else
+        keys_tsv "$keys"
+    fi
+
     cat > "$dir/nginx.conf" <<CONF
 load_module $lua_modules/ndk_http_module.so;
 load_module $lua_modules/ngx_http_lua_module.so;
@@ -135,7 +144,7 @@ http {
     lua_shared_dict bench_keys ${dict}m;
     lua_package_path "$top/bench/lua/?.lua;;";
     init_by_lua_block {
-        require("bench_hashkey").load("$bench/keys-$keys.tsv")
+        require("bench_hashkey").load("$tsv")
     }
 
     server {
@@ -187,8 +196,7 @@ CONF
 amount_available() {
     local dir=$bench/amount-check out
 
-    bench_conf amount-check 1000 18499 load 1
-    keys_tsv 1000
+    bench_conf amount-check 1000 18499 load 1 0
 
     if out=$("$nginx" -t -p "$dir" -c "$dir/nginx.conf" 2>&1); then
         echo 1

@@ -12,10 +12,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 top=$(pwd)
-dir=$top/build/bench-stamps
+dir=$top/build/bench/stamps
 nginx=${NGINX_BINARY:-/usr/sbin/nginx}
 ctl=$top/build/apisecctl
-port=${APISEC_BENCH_PORT:-18181}
+port=${APISEC_BENCH_PORT:-18481}
 dur=${1:-15s}
 keys=1000
 
