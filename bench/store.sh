@@ -54,8 +54,8 @@ data=$(stat -c %s "$store/data.mdb")
 {
     printf 'apisecctl import of %d keys: %s s wall (%s s user, %s s system), ' \
         "$n" "$wall" "$user" "$sys"
-    printf 'peak RSS %d MiB; store %d MiB on disk (data.mdb %d MiB, %d bytes a key)\n' \
-        $((rss / 1024)) $((size / 1048576)) $((data / 1048576)) $((data / n))
+    printf 'peak RSS %d MiB; store %d KiB on disk (data.mdb %d KiB, %d bytes a key)\n' \
+        $((rss / 1024)) $((size / 1024)) $((data / 1024)) $((data / n))
 } > "$info"
 
 touch "$store/.complete"
