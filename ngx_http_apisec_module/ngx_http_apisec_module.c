@@ -464,6 +464,7 @@ ngx_http_apisec_handler(ngx_http_request_t *r)
 static ngx_int_t
 ngx_http_apisec_withdrawal(ngx_http_request_t *r, ngx_http_apisec_ctx_t *ctx)
 {
+    ngx_log_t                    rlog;
     u_char                       *p;
     size_t                        len, i;
     ngx_str_t                     extra, path;
@@ -575,7 +576,7 @@ ngx_http_apisec_withdrawal(ngx_http_request_t *r, ngx_http_apisec_ctx_t *ctx)
                               &ctx->access_key, &ctx->account, &extra, 1)
         != NGX_OK)
     {
-        ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+        ngx_log_error(NGX_LOG_ALERT, ngx_http_apisec_rlog(r, &rlog), 0,
                       "apisec: the rule zone has no room for a "
                       "withdrawal.requested event; raise apisec_rule_zone");
         return NGX_ERROR;
@@ -1051,6 +1052,7 @@ static ngx_int_t
 ngx_http_apisec_gather_body(ngx_http_request_t *r, size_t max,
     ngx_str_t *body)
 {
+    ngx_log_t     rlog;
     off_t         len;
     u_char       *p;
     size_t        size;
@@ -1104,7 +1106,7 @@ ngx_http_apisec_gather_body(ngx_http_request_t *r, size_t max,
             n = ngx_read_file(b->file, p, size, b->file_pos);
 
             if (n != (ssize_t) size) {
-                ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                ngx_log_error(NGX_LOG_ERR, ngx_http_apisec_rlog(r, &rlog), 0,
                               "apisec: cannot read the request body back "
                               "from \"%V\"", &b->file->name);
                 return NGX_ERROR;
@@ -1127,6 +1129,7 @@ static apisec_err_t
 ngx_http_apisec_check(ngx_http_request_t *r, ngx_http_apisec_ctx_t *ctx,
     const char **detail)
 {
+    ngx_log_t                     rlog;
     int                           rc;
     char                          secret[APISEC_SECRET_MAX + 1];
     size_t                        secret_len;
@@ -1178,7 +1181,7 @@ ngx_http_apisec_check(ngx_http_request_t *r, ngx_http_apisec_ctx_t *ctx,
     }
 
     if (rc != APISEC_OK) {
-        ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+        ngx_log_error(NGX_LOG_ALERT, ngx_http_apisec_rlog(r, &rlog), 0,
                       "apisec: store \"%V\": %s: %s", &amcf->store_path,
                       apisec_rc_str(rc), apisec_store_error(store));
         *detail = "the store cannot be read";
@@ -1264,7 +1267,7 @@ ngx_http_apisec_check(ngx_http_request_t *r, ngx_http_apisec_ctx_t *ctx,
                                  &secret_len)
            != APISEC_OK)
     {
-        ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+        ngx_log_error(NGX_LOG_ALERT, ngx_http_apisec_rlog(r, &rlog), 0,
                       "apisec: the secret of key \"%V\" cannot be unsealed",
                       &ctx->access_key);
         *detail = "the secret cannot be unsealed";
@@ -1335,7 +1338,7 @@ ngx_http_apisec_check(ngx_http_request_t *r, ngx_http_apisec_ctx_t *ctx,
             return APISEC_E_SIGNATURE_REPLAYED;
 
         default:
-            ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+            ngx_log_error(NGX_LOG_ALERT, ngx_http_apisec_rlog(r, &rlog), 0,
                           "apisec: the replay guard zone is full of live "
                           "signatures; raise apisec_replay_zone");
             *detail = "the replay guard zone is full";
@@ -1447,6 +1450,7 @@ static apisec_err_t
 ngx_http_apisec_2fa(ngx_http_request_t *r, ngx_http_apisec_ctx_t *ctx,
     apisec_store_t *store, apisec_key_t *k, int64_t now, const char **detail)
 {
+    ngx_log_t                     rlog;
     int                           rc;
     size_t                        len;
     uint8_t                       secret[APISEC_TOTP_SEALED_MAX];
@@ -1479,7 +1483,7 @@ ngx_http_apisec_2fa(ngx_http_request_t *r, ngx_http_apisec_ctx_t *ctx,
     if (apisec_key_get_totp(store, k, secret, sizeof(secret), &len)
         != APISEC_OK)
     {
-        ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+        ngx_log_error(NGX_LOG_ALERT, ngx_http_apisec_rlog(r, &rlog), 0,
                       "apisec: the TOTP secret of key \"%V\" cannot be "
                       "unsealed", &ctx->access_key);
         *detail = "the TOTP secret cannot be unsealed";
@@ -1526,7 +1530,7 @@ ngx_http_apisec_2fa(ngx_http_request_t *r, ngx_http_apisec_ctx_t *ctx,
         return APISEC_E_2FA_INVALID;
 
     default:
-        ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+        ngx_log_error(NGX_LOG_ALERT, ngx_http_apisec_rlog(r, &rlog), 0,
                       "apisec: the stamp zone is full: a TOTP step cannot "
                       "be recorded; raise apisec_stamp_zone");
         *detail = "the stamp zone is full";
@@ -1730,8 +1734,7 @@ ngx_http_apisec_refuse(ngx_http_request_t *r, ngx_http_apisec_ctx_t *ctx,
     ctx->err = err;
     ctx->done = 1;
 
-    log = *r->connection->log;
-    log.handler = ngx_http_apisec_log_handler;
+    (void) ngx_http_apisec_rlog(r, &log);
 
     ngx_log_error(NGX_LOG_ERR, &log, 0,
                   "apisec: key \"%V\" refused: %s, %s",
@@ -1795,6 +1798,21 @@ ngx_http_apisec_refuse(ngx_http_request_t *r, ngx_http_apisec_ctx_t *ctx,
 
     ngx_http_finalize_request(r, rc);
     return NGX_DONE;
+}
+
+
+/*
+ * A request's log with apisec's context (below) instead of the request
+ * line: for every line apisec writes about a request.
+ */
+
+ngx_log_t *
+ngx_http_apisec_rlog(ngx_http_request_t *r, ngx_log_t *log)
+{
+    *log = *r->connection->log;
+    log->handler = ngx_http_apisec_log_handler;
+
+    return log;
 }
 
 

@@ -243,6 +243,7 @@ ngx_int_t ngx_http_apisec_rule_events_take(ngx_shm_zone_t *zone,
 
 u_char *ngx_http_apisec_log_handler(ngx_log_t *log, u_char *buf,
     size_t len);
+ngx_log_t *ngx_http_apisec_rlog(ngx_http_request_t *r, ngx_log_t *log);
 char *ngx_http_apisec_rule(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 apisec_err_t ngx_http_apisec_rules_run(ngx_http_request_t *r,
     ngx_http_apisec_ctx_t *ctx, int64_t now_ms, const char **detail);

@@ -611,6 +611,7 @@ apisec_err_t
 ngx_http_apisec_rules_run(ngx_http_request_t *r, ngx_http_apisec_ctx_t *ctx,
     int64_t now_ms, const char **detail)
 {
+    ngx_log_t                     rlog;
     u_char                        *p;
     time_t                         retry;
     ngx_int_t                      rc;
@@ -714,7 +715,7 @@ ngx_http_apisec_rules_run(ngx_http_request_t *r, ngx_http_apisec_ctx_t *ctx,
         }
 
         if (rc == NGX_ERROR) {
-            ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+            ngx_log_error(NGX_LOG_ALERT, ngx_http_apisec_rlog(r, &rlog), 0,
                           "apisec: the rule zone is full of entries used in "
                           "the last minute; raise apisec_rule_zone");
             *detail = "the rule zone is full";
@@ -1140,6 +1141,7 @@ ngx_http_apisec_window_get(ngx_http_request_t *r, ngx_str_t *key,
     ngx_http_apisec_rule_t *rule, ngx_uint_t durable, int64_t now_ms,
     ngx_http_apisec_window_res_t *res, const char **detail)
 {
+    ngx_log_t                     rlog;
     int                           rc;
     ngx_int_t                     n;
     apisec_window_t               w, *stored;
@@ -1166,7 +1168,7 @@ ngx_http_apisec_window_get(ngx_http_request_t *r, ngx_str_t *key,
             stored = NULL;
 
         } else {
-            ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+            ngx_log_error(NGX_LOG_ALERT, ngx_http_apisec_rlog(r, &rlog), 0,
                           "apisec: rule \"%V\": the window cannot be read "
                           "from store \"%V\": %s", &rule->name,
                           &amcf->store_path,
@@ -1181,7 +1183,7 @@ ngx_http_apisec_window_get(ngx_http_request_t *r, ngx_str_t *key,
     }
 
     if (n == NGX_ERROR) {
-        ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+        ngx_log_error(NGX_LOG_ALERT, ngx_http_apisec_rlog(r, &rlog), 0,
                       "apisec: the rule zone is full of entries used in "
                       "the last minute or not yet written; raise "
                       "apisec_rule_zone");
@@ -1352,8 +1354,7 @@ ngx_http_apisec_rule_fired(ngx_http_request_t *r, ngx_http_apisec_ctx_t *ctx,
     ctx->rule.data = start;
     ctx->rule.len = p - start;
 
-    log = *r->connection->log;
-    log.handler = ngx_http_apisec_log_handler;
+    (void) ngx_http_apisec_rlog(r, &log);
 
     /*
      * lock: the key is refused at once by every worker (check 2), and

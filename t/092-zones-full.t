@@ -152,11 +152,10 @@ Content-Type: application/json
 --- response_body chomp
 {"code":"store-unavailable","msg":"The key store is unavailable."}
 --- error_log eval
-[qr/\[alert\] .*apisec: the stamp zone is full: a TOTP step cannot be recorded; raise apisec_stamp_zone/,
+[qr/\[alert\] .*apisec: the stamp zone is full: a TOTP step cannot be recorded; raise apisec_stamp_zone, client: [^,]+, server: [^,]*, request: "POST \/withdraw\/apply", host/,
  qr/\[error\] .*apisec: key "tfaLate001" refused: store-unavailable, the stamp zone is full/]
---- no_error_log
-[crit]
-[emerg]
+--- no_error_log eval
+[qr/apisec: .*signature=/, '[crit]', '[emerg]']
 
 
 
