@@ -32,6 +32,7 @@ static void ngx_http_apisec_batch_start(ngx_http_apisec_main_conf_t *amcf,
     ngx_log_t *log);
 static void ngx_http_apisec_batch_thread(void *data, ngx_log_t *log);
 static void ngx_http_apisec_batch_done(ngx_event_t *ev);
+static void ngx_http_apisec_batch_wait_handler(ngx_event_t *ev);
 #endif
 static int ngx_http_apisec_flush_windows(ngx_cycle_t *cycle,
     ngx_http_apisec_main_conf_t *amcf, apisec_wtxn_t *txn,
@@ -306,6 +307,13 @@ typedef struct {
 
 static ngx_queue_t  ngx_http_apisec_waiting;
 static ngx_uint_t   ngx_http_apisec_batch_out;
+
+/*
+ * A timer that is not cancelable, set while a batch is out: a worker that
+ * shuts down (a reload, a quit) waits for the batch and its requests,
+ * which have no timer of their own, instead of exiting without them.
+ */
+static ngx_event_t  ngx_http_apisec_batch_wait;
 
 #endif
 
@@ -842,6 +850,8 @@ ngx_http_apisec_batch_start(ngx_http_apisec_main_conf_t *amcf,
 
     ngx_http_apisec_batch_out = 1;
 
+    ngx_add_timer(&ngx_http_apisec_batch_wait, 60000);
+
     return;
 
 failed:
@@ -929,6 +939,10 @@ ngx_http_apisec_batch_done(ngx_event_t *ev)
 
     ngx_http_apisec_batch_out = 0;
 
+    if (ngx_http_apisec_batch_wait.timer_set) {
+        ngx_del_timer(&ngx_http_apisec_batch_wait);
+    }
+
     if (b->rc == APISEC_OK) {
         for (i = 0; i < b->n; i++) {
             ngx_http_apisec_window_saved(amcf->rule_zone, &b->w[i].key,
@@ -977,6 +991,17 @@ ngx_http_apisec_batch_done(ngx_event_t *ev)
     /* the requests that came meanwhile */
 
     ngx_http_apisec_batch_start(amcf, ngx_cycle->log);
+}
+
+
+/* a batch out for a minute (a slow disk): keep waiting for it */
+
+static void
+ngx_http_apisec_batch_wait_handler(ngx_event_t *ev)
+{
+    if (ngx_http_apisec_batch_out) {
+        ngx_add_timer(ev, 60000);
+    }
 }
 
 #endif
@@ -2454,6 +2479,11 @@ ngx_http_apisec_init_process(ngx_cycle_t *cycle)
 #if (NGX_THREADS)
     ngx_queue_init(&ngx_http_apisec_waiting);
     ngx_http_apisec_batch_out = 0;
+
+    ngx_memzero(&ngx_http_apisec_batch_wait, sizeof(ngx_event_t));
+    ngx_http_apisec_batch_wait.handler = ngx_http_apisec_batch_wait_handler;
+    ngx_http_apisec_batch_wait.data = amcf;
+    ngx_http_apisec_batch_wait.log = cycle->log;
 #endif
 
     (void) ngx_http_apisec_store(cycle->log, amcf);
