@@ -702,4 +702,176 @@ END
 }
 
 
+
+# Load from background processes, for the fault tests (t/095-faults.t):
+#
+#   my $l = ApisecTest::load_start(clients => 4, request => TEXT or CODE);
+#   ApisecTest::load_wait($l, 50);          # 50 answers in all, so far
+#   ... kill, reload, apisecctl ...
+#   my @r = ApisecTest::load_stop($l);
+#
+# Each client is a process of its own that sends requests one after the
+# other, each signed afresh (as an "--- apisec_request" section; CODE gets
+# the client's number and the request's and returns the text) on a
+# connection of its own, to port (default: the server's), until
+# load_stop.  Every answer is a hash: client, n, t0 (sent), t1 (answered;
+# Unix seconds), status (0: no answer: refused, reset or closed) and code
+# (the JSON error code, or "ok").  No request is counted twice and none is
+# left out: a client writes its line before it sends the next.
+
+our $LoadSeq = 0;
+
+sub load_start {
+    my (%opt) = @_;
+
+    my $dir = "$Dir/load-" . ++$LoadSeq;
+    remove_tree($dir);
+    make_path($dir);
+
+    my $port = $opt{port} // Test::Nginx::Socket::server_port();
+    my @pids;
+
+    for my $c (1 .. $opt{clients} // 4) {
+        my $pid = fork;
+        die "fork: $!" unless defined $pid;
+
+        if ($pid == 0) {
+            # no END block of the runner here: it would stop nginx
+            eval { load_client($dir, $c, $port, $opt{request}) };
+            POSIX::_exit($@ ? 1 : 0);
+        }
+
+        push @pids, $pid;
+    }
+
+    return { dir => $dir, pids => \@pids, clients => scalar @pids };
+}
+
+
+sub load_client {
+    my ($dir, $c, $port, $request) = @_;
+
+    open my $log, '>', "$dir/$c.log" or die "$dir/$c.log: $!";
+    $log->autoflush(1);
+
+    for (my $n = 1; !-e "$dir/stop"; $n++) {
+        my $text = ref $request eq 'CODE' ? $request->($c, $n) : $request;
+        my ($req, $hdr) = signed_request($text);
+        my $bytes = raw_request($req, $hdr);
+
+        my $t0 = Time::HiRes::time();
+        my $res = '';
+        my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                         PeerPort => $port, Timeout => 30);
+
+        if ($sock) {
+            local $SIG{PIPE} = 'IGNORE';
+
+            if (syswrite($sock, $bytes)) {
+                my $sel = IO::Select->new($sock);
+
+                # 120 s without a byte: an answer that never comes
+                while ($sel->can_read(120)) {
+                    my $got = sysread($sock, my $buf, 65536);
+                    last unless $got;
+                    $res .= $buf;
+                }
+            }
+
+            close $sock;
+        }
+
+        my $t1 = Time::HiRes::time();
+        my ($status) = $res =~ m{^HTTP/1\.[01] (\d+) };
+        my ($code) = $res =~ /"code":"([^"]+)"/;
+
+        printf $log "%d %d %.6f %.6f %d %s\n", $c, $n, $t0, $t1,
+               $status // 0, $code // ($status ? 'ok' : 'none');
+    }
+
+    close $log;
+    open my $done, '>', "$dir/$c.done" or die "$dir/$c.done: $!";
+    close $done;
+}
+
+
+# the answers so far, from the clients' logs
+sub load_results {
+    my ($l) = @_;
+
+    my @r;
+
+    for my $c (1 .. $l->{clients}) {
+        open my $fh, '<', "$l->{dir}/$c.log" or next;
+
+        while (my $line = <$fh>) {
+            next unless $line =~ /\n\z/;    # a line being written
+            my %h;
+            @h{qw(client n t0 t1 status code)} = split ' ', $line;
+            push @r, \%h;
+        }
+    }
+
+    return @r;
+}
+
+
+# wait until the clients have n answers in all (at most timeout seconds,
+# default 180); the number of answers
+sub load_wait {
+    my ($l, $n, $timeout) = @_;
+
+    my $end = Time::HiRes::time() + ($timeout // 180);
+    my $got;
+
+    while (($got = () = load_results($l)) < $n
+           && Time::HiRes::time() < $end)
+    {
+        Time::HiRes::sleep(0.05);
+    }
+
+    return $got;
+}
+
+
+# stop the clients, wait for them (each ends its request in progress);
+# every answer
+sub load_stop {
+    my ($l) = @_;
+
+    open my $fh, '>', "$l->{dir}/stop" or die "$l->{dir}/stop: $!";
+    close $fh;
+
+    my $end = Time::HiRes::time() + 300;
+
+    for my $c (1 .. $l->{clients}) {
+        Time::HiRes::sleep(0.05)
+            while !-e "$l->{dir}/$c.done" && Time::HiRes::time() < $end
+                  && kill(0, $l->{pids}[$c - 1]);
+        waitpid($l->{pids}[$c - 1], 0);
+    }
+
+    return load_results($l);
+}
+
+
+# the worker processes of the running nginx
+sub worker_pids {
+    my $master = Test::Nginx::Util::get_pid_from_pidfile('');
+    return sort { $a <=> $b } grep { /^\d+$/ } split /\s+/, `pgrep -P $master`;
+}
+
+
+# the pids in the store's reader table (mdb_stat -r), one per slot
+sub reader_pids {
+    my ($store) = @_;
+
+    # (its exit status is 1 even when it succeeds)
+    my $out = `mdb_stat -r "${\($store // $Store)}" 2>&1`;
+    die "mdb_stat -r: $out" unless $out =~ /^Reader Table Status/;
+
+    return map { /^\s+(\d+)\s+[0-9a-f]+\s+(?:\d+|-)\s*$/ ? $1 : () }
+           split /\n/, $out;
+}
+
 1;
