@@ -28,6 +28,7 @@
 #define APISEC_DB_USAGE             "usage"
 #define APISEC_META_FORMAT          "format"
 #define APISEC_META_MKCHECK         "mkcheck"
+#define APISEC_META_CURSOR          "cursor:"
 #define APISEC_MKCHECK_AAD          "apisec-mkcheck"
 #define APISEC_MKCHECK_TEXT         "apisec master key check, v1"
 #define APISEC_MKCHECK_MAX          64
@@ -116,6 +117,7 @@ static int apisec_enc_field(apisec_enc_t *e, unsigned tag, const void *data,
     size_t len);
 static int apisec_enc_int(apisec_enc_t *e, unsigned tag, uint64_t v);
 static uint64_t apisec_dec_be64(const uint8_t *p);
+static const char *apisec_event_time(const char *json, size_t len);
 
 
 static const char  *apisec_rc_text[] = {
@@ -2233,6 +2235,271 @@ apisec_event_foreach(apisec_store_t *st, uint64_t since, apisec_event_cb cb,
     mdb_txn_abort(txn);
 
     return rc;
+}
+
+
+/*
+ * The webhook cursors: meta "cursor:" + name -> the sequence number of the
+ * last event the subscriber acknowledged (8 bytes, big-endian).
+ */
+
+static int
+apisec_cursor_key(apisec_store_t *st, const char *name, char *buf,
+    size_t cap, MDB_val *key)
+{
+    size_t  len;
+
+    len = (name != NULL) ? strlen(name) : 0;
+
+    if (len == 0 || len + sizeof(APISEC_META_CURSOR) > cap) {
+        apisec_store_err(st->err, sizeof(st->err), "bad cursor name");
+        return APISEC_ERR_INVALID;
+    }
+
+    memcpy(buf, APISEC_META_CURSOR, sizeof(APISEC_META_CURSOR) - 1);
+    memcpy(buf + sizeof(APISEC_META_CURSOR) - 1, name, len);
+
+    key->mv_data = buf;
+    key->mv_size = sizeof(APISEC_META_CURSOR) - 1 + len;
+
+    return APISEC_OK;
+}
+
+
+int
+apisec_cursor_get(apisec_store_t *st, const char *name, uint64_t *seq)
+{
+    int      rc, mrc;
+    char     buf[APISEC_CURSOR_NAME_MAX + sizeof(APISEC_META_CURSOR)];
+    MDB_val  key, val;
+
+    if (st == NULL || seq == NULL) {
+        return APISEC_ERR_INVALID;
+    }
+
+    *seq = 0;
+
+    rc = apisec_cursor_key(st, name, buf, sizeof(buf), &key);
+    if (rc != APISEC_OK) {
+        return rc;
+    }
+
+    mrc = apisec_store_renew(st);
+    if (mrc != MDB_SUCCESS) {
+        return apisec_store_lmdb(st, mrc, "cannot begin a read transaction");
+    }
+
+    mrc = mdb_get(st->rtxn, st->meta, &key, &val);
+
+    if (mrc == MDB_SUCCESS && val.mv_size == 8) {
+        *seq = apisec_dec_be64(val.mv_data);
+        rc = APISEC_OK;
+
+    } else if (mrc == MDB_NOTFOUND) {
+        rc = APISEC_ERR_NOTFOUND;   /* a subscriber never seen */
+
+    } else {
+        rc = apisec_store_lmdb(st, mrc == MDB_SUCCESS ? MDB_CORRUPTED : mrc,
+                               "webhook cursor");
+    }
+
+    mdb_txn_reset(st->rtxn);
+
+    return rc;
+}
+
+
+int
+apisec_cursor_put(apisec_wtxn_t *w, const char *name, uint64_t seq)
+{
+    int      rc, mrc, i;
+    char     buf[APISEC_CURSOR_NAME_MAX + sizeof(APISEC_META_CURSOR)];
+    uint8_t  vb[8];
+    MDB_val  key, val;
+
+    if (w == NULL) {
+        return APISEC_ERR_INVALID;
+    }
+
+    rc = apisec_cursor_key(w->st, name, buf, sizeof(buf), &key);
+    if (rc != APISEC_OK) {
+        return rc;
+    }
+
+    /* a cursor only moves forwards */
+
+    mrc = mdb_get(w->txn, w->st->meta, &key, &val);
+
+    if (mrc == MDB_SUCCESS && val.mv_size == 8
+        && apisec_dec_be64(val.mv_data) >= seq)
+    {
+        return APISEC_OK;
+    }
+
+    if (mrc != MDB_SUCCESS && mrc != MDB_NOTFOUND) {
+        return apisec_store_lmdb(w->st, mrc, "webhook cursor");
+    }
+
+    for (i = 0; i < 8; i++) {
+        vb[i] = (uint8_t) (seq >> (56 - 8 * i));
+    }
+
+    val.mv_data = vb;
+    val.mv_size = sizeof(vb);
+
+    mrc = mdb_put(w->txn, w->st->meta, &key, &val, 0);
+    if (mrc != MDB_SUCCESS) {
+        w->failed = (mrc == MDB_MAP_FULL) ? APISEC_ERR_MAP_FULL
+                                          : APISEC_ERR_SYSTEM;
+        return apisec_store_lmdb(w->st, mrc, "webhook cursor");
+    }
+
+    return APISEC_OK;
+}
+
+
+int
+apisec_event_last(apisec_store_t *st, uint64_t *seq)
+{
+    int          rc, mrc;
+    MDB_val      key, val;
+    MDB_cursor  *cur;
+
+    if (st == NULL || seq == NULL) {
+        return APISEC_ERR_INVALID;
+    }
+
+    *seq = 0;
+
+    if (!st->has_events) {
+        return APISEC_OK;
+    }
+
+    mrc = apisec_store_renew(st);
+    if (mrc != MDB_SUCCESS) {
+        return apisec_store_lmdb(st, mrc, "cannot begin a read transaction");
+    }
+
+    mrc = mdb_cursor_open(st->rtxn, st->events, &cur);
+
+    if (mrc == MDB_SUCCESS) {
+        mrc = mdb_cursor_get(cur, &key, &val, MDB_LAST);
+        mdb_cursor_close(cur);
+    }
+
+    if (mrc == MDB_SUCCESS && key.mv_size == 8) {
+        *seq = apisec_dec_be64(key.mv_data);
+        rc = APISEC_OK;
+
+    } else if (mrc == MDB_NOTFOUND) {
+        rc = APISEC_OK;
+
+    } else {
+        rc = apisec_store_lmdb(st, mrc == MDB_SUCCESS ? MDB_CORRUPTED : mrc,
+                               "event log");
+    }
+
+    mdb_txn_reset(st->rtxn);
+
+    return rc;
+}
+
+
+/* where the time of an event's JSON starts, or NULL */
+
+static const char *
+apisec_event_time(const char *json, size_t len)
+{
+    size_t  i;
+
+    for (i = 0; i + 8 <= len; i++) {
+        if (json[i] == '"' && memcmp(json + i, "\"time\":\"", 8) == 0) {
+            return json + i + 8;
+        }
+    }
+
+    return NULL;
+}
+
+
+/*
+ * Retention: delete the oldest events while their time is before
+ * `before` and their sequence number is at most `upto` (what every
+ * subscriber has acknowledged), at most limit of them; the last event is
+ * always kept, so that sequence numbers never start again.
+ */
+
+int
+apisec_event_prune(apisec_wtxn_t *w, int64_t before, uint64_t upto,
+    size_t limit, size_t *pruned)
+{
+    int          mrc;
+    size_t       n;
+    int64_t      t;
+    uint64_t     seq, last;
+    MDB_val      key, val;
+    MDB_cursor  *cur;
+    const char  *p, *e;
+
+    *pruned = 0;
+
+    if (w == NULL || !w->st->has_events) {
+        return APISEC_OK;
+    }
+
+    mrc = mdb_cursor_open(w->txn, w->st->events, &cur);
+    if (mrc != MDB_SUCCESS) {
+        return apisec_store_lmdb(w->st, mrc, "event log");
+    }
+
+    mrc = mdb_cursor_get(cur, &key, &val, MDB_LAST);
+    if (mrc != MDB_SUCCESS || key.mv_size != 8) {
+        mdb_cursor_close(cur);
+        return (mrc == MDB_NOTFOUND || mrc == MDB_SUCCESS)
+               ? APISEC_OK : apisec_store_lmdb(w->st, mrc, "event log");
+    }
+
+    last = apisec_dec_be64(key.mv_data);
+
+    for (n = 0; n < limit; n++) {
+        mrc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
+        if (mrc != MDB_SUCCESS || key.mv_size != 8) {
+            break;
+        }
+
+        seq = apisec_dec_be64(key.mv_data);
+
+        if (seq >= last || seq > upto) {
+            break;
+        }
+
+        /* the event's time: {"seq":N,"type":"T","time":"RFC3339",... */
+
+        p = apisec_event_time(val.mv_data, val.mv_size);
+        if (p == NULL) {
+            break;
+        }
+
+        e = memchr(p, '"', (const char *) val.mv_data + val.mv_size - p);
+
+        if (e == NULL || apisec_parse_time(p, e - p, &t) != 0 || t >= before)
+        {
+            break;
+        }
+
+        mrc = mdb_cursor_del(cur, 0);
+        if (mrc != MDB_SUCCESS) {
+            mdb_cursor_close(cur);
+            w->failed = APISEC_ERR_SYSTEM;
+            return apisec_store_lmdb(w->st, mrc, "event log");
+        }
+
+        (*pruned)++;
+    }
+
+    mdb_cursor_close(cur);
+
+    return APISEC_OK;
 }
 
 

@@ -226,6 +226,28 @@ int apisec_event_foreach(apisec_store_t *st, uint64_t since,
     apisec_event_cb cb, void *arg);
 
 
+/* the sequence number of the last event, 0 when there is none */
+int apisec_event_last(apisec_store_t *st, uint64_t *seq);
+
+/*
+ * Retention: delete, oldest first and at most limit, the events whose time
+ * is before `before` and whose sequence number is at most upto; the last
+ * event is always kept (sequence numbers never start again).
+ */
+int apisec_event_prune(apisec_wtxn_t *txn, int64_t before, uint64_t upto,
+    size_t limit, size_t *pruned);
+
+/*
+ * Webhook cursors, in "meta" under "cursor:" + name: the last sequence
+ * number a subscriber acknowledged; get: APISEC_ERR_NOTFOUND (and 0) for a
+ * subscriber never seen.  put never moves a cursor backwards.
+ */
+#define APISEC_CURSOR_NAME_MAX     255
+
+int apisec_cursor_get(apisec_store_t *st, const char *name, uint64_t *seq);
+int apisec_cursor_put(apisec_wtxn_t *txn, const char *name, uint64_t seq);
+
+
 /*
  * TOTP enrolment: the secret (APISEC_TOTP_SECRET_LEN bytes) sealed under
  * the master key with aad "totp:" + access key, so that it cannot stand in

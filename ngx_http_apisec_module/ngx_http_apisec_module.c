@@ -15,6 +15,7 @@
 
 #define NGX_HTTP_APISEC_MAX_BODY   (64 * 1024)
 #define NGX_HTTP_APISEC_PATH_MAX   256      /* in withdrawal events */
+#define NGX_HTTP_APISEC_PRUNE_MAX  10000    /* events pruned a flush */
 
 
 static ngx_int_t ngx_http_apisec_handler(ngx_http_request_t *r);
@@ -23,6 +24,8 @@ static ngx_uint_t ngx_http_apisec_content_types(ngx_http_request_t *r);
 static ngx_int_t ngx_http_apisec_withdrawal(ngx_http_request_t *r,
     ngx_http_apisec_ctx_t *ctx);
 static ngx_uint_t ngx_http_apisec_utf8(u_char *p, size_t len);
+static void ngx_http_apisec_auth_failed(ngx_http_request_t *r,
+    ngx_http_apisec_ctx_t *ctx, apisec_err_t err);
 static ngx_int_t ngx_http_apisec_written(ngx_http_request_t *r,
     ngx_http_apisec_ctx_t *ctx);
 static ngx_int_t ngx_http_apisec_write_windows(ngx_http_request_t *r,
@@ -221,6 +224,27 @@ static ngx_command_t  ngx_http_apisec_commands[] = {
       ngx_conf_set_size_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_apisec_loc_conf_t, max_body_size),
+      NULL },
+
+    { ngx_string("apisec_webhook"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_apisec_webhook,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("apisec_event_retention"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_apisec_main_conf_t, event_retention),
+      NULL },
+
+    { ngx_string("apisec_status"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_apisec_status,
+      0,
+      0,
       NULL },
 
       ngx_null_command
@@ -423,6 +447,8 @@ ngx_http_apisec_handler(ngx_http_request_t *r)
                                          (int64_t) ngx_time() * 1000);
         }
 
+        ngx_http_apisec_auth_failed(r, ctx, err);
+
         return ngx_http_apisec_refuse(r, ctx, err, detail);
     }
 
@@ -458,6 +484,56 @@ ngx_http_apisec_handler(ngx_http_request_t *r)
                    &ctx->access_key, &ctx->account);
 
     return NGX_OK;
+}
+
+
+/*
+ * auth.failed: a request refused with a known key (so that it has an
+ * account) for its signature, timestamp, address or the key's state;
+ * queued as rule events are, so a flood of them is bounded (the excess
+ * counted as dropped), never a store write per request.
+ */
+
+static void
+ngx_http_apisec_auth_failed(ngx_http_request_t *r, ngx_http_apisec_ctx_t *ctx,
+    apisec_err_t err)
+{
+    u_char                       *p;
+    ngx_str_t                     extra;
+    ngx_http_apisec_main_conf_t  *amcf;
+    u_char                        buf[sizeof("\"reason\":\"\",\"ip\":\"\"")
+                                      + 32 + NGX_SOCKADDR_STRLEN];
+
+    switch (err) {
+    case APISEC_E_KEY_DISABLED:
+    case APISEC_E_KEY_EXPIRED:
+    case APISEC_E_KEY_LOCKED:
+    case APISEC_E_SIGNATURE_MISSING:
+    case APISEC_E_SIGNATURE_INVALID:
+    case APISEC_E_SIGNATURE_REPLAYED:
+    case APISEC_E_TIMESTAMP_INVALID:
+    case APISEC_E_IP_NOT_ALLOWED:
+        break;
+    default:
+        return;
+    }
+
+    amcf = ngx_http_get_module_main_conf(r, ngx_http_apisec_module);
+
+    if (ctx->account.len == 0 || amcf->rule_zone == NULL) {
+        return;
+    }
+
+    p = ngx_sprintf(buf, "\"reason\":\"%s\",\"ip\":\"%V\"",
+                    apisec_err_info(err)->code,
+                    &r->connection->addr_text);
+
+    extra.data = buf;
+    extra.len = p - buf;
+
+    (void) ngx_http_apisec_rule_event(amcf->rule_zone, "auth.failed",
+                                      &ctx->access_key, &ctx->account,
+                                      &extra);
 }
 
 
@@ -2180,6 +2256,15 @@ ngx_http_apisec_init(ngx_conf_t *cf)
 
     *h = ngx_http_apisec_handler;
 
+    /* the metrics count what apisec decided, once a request is done */
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_LOG_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_apisec_log_phase;
+
     return NGX_OK;
 }
 
@@ -2211,6 +2296,7 @@ ngx_http_apisec_create_main_conf(ngx_conf_t *cf)
     amcf->flush_interval = NGX_CONF_UNSET_MSEC;
     amcf->stamp_size = NGX_CONF_UNSET_SIZE;
     amcf->rule_size = NGX_CONF_UNSET_SIZE;
+    amcf->event_retention = NGX_CONF_UNSET;
 
     return amcf;
 }
@@ -2238,6 +2324,14 @@ ngx_http_apisec_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_value(amcf->idle, NGX_HTTP_APISEC_IDLE);
     ngx_conf_init_msec_value(amcf->flush_interval,
                              NGX_HTTP_APISEC_FLUSH_MSEC);
+    ngx_conf_init_value(amcf->event_retention, NGX_HTTP_APISEC_RETENTION);
+
+    if (amcf->webhooks != NULL && amcf->store_path.len == 0) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "\"apisec_webhook\" is set, but \"apisec_store\" "
+                      "is not");
+        return NGX_CONF_ERROR;
+    }
 
     if (amcf->flush_interval < 100 || amcf->flush_interval > 3600000) {
         ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
@@ -2322,6 +2416,10 @@ ngx_http_apisec_init_main_conf(ngx_conf_t *cf, void *conf)
         return NGX_CONF_ERROR;
     }
 
+    if (ngx_http_apisec_metrics_zone(cf, amcf) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
     cln = ngx_pool_cleanup_add(cf->pool, 0);
     if (cln == NULL) {
         return NGX_CONF_ERROR;
@@ -2347,6 +2445,11 @@ ngx_http_apisec_init_main_conf(ngx_conf_t *cf, void *conf)
         != APISEC_OK)
     {
         ngx_log_error(NGX_LOG_EMERG, cf->log, 0, "apisec_store: %s", err);
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_http_apisec_hooks_conf(cf, amcf, st) != NGX_OK) {
+        apisec_store_close(st);
         return NGX_CONF_ERROR;
     }
 
@@ -2502,7 +2605,9 @@ ngx_http_apisec_init_process(ngx_cycle_t *cycle)
 
     ngx_add_timer(&amcf->flush_event, amcf->flush_interval / 12);
 
-    return NGX_OK;
+    /* the webhooks: delivered by the worker that holds the lease */
+
+    return ngx_http_apisec_hooks_init(cycle, amcf);
 }
 
 
@@ -2517,6 +2622,9 @@ ngx_http_apisec_exit_process(ngx_cycle_t *cycle)
     if (amcf == NULL) {
         return;
     }
+
+    /* no more deliveries from this worker; the lease goes */
+    ngx_http_apisec_hooks_exit(amcf);
 
     if (amcf->store != NULL) {
         /* a graceful exit (shutdown, reload): what is stamped is written */
@@ -2571,9 +2679,11 @@ ngx_http_apisec_flush(ngx_cycle_t *cycle, ngx_http_apisec_main_conf_t *amcf,
     ngx_uint_t force)
 {
     int                            rc;
+    size_t                         pruned;
     int64_t                        now_ms, min_ms;
+    uint64_t                       min_acked;
     ngx_int_t                      n, i, nev, nw;
-    ngx_uint_t                     expired, dropped;
+    ngx_uint_t                     expired, dropped, nh;
     ngx_pool_t                    *pool;
     ngx_time_t                    *tp;
     apisec_key_t                   k;
@@ -2625,8 +2735,9 @@ ngx_http_apisec_flush(ngx_cycle_t *cycle, ngx_http_apisec_main_conf_t *amcf,
 
     if (amcf->rule_zone != NULL) {
         dropped = 0;
+        /* events at every tick: the webhooks wait for them */
         nev = ngx_http_apisec_rule_events_take(amcf->rule_zone, pool, now_ms,
-                                               min_ms, &ev, &dropped);
+                                               0, &ev, &dropped);
 
         if (dropped) {
             ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
@@ -2658,7 +2769,12 @@ ngx_http_apisec_flush(ngx_cycle_t *cycle, ngx_http_apisec_main_conf_t *amcf,
         }
     }
 
-    if (n == 0 && nev == 0 && nw == 0) {
+    /* the webhooks' cursors that moved */
+
+    nh = ngx_http_apisec_hooks_dirty(amcf);
+
+    if (n == 0 && nev == 0 && nw == 0 && nh == 0) {
+        ngx_http_apisec_metrics_flushed(amcf, now_ms, 1);
         ngx_destroy_pool(pool);
         return;
     }
@@ -2723,6 +2839,23 @@ ngx_http_apisec_flush(ngx_cycle_t *cycle, ngx_http_apisec_main_conf_t *amcf,
         rc = ngx_http_apisec_flush_windows(cycle, amcf, txn, dw, nw);
     }
 
+    /*
+     * the cursors; then the events past their retention that every
+     * subscriber has (a bounded number a flush)
+     */
+
+    pruned = 0;
+
+    if (rc == APISEC_OK) {
+        rc = ngx_http_apisec_hooks_write(amcf, txn, &min_acked);
+    }
+
+    if (rc == APISEC_OK && amcf->event_retention > 0) {
+        rc = apisec_event_prune(txn, tp->sec - amcf->event_retention,
+                                min_acked, NGX_HTTP_APISEC_PRUNE_MAX,
+                                &pruned);
+    }
+
     if (rc == APISEC_OK) {
         rc = apisec_store_commit(txn);
 
@@ -2732,10 +2865,17 @@ ngx_http_apisec_flush(ngx_cycle_t *cycle, ngx_http_apisec_main_conf_t *amcf,
 
     if (rc != APISEC_OK) {
         ngx_log_error(NGX_LOG_ALERT, cycle->log, 0,
-                      "apisec: cannot write %i stamps to the store: %s: %s; "
-                      "they are kept for the next flush (%i rule events "
-                      "are lost)", n, apisec_rc_str(rc),
-                      apisec_store_error(store), nev);
+                      "apisec: cannot write %i stamps and %i events to the "
+                      "store: %s: %s; they are kept for the next flush",
+                      n, nev, apisec_rc_str(rc), apisec_store_error(store));
+
+        ngx_http_apisec_metrics_flushed(amcf, now_ms, 0);
+
+        /* the events go back to the head of the queue, in order */
+
+        if (nev > 0) {
+            ngx_http_apisec_rule_events_requeue(amcf->rule_zone, ev, nev);
+        }
 
         for (i = 0; i < n; i++) {
             (void) ngx_http_apisec_stamp(amcf->stamp_zone,
@@ -2751,6 +2891,16 @@ ngx_http_apisec_flush(ngx_cycle_t *cycle, ngx_http_apisec_main_conf_t *amcf,
 
     } else {
         amcf->flushes++;
+
+        ngx_http_apisec_hooks_saved(amcf);
+        ngx_http_apisec_metrics_flushed(amcf, now_ms, 1);
+
+        if (pruned) {
+            ngx_log_error(NGX_LOG_INFO, cycle->log, 0,
+                          "apisec: %uz events older than %T s, delivered "
+                          "to every webhook, pruned", pruned,
+                          amcf->event_retention);
+        }
 
         for (i = 0; i < nw; i++) {
             ngx_http_apisec_window_saved(amcf->rule_zone, &dw[i].key,

@@ -29,6 +29,10 @@
 #define NGX_HTTP_APISEC_FIELD_MAX      64     /* field names in rules */
 #define NGX_HTTP_APISEC_CURRENCY_MAX   16
 #define NGX_HTTP_APISEC_ADDRESS_MAX    256
+#define NGX_HTTP_APISEC_HOOKS_MAX      16     /* apisec_webhook subscribers */
+#define NGX_HTTP_APISEC_RULE_SLOTS     256    /* rules with a hit counter */
+#define NGX_HTTP_APISEC_RULE_ID_LEN    240    /* name@location, and a 0 */
+#define NGX_HTTP_APISEC_RETENTION      (30 * 86400)
 
 
 #define NGX_HTTP_APISEC_RULE_RATE      1
@@ -59,7 +63,33 @@ typedef struct {
     ngx_str_t                  field;          /* amount: "amount" */
     ngx_str_t                  currency;       /* amount: only this one */
     ngx_str_t                  currency_field; /* amount: "currency" */
+    ngx_uint_t                 metric;         /* its hit counter's slot */
 } ngx_http_apisec_rule_t;
+
+
+typedef struct ngx_http_apisec_delivery_s  ngx_http_apisec_delivery_t;
+
+
+/* an apisec_webhook subscriber */
+typedef struct {
+    ngx_str_t                  url;
+    ngx_str_t                  name;           /* name=, or empty */
+    ngx_str_t                  label;          /* in metrics and logs */
+    ngx_str_t                  cursor;         /* its cursor's name */
+    ngx_url_t                  u;
+    ngx_str_t                  secret;         /* secret=FILE's bytes */
+    ngx_array_t               *events;         /* ngx_str_t; NULL: all */
+    ngx_msec_t                 backoff_max;
+    ngx_uint_t                 ssl_on;
+#if (NGX_HTTP_SSL)
+    ngx_ssl_t                 *ssl;
+#endif
+    u_char                    *host_z;         /* for SNI */
+    struct ngx_http_apisec_hook_sh_s  *slot;   /* in the metrics zone */
+    uint64_t                   saving;         /* the cursor being written */
+    uint64_t                   start;          /* a new one's first cursor */
+    ngx_http_apisec_delivery_t  *delivery;     /* this worker's */
+} ngx_http_apisec_webhook_t;
 
 
 /* what ngx_http_apisec_window() is asked, and what it found */
@@ -145,6 +175,13 @@ typedef struct {
     ngx_uint_t                 flushes;        /* write txns of the timer */
     ngx_uint_t                 batches;        /* window writes (threads) */
     ngx_uint_t                 batched;        /* requests they carried */
+
+    ngx_array_t               *webhooks;       /* ngx_http_apisec_webhook_t */
+    ngx_array_t               *all_rules;      /* each location's rules */
+    ngx_shm_zone_t            *metrics_zone;
+    time_t                     event_retention;
+    ngx_event_t                hooks_tick;     /* per worker */
+    ngx_uint_t                 hooks_holder;   /* holds the lease */
 
     /* per worker, opened in init_process */
     apisec_store_t            *store;
@@ -252,6 +289,30 @@ void ngx_http_apisec_rules_undo(ngx_http_request_t *r,
     ngx_http_apisec_ctx_t *ctx);
 void ngx_http_apisec_rules_failed(ngx_http_request_t *r,
     ngx_http_apisec_ctx_t *ctx, int64_t now_ms);
+
+
+char *ngx_http_apisec_webhook(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_apisec_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+ngx_int_t ngx_http_apisec_metrics_zone(ngx_conf_t *cf,
+    ngx_http_apisec_main_conf_t *amcf);
+ngx_int_t ngx_http_apisec_log_phase(ngx_http_request_t *r);
+void ngx_http_apisec_metrics_rule(ngx_http_request_t *r,
+    ngx_http_apisec_rule_t *rule);
+void ngx_http_apisec_metrics_flushed(ngx_http_apisec_main_conf_t *amcf,
+    int64_t now_ms, ngx_uint_t ok);
+int ngx_http_apisec_hooks_write(ngx_http_apisec_main_conf_t *amcf,
+    apisec_wtxn_t *txn, uint64_t *min_acked);
+ngx_uint_t ngx_http_apisec_hooks_dirty(ngx_http_apisec_main_conf_t *amcf);
+void ngx_http_apisec_hooks_saved(ngx_http_apisec_main_conf_t *amcf);
+ngx_int_t ngx_http_apisec_hooks_init(ngx_cycle_t *cycle,
+    ngx_http_apisec_main_conf_t *amcf);
+void ngx_http_apisec_hooks_exit(ngx_http_apisec_main_conf_t *amcf);
+ngx_int_t ngx_http_apisec_hooks_conf(ngx_conf_t *cf,
+    ngx_http_apisec_main_conf_t *amcf, apisec_store_t *st);
+u_char *ngx_http_apisec_prom_label(u_char *p, u_char *s, size_t len);
+void ngx_http_apisec_rule_events_requeue(ngx_shm_zone_t *zone,
+    ngx_http_apisec_rule_event_t *ev, ngx_int_t n);
 
 
 extern ngx_module_t  ngx_http_apisec_module;

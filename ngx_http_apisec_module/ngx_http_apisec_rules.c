@@ -108,6 +108,7 @@ ngx_http_apisec_rule(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_int_t                     n;
     ngx_str_t                    *value, val, s;
     ngx_uint_t                    i, seen, bit, pos;
+    ngx_array_t                 **lrules;
     ngx_http_apisec_rule_t       *rule, *rules;
     ngx_http_core_loc_conf_t     *clcf;
     ngx_http_apisec_rule_type_t  *tp;
@@ -121,6 +122,25 @@ ngx_http_apisec_rule(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         if (alcf->rules == NULL) {
             return NGX_CONF_ERROR;
         }
+
+        /* every location's rules, for their counters in the metrics zone */
+
+        amcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_apisec_module);
+
+        if (amcf->all_rules == NULL) {
+            amcf->all_rules = ngx_array_create(cf->pool, 8,
+                                               sizeof(ngx_array_t *));
+            if (amcf->all_rules == NULL) {
+                return NGX_CONF_ERROR;
+            }
+        }
+
+        lrules = ngx_array_push(amcf->all_rules);
+        if (lrules == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        *lrules = alcf->rules;
     }
 
     pos = alcf->rules->nelts + 1;
@@ -467,6 +487,7 @@ ngx_http_apisec_rule(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     amcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_apisec_module);
     amcf->rule_used = 1;
+    rule->metric = NGX_HTTP_APISEC_RULE_SLOTS;
 
     if (rule->type == NGX_HTTP_APISEC_RULE_AMOUNT && rule->per) {
 #if (NGX_THREADS)
@@ -1329,6 +1350,8 @@ ngx_http_apisec_rule_fired(ngx_http_request_t *r, ngx_http_apisec_ctx_t *ctx,
 
     type = ngx_http_apisec_rule_type_names[rule->type];
     monitor = (rule->action == NGX_HTTP_APISEC_ACT_MONITOR);
+
+    ngx_http_apisec_metrics_rule(r, rule);
 
     ngx_str_null(&none);
 

@@ -1449,6 +1449,56 @@ ngx_http_apisec_event(ngx_shm_zone_t *zone, const char *type,
 
 
 /*
+ * Events a flush took but could not write: back at the head of the
+ * queue, in their order, for the next flush.  Only when the zone has no
+ * memory left is one lost (and counted as dropped).
+ */
+
+void
+ngx_http_apisec_rule_events_requeue(ngx_shm_zone_t *zone,
+    ngx_http_apisec_rule_event_t *re, ngx_int_t n)
+{
+    u_char                        *p;
+    size_t                         len, lt, la, lc, lx;
+    ngx_int_t                      i;
+    ngx_http_apisec_zone_t        *z;
+    ngx_http_apisec_event_node_t  *ev;
+
+    z = zone->data;
+
+    ngx_shmtx_lock(&z->shpool->mutex);
+
+    for (i = n - 1; i >= 0; i--) {
+        lt = ngx_strlen(re[i].type);
+        la = ngx_strlen(re[i].access_key);
+        lc = ngx_strlen(re[i].account);
+        lx = ngx_strlen(re[i].extra);
+
+        len = lt + la + lc + lx + 4;
+
+        ev = ngx_slab_alloc_locked(z->shpool,
+                           offsetof(ngx_http_apisec_event_node_t, data) + len);
+        if (ev == NULL) {
+            z->sh->dropped++;
+            continue;
+        }
+
+        ev->len = len;
+
+        p = ngx_cpymem(ev->data, re[i].type, lt + 1);
+        p = ngx_cpymem(p, re[i].access_key, la + 1);
+        p = ngx_cpymem(p, re[i].account, lc + 1);
+        ngx_memcpy(p, re[i].extra, lx + 1);
+
+        ngx_queue_insert_head(&z->sh->events, &ev->queue);
+        z->sh->nevents++;
+    }
+
+    ngx_shmtx_unlock(&z->shpool->mutex);
+}
+
+
+/*
  * Take the pending rule events, oldest first, when the last take is at
  * least min_ms old, as ngx_http_apisec_stamps_take() does.
  */

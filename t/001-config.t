@@ -179,4 +179,60 @@ refused('apisec_scheme twice', $ok,
         'location /api/ { apisec_scheme hashkey; apisec_scheme hashkey; }',
         qr/"apisec_scheme" directive is duplicate/);
 
+# apisec_webhook and apisec_status
+
+system("printf 'hook-secret\\n' > $dir/hook.secret && : > $dir/empty.secret")
+    == 0 or die;
+
+accepted('webhooks: every parameter, http and https, and apisec_status',
+         "$ok\napisec_webhook http://127.0.0.1:9/h secret=$dir/hook.secret "
+         . "events=withdrawal.requested,key.locked name=ops max_backoff=30s;\n"
+         . "apisec_webhook https://127.0.0.1/x secret=$dir/hook.secret;\n"
+         . "apisec_webhook http://127.0.0.1:9/other;\n"
+         . "apisec_event_retention 7d;",
+         'location /metrics { apisec_status; }');
+
+refused('a webhook URL that is not http or https',
+        "$ok\napisec_webhook ftp://127.0.0.1/;", '',
+        qr/invalid apisec_webhook URL "ftp:\/\/127.0.0.1\/": http:\/\/ or https:\/\/ expected/);
+
+refused('a webhook with an unknown event type',
+        "$ok\napisec_webhook http://127.0.0.1:9/ events=withdrawal.requested,key.stolen;",
+        '', qr/invalid apisec_webhook "events=withdrawal.requested,key.stolen": unknown event type "key.stolen"/);
+
+refused('a webhook secret file that does not exist',
+        "$ok\napisec_webhook http://127.0.0.1:9/ secret=$dir/nope.secret;",
+        '', qr/apisec_webhook: cannot open the secret "\Q$dir\E\/nope.secret"/);
+
+refused('an empty webhook secret',
+        "$ok\napisec_webhook http://127.0.0.1:9/ secret=$dir/empty.secret;",
+        '', qr/apisec_webhook: the secret "\Q$dir\E\/empty.secret" must hold 1 to 1024 bytes/);
+
+refused('the same webhook twice',
+        "$ok\napisec_webhook http://127.0.0.1:9/a;\napisec_webhook http://127.0.0.1:9/a;",
+        '', qr/duplicate apisec_webhook "http:\/\/127.0.0.1:9\/a": give each its own name=/);
+
+refused('a bad max_backoff',
+        "$ok\napisec_webhook http://127.0.0.1:9/ max_backoff=10ms;", '',
+        qr/invalid apisec_webhook "max_backoff=10ms": a time from 100ms to 1d/);
+
+refused('a bad webhook name',
+        "$ok\napisec_webhook http://127.0.0.1:9/ name=a/b;", '',
+        qr/invalid apisec_webhook "name=a\/b": letters, digits/);
+
+refused('an unknown webhook parameter',
+        "$ok\napisec_webhook http://127.0.0.1:9/ retries=3;", '',
+        qr/invalid apisec_webhook parameter "retries=3"/);
+
+refused('a webhook without a store', 'apisec_webhook http://127.0.0.1:9/;', '',
+        qr/"apisec_webhook" is set, but "apisec_store" is not/);
+
+refused('apisec_status with an argument', $ok,
+        'location /metrics { apisec_status on; }',
+        qr/invalid number of arguments in "apisec_status" directive/);
+
+refused('apisec_webhook in a server block', $ok,
+        'apisec_webhook http://127.0.0.1:9/;',
+        qr/"apisec_webhook" directive is not allowed here/);
+
 done_testing();

@@ -87,6 +87,7 @@ use Time::HiRes ();
 our %Secret;
 our %Totp;          # access key -> base32 TOTP secret (enroll)
 our %LastTotp;      # access key -> the last code made for it
+our %Receivers;     # pid -> pipe of the webhook receivers running
 our ($Dir, $Store, $MasterKey, $Module, $Ctl);
 
 my $build = $ENV{APISEC_BUILD} || abs_path('build');
@@ -619,6 +620,62 @@ sub flush_every {
             unless $http =~ /apisec_flush_interval/;
         preprocess($block);
     };
+}
+
+
+# A webhook receiver (t/lib/receiver.pl) on 127.0.0.1:PORT that logs
+# every request to LOG as a JSON line and answers with the status in
+# LOG.status, else 200: its pid, once it listens.
+sub receiver_start {
+    my ($port, $log) = @_;
+
+    my $pid = open my $fh, '-|', $^X, abs_path('t/lib/receiver.pl'),
+                  $port, $log;
+    die "receiver: $!" unless $pid;
+
+    my $ready = <$fh>;
+    die "receiver on $port did not start\n" unless defined $ready;
+
+    $Receivers{$pid} = $fh;
+
+    return $pid;
+}
+
+sub receiver_stop {
+    my ($pid) = @_;
+
+    kill 'TERM', $pid;
+    close delete $Receivers{$pid};
+}
+
+# what the receiver logged: its requests, decoded, oldest first
+sub received {
+    my ($log) = @_;
+
+    require JSON::PP;
+
+    open my $fh, '<', $log or return ();
+    return map { JSON::PP::decode_json($_) } <$fh>;
+}
+
+# wait (up to TIMEOUT s) until COND(@received) holds; its last value
+sub wait_received {
+    my ($log, $timeout, $cond) = @_;
+
+    my $until = Time::HiRes::time() + $timeout;
+    my $ok;
+
+    while (1) {
+        $ok = $cond->(received($log));
+        last if $ok || Time::HiRes::time() > $until;
+        Time::HiRes::sleep(0.1);
+    }
+
+    return $ok;
+}
+
+END {
+    kill 'TERM', $_ for keys %Receivers;
 }
 
 
