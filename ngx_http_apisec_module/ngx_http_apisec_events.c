@@ -2048,10 +2048,11 @@ ngx_http_apisec_status_handler(ngx_http_request_t *r)
                     "# TYPE apisec_flush_age_seconds gauge\n"
                     "apisec_flush_age_seconds %L\n"
                     "# TYPE apisec_flush_interval_seconds gauge\n"
-                    "apisec_flush_interval_seconds %M\n"
+                    "apisec_flush_interval_seconds %M.%03M\n"
                     "# TYPE apisec_flush_failures_total counter\n"
                     "apisec_flush_failures_total %uA\n",
-                    lag, amcf->flush_interval / 1000, sh->flush_failures);
+                    lag, amcf->flush_interval / 1000,
+                    amcf->flush_interval % 1000, sh->flush_failures);
 
     /* events and subscribers */
 
