@@ -144,6 +144,35 @@ int apisec_store_reader_check(apisec_store_t *st, int *dead);
 
 
 /*
+ * Backup and restore.  A backup is one file: a compacted LMDB copy of the
+ * store (the data.mdb of a store directory), made by mdb_env_copyfd2()
+ * with MDB_CP_COMPACT in one read transaction, so it is consistent while
+ * nginx's workers go on reading and writing.
+ *
+ * backup writes it to a temporary file beside path (mode 0600), syncs it,
+ * checks that it opens with the handle's master key, and then moves it to
+ * path (overwrite 0: an existing path is APISEC_ERR_EXISTS, also when it
+ * appears meanwhile) and syncs the directory.  restore makes a new store
+ * in dir from such a file (an existing store there is APISEC_ERR_EXISTS;
+ * dir is created with mode 0700 when missing), after checking that the
+ * file is a backup of this apisec format that mk opens.  On any error
+ * neither leaves a file behind (nor the directory restore made), and the
+ * message (apisec_store_error for backup, err for restore) is one line.
+ */
+typedef struct {
+    uint64_t       bytes;               /* size of the file */
+    size_t         keys;                /* key records */
+    size_t         events;              /* events in the log */
+    uint64_t       last_seq;            /* of the last event, 0: none */
+} apisec_backup_info_t;
+
+int apisec_store_backup(apisec_store_t *st, const char *path, int overwrite,
+    apisec_backup_info_t *info);
+int apisec_store_restore(const char *file, const char *dir,
+    const uint8_t *mk, apisec_backup_info_t *info, char *err, size_t errlen);
+
+
+/*
  * Read path: one lookup in the handle's renewable read transaction
  * (renew, get, decode into out, reset).  Handles MDB_MAP_RESIZED (another
  * process grew the map) by adopting the new size and retrying once.

@@ -1,8 +1,8 @@
 /*
  * apisecctl: the command-line tool of apisec.  It creates the master key
  * and the store, and creates, imports, lists, changes, rotates and revokes
- * API keys, enrols them in 2FA (TOTP), expires idle keys, audits the store
- * and lists the event log.
+ * API keys, enrols them in 2FA (TOTP), expires idle keys, audits the store,
+ * lists the event log, and backs the store up and restores it.
  * Plain C over the store and crypto code that the module uses.
  *
  *   apisecctl [--store DIR] [--master-key FILE] [--json] COMMAND [ARGS]
@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -433,6 +434,11 @@ static int ctl_cmd_2fa(ctl_t *ctl);
 static int ctl_cmd_unlock(ctl_t *ctl);
 static int ctl_status_change(ctl_t *ctl, int action, const char *done);
 static int ctl_cmd_usage(ctl_t *ctl);
+static int ctl_cmd_backup(ctl_t *ctl);
+static int ctl_cmd_restore(ctl_t *ctl);
+static void ctl_block_signals(sigset_t *old);
+static void ctl_backup_print(ctl_t *ctl, const char *store,
+    const char *file, const apisec_backup_info_t *bi);
 static int ctl_usage_cb(const char *key, size_t len, const apisec_window_t *w,
     void *arg);
 
@@ -567,7 +573,15 @@ static const ctl_command_t  ctl_commands[] = {
       "the current window sums and counts of the amount and failures "
       "rules for a key (and its account)" },
 
-    { "backup", NULL, 0, 0, 0, 0, "backup FILE", NULL },
+    { "backup", ctl_cmd_backup, CTL_BIT(CTL_OPT_FORCE), 1, 1,
+      CTL_NEED_MK | CTL_NEED_STORE | CTL_RDONLY,
+      "backup FILE [--force]",
+      "write a consistent compact copy of the store to FILE while nginx "
+      "runs (--force: replace FILE)" },
+
+    { "restore", ctl_cmd_restore, 0, 1, 1, CTL_NEED_MK,
+      "restore FILE",
+      "make a new store in the --store directory from a backup FILE" },
 
     { NULL, NULL, 0, 0, 0, 0, NULL, NULL }
 };
@@ -906,16 +920,26 @@ ctl_usage(FILE *f)
         }
     }
 
-    fprintf(f, "\nnot in this version:");
-
     for (cmd = ctl_commands; cmd->name != NULL; cmd++) {
         if (cmd->handler == NULL) {
-            fprintf(f, " %s", cmd->name);
+            break;
         }
     }
 
+    if (cmd->name != NULL) {
+        fprintf(f, "\nnot in this version:");
+
+        for (cmd = ctl_commands; cmd->name != NULL; cmd++) {
+            if (cmd->handler == NULL) {
+                fprintf(f, " %s", cmd->name);
+            }
+        }
+
+        fprintf(f, "\n");
+    }
+
     fprintf(f,
-        "\n\n"
+        "\n"
         "Times are RFC 3339 (2030-01-01T00:00:00Z), durations N[smhd].\n"
         "Exit status: 0 success, 1 error, 2 usage error, 3 audit "
         "findings.\n");
@@ -2948,6 +2972,126 @@ ctl_usage_cb(const char *key, size_t len, const apisec_window_t *w,
            cur[0] ? cur : "-", window, sum, (unsigned long long) count, t);
 
     return 0;
+}
+
+
+/*
+ * backup and restore.  An interrupt (^C, SIGTERM, SIGHUP) waits until the
+ * copy is in place or removed, so that it never leaves a temporary file.
+ */
+
+static int
+ctl_cmd_backup(ctl_t *ctl)
+{
+    int                   rc, force;
+    sigset_t              old;
+    const char           *file;
+    apisec_backup_info_t  bi;
+
+    file = ctl->args[0];
+    force = (ctl->opt[CTL_OPT_FORCE] != NULL);
+
+    memset(&bi, 0, sizeof(apisec_backup_info_t));
+
+    ctl_block_signals(&old);
+    rc = apisec_store_backup(ctl->st, file, force, &bi);
+    (void) sigprocmask(SIG_SETMASK, &old, NULL);
+
+    if (rc == APISEC_ERR_EXISTS) {
+        ctl_error("%s (backup --force replaces it)",
+                  apisec_store_error(ctl->st));
+        return CTL_ERROR;
+    }
+
+    if (rc != APISEC_OK) {
+        return ctl_store_error(ctl, rc, NULL);
+    }
+
+    ctl_backup_print(ctl, NULL, file, &bi);
+
+    return CTL_OK;
+}
+
+
+static int
+ctl_cmd_restore(ctl_t *ctl)
+{
+    int                   rc;
+    char                  err[APISEC_ERR_LEN];
+    sigset_t              old;
+    apisec_backup_info_t  bi;
+
+    memset(&bi, 0, sizeof(apisec_backup_info_t));
+    err[0] = '\0';
+
+    ctl_block_signals(&old);
+    rc = apisec_store_restore(ctl->args[0], ctl->store_dir, ctl->mk, &bi,
+                              err, sizeof(err));
+    (void) sigprocmask(SIG_SETMASK, &old, NULL);
+
+    if (rc != APISEC_OK) {
+        ctl_error("%s", err[0] ? err : apisec_rc_str(rc));
+        return CTL_ERROR;
+    }
+
+    ctl_backup_print(ctl, ctl->store_dir, ctl->args[0], &bi);
+
+    return CTL_OK;
+}
+
+
+static void
+ctl_block_signals(sigset_t *old)
+{
+    sigset_t  set;
+
+    (void) sigemptyset(&set);
+    (void) sigaddset(&set, SIGINT);
+    (void) sigaddset(&set, SIGTERM);
+    (void) sigaddset(&set, SIGHUP);
+    (void) sigaddset(&set, SIGQUIT);
+    (void) sigprocmask(SIG_BLOCK, &set, old);
+}
+
+
+/* store NULL: a backup written to file; else a store restored from it */
+
+static void
+ctl_backup_print(ctl_t *ctl, const char *store, const char *file,
+    const apisec_backup_info_t *bi)
+{
+    if (ctl->json) {
+        apisec_json_begin_object(&ctl->w);
+
+        if (store != NULL) {
+            apisec_json_key(&ctl->w, "store");
+            apisec_json_cstring(&ctl->w, store);
+        }
+
+        apisec_json_key(&ctl->w, "file");
+        apisec_json_cstring(&ctl->w, file);
+        apisec_json_key(&ctl->w, "bytes");
+        apisec_json_int(&ctl->w, (int64_t) bi->bytes);
+        apisec_json_key(&ctl->w, "keys");
+        apisec_json_int(&ctl->w, (int64_t) bi->keys);
+        apisec_json_key(&ctl->w, "events");
+        apisec_json_int(&ctl->w, (int64_t) bi->events);
+        apisec_json_end_object(&ctl->w);
+        apisec_json_newline(&ctl->w);
+        return;
+    }
+
+    if (store == NULL) {
+        printf("wrote a backup of %zu key%s and %zu event%s to %s "
+               "(%llu bytes)\n", bi->keys, bi->keys == 1 ? "" : "s",
+               bi->events, bi->events == 1 ? "" : "s", file,
+               (unsigned long long) bi->bytes);
+
+    } else {
+        printf("restored a store of %zu key%s and %zu event%s from %s "
+               "into %s\n", bi->keys, bi->keys == 1 ? "" : "s",
+               bi->events, bi->events == 1 ? "" : "s", file, store);
+    }
 }
 
 

@@ -1,7 +1,8 @@
 # apisecctl end to end: every command and option, text and --json, every
 # error path (exit status, one line on stderr, the store unchanged), the
-# all-or-nothing import, a store that runs out of room, and 2FA
-# enrolment (its secret checked against oathtool's codes).
+# all-or-nothing import, a store that runs out of room, 2FA enrolment
+# (its secret checked against oathtool's codes), and backup and restore
+# (also while another process writes).
 #
 # Runs the built binary: $APISEC_BUILD/apisecctl, else ./build/apisecctl.
 #
@@ -207,7 +208,8 @@ sub create_key {
         like($r->{out}, qr/^usage: apisecctl/, "@$h: usage");
         like($r->{out}, qr/^  $_\b/m, "@$h: lists $_")
             for qw(master-key init create import list show set disable
-                   enable revoke rotate expire-idle audit events 2fa);
+                   enable revoke rotate expire-idle audit events 2fa
+                   backup restore);
         is($r->{err}, '', "@$h: nothing on stderr");
     }
 
@@ -679,11 +681,6 @@ my ($st, $mk, @g) = new_store();
     fails(\@g, [@g, '--map-size', 'huge', 'list'], 2, qr/invalid --map-size/,
           'bad map size');
 
-    for my $c (qw(backup)) {
-        fails(\@g, [@g, $c, 'x'], 2,
-              qr/\Aapisecctl: error: command "\Q$c\E" is not available in this version\n\z/,
-              "command $c not available yet");
-    }
 
     # errors: exit 1
     for my $cmd (['show'], ['disable'], ['enable'], ['revoke'], ['rotate'],
@@ -1716,8 +1713,8 @@ sub status_of {
     like($r->{out}, qr/exit status 3/, 'audit --help: exit status 3');
     $r = ok_run(run('--help'), '--help');
     like($r->{out}, qr/3 audit findings/, '--help: exit status 3');
-    like($r->{out}, qr/not in this version: backup\n/,
-         '--help: what is not in this version');
+    unlike($r->{out}, qr/not in this version/,
+           '--help: every command is in this version');
 }
 
 
@@ -2267,6 +2264,411 @@ SKIP: {
         }
     }
     ok($done, 'the store filled up');
+}
+
+
+# --- backup, restore -------------------------------------------------------------
+#
+# A backup is a compact copy of the store (mdb_env_copyfd2 with
+# MDB_CP_COMPACT, in one read transaction): one file, mode 0600, which is
+# the data.mdb of a store.  Restored (or put in a directory by hand) it
+# has every key with the same sealed secret (the records compared with
+# mdb_dump), the same passphrase hashes (checked under the master key),
+# events and usage windows.  No error leaves a file behind.
+
+# the names in a directory, but . and ..
+sub dir_names {
+    my ($d) = @_;
+    opendir my $dh, $d or return ();
+    my @n = sort grep { !/\A\.\.?\z/ } readdir $dh;
+    closedir $dh;
+    return @n;
+}
+
+# the records of one database of a store (directory) or a backup
+# (file), as mdb_dump prints them
+sub dump_db {
+    my ($path, $db) = @_;
+    open my $fh, '-|', 'mdb_dump', (-d $path ? () : '-n'), '-s', $db, $path
+        or die "mdb_dump: $!";
+    local $/;
+    my $s = <$fh> // '';
+    close $fh;
+    unlink "$path-lock" unless -d $path;        # mdb_dump made it
+    $s =~ s/\A.*?^HEADER=END\n//ms;              # maxreaders differs
+    return $s;
+}
+
+my $have_lmdb_utils = system('sh', '-c', 'command -v mdb_dump >/dev/null && '
+                             . 'command -v mdb_load >/dev/null') == 0;
+
+{
+    my ($stb, $mkb, @gb) = new_store();
+    my $bdir = "$tmp/backups";
+    mkdir $bdir or die "$bdir: $!";
+
+    # keys of every kind: imported with their secrets, created, with a
+    # passphrase, enrolled in 2FA, disabled, revoked
+    my %secret = map { ("b-imp$_" => rand_alnum(40)) } 1 .. 3;
+    ok_run(run({ stdin => join '', map {
+                   $json->encode({ access_key => $_, secret_key => $secret{$_},
+                                   account => 'bk', ips => ['10.1.0.0/16'],
+                                   permissions => ['read', 'trade'],
+                                   created_at => '2024-01-01T00:00:00Z',
+                                   last_used_at => '2025-01-01T00:00:00Z' })
+                   . "\n" } sort keys %secret }, @gb, 'import'),
+           'backup: import keys with their secrets');
+    my $kc = create_key(\@gb, '--account', 'bk2', '--perm', 'read,withdraw',
+                        '--label', 'to back up');
+    my $pass = rand_alnum(24);
+    spew("$tmp/bk.pass", "$pass\n");
+    my $kp = create_key(\@gb, '--account', 'bk3', '--passphrase-file',
+                        "$tmp/bk.pass");
+    my $kr = create_key(\@gb, '--account', 'bk4');
+    ok_run(run(@gb, '2fa', 'enroll', $kc->{access_key}), 'backup: 2fa enroll');
+    ok_run(run(@gb, 'disable', 'b-imp2'), 'backup: disable a key');
+    ok_run(run(@gb, 'revoke', $kr->{access_key}), 'backup: revoke a key');
+
+    # a usage window (one bucket of 5 in a 1h window), as nginx writes it
+    my $usage_key = 'k|b-imp1|USDT|daily@/withdraw/';
+    SKIP: {
+        skip 'mdb_dump and mdb_load (lmdb-utils) not installed', 1
+            unless $have_lmdb_utils;
+        my ($width, $nslots, $idx) = (75, 49, int(time / 75));
+        my $rec = pack('C Q> N N', 1, 1, $width, $nslots);
+        for my $i (0 .. $nslots - 1) {
+            $rec .= $i == $idx % $nslots
+                  ? pack('Q> Q> Q> N', $idx, 0, 5 * 10**18, 1)
+                  : pack('Q> Q> Q> N', 0, 0, 0, 0);
+        }
+        open my $fh, '|-', 'mdb_load', '-s', 'usage', $stb
+            or die "mdb_load: $!";
+        print $fh "VERSION=3\nformat=bytevalue\ntype=btree\nHEADER=END\n",
+                  ' ', unpack('H*', $usage_key), "\n ", unpack('H*', $rec),
+                  "\nDATA=END\n";
+        ok(close($fh), 'a usage window in the store');
+    }
+
+    my $list = list_json(@gb);
+    my $events = run(@gb, '--json', 'events')->{out};
+    my $usage = run(@gb, '--json', 'usage', 'b-imp1')->{out};
+    my %show = map { ($_ => run(@gb, 'show', $_)->{out}) }
+               (sort(keys %secret), $kc->{access_key}, $kp->{access_key});
+    my $n_events = scalar @{ decode_lines($events) };
+    is(scalar @{ decode_lines($list) }, 5, 'five keys to back up');
+    ok($n_events >= 4, 'and their events');
+    like($usage, qr/"sum":"5"/, 'and a usage window') if $have_lmdb_utils;
+
+    my $file = "$bdir/apisec.mdb";
+    my $r = ok_run(run(@gb, 'backup', $file), 'backup FILE');
+    like($r->{out},
+         qr/\Awrote a backup of 5 keys and $n_events events to \Q$file\E \(\d+ bytes\)\n\z/,
+         'backup: text output');
+    is($r->{err}, '', 'backup: nothing on stderr');
+    is((stat $file)[2] & 07777, 0600, 'backup: mode 0600');
+    is_deeply([dir_names($bdir)], ['apisec.mdb'],
+              'backup: no temporary file left');
+    ok(-s $file <= -s "$stb/data.mdb", 'backup: no bigger than the store');
+    is(list_json(@gb), $list, 'backup: the store unchanged');
+
+    # restore into a new store
+    my $rdir = "$tmp/restored";
+    my @gr = ('--store', $rdir, '--master-key', $mkb);
+    $r = ok_run(run(@gr, 'restore', $file), 'restore FILE');
+    is($r->{out}, "restored a store of 5 keys and $n_events events from "
+       . "$file into $rdir\n", 'restore: text output');
+    is((stat $rdir)[2] & 07777, 0700, 'restore: the directory is mode 0700');
+    is_deeply([dir_names($rdir)], ['data.mdb'],
+              'restore: data.mdb, nothing else (lock.mdb comes at open)');
+    is(list_json(@gr), $list, 'restored: the same keys, field by field');
+    is(run(@gr, '--json', 'events')->{out}, $events, 'restored: same events');
+    is(run(@gr, '--json', 'usage', 'b-imp1')->{out}, $usage,
+       'restored: same usage windows');
+    is(run(@gr, 'show', $_)->{out}, $show{$_}, "restored: show $_")
+        for sort keys %show;
+    ok(!defined $json->decode(run(@gr, '--json', 'show', 'b-imp1')->{out})
+                ->{secret_key}, 'restored: show prints no secret');
+
+    SKIP: {
+        skip 'mdb_dump not installed', 4 unless $have_lmdb_utils;
+        is(dump_db($rdir, 'keys'), dump_db($stb, 'keys'),
+           'restored: every key record, sealed secrets and TOTP seeds '
+           . 'included, byte for byte');
+        is(dump_db($file, 'keys'), dump_db($stb, 'keys'),
+           'the backup file itself holds the same records');
+        is(dump_db($rdir, 'usage'), dump_db($stb, 'usage'),
+           'restored: the usage database byte for byte');
+
+        # the passphrase hash, checked under the master key
+        my %rec = map { pack('H*', substr($_, 1)) }
+                  grep { /^ / } split /\n/, dump_db($rdir, 'keys');
+        my ($rec, $pos, $hash) = ($rec{ $kp->{access_key} } // '', 1);
+        while ($pos + 3 <= length $rec) {
+            my ($tag, $len) = unpack 'C n', substr($rec, $pos, 3);
+            $hash = substr($rec, $pos + 3, $len) if $tag == 14;
+            $pos += 3 + $len;
+        }
+        my $hk = Digest::SHA::hmac_sha256('apisec passphrase v1', slurp($mkb));
+        ok(defined $hash && length $hash == 48
+           && Digest::SHA::hmac_sha256(substr($hash, 0, 16) . $pass, $hk)
+              eq substr($hash, 16),
+           'restored: the passphrase hash still matches under the master key');
+    }
+
+    # the restored store is a working store, apart from the original
+    my $kn = create_key(\@gr, '--account', 'after');
+    ok_run(run(@gr, 'rotate', 'b-imp3'), 'restored: rotate');
+    my $au = run(@gr, 'audit');
+    ok($au->{rc} == 0 || $au->{rc} == 3, 'restored: audit runs');
+    is(list_json(@gb), $list, 'the original store unchanged by them');
+
+    # by hand: a new directory holding the copy as data.mdb
+    my $mdir = "$tmp/by-hand";
+    mkdir $mdir, 0700 or die "$mdir: $!";
+    spew("$mdir/data.mdb", slurp($file));
+    my @gm = ('--store', $mdir, '--master-key', $mkb);
+    is(list_json(@gm), $list, 'by hand (cp FILE DIR/data.mdb): same keys');
+    is(run(@gm, '--json', 'events')->{out}, $events,
+       'by hand: same events');
+
+    # --json
+    $r = ok_run(run(@gb, '--json', 'backup', "$bdir/b2.mdb"),
+                'backup --json');
+    is_deeply($json->decode($r->{out}),
+              { file => "$bdir/b2.mdb", bytes => -s "$bdir/b2.mdb",
+                keys => 5, events => $n_events }, 'backup --json: the object');
+    $r = ok_run(run('--json', '--store', "$tmp/restored2", '--master-key',
+                    $mkb, 'restore', "$bdir/b2.mdb"),
+                'restore --json');
+    is_deeply($json->decode($r->{out}),
+              { store => "$tmp/restored2", file => "$bdir/b2.mdb",
+                bytes => -s "$bdir/b2.mdb", keys => 5, events => $n_events },
+              'restore --json: the object');
+
+    # never over a file, unless --force
+    my $before = slurp($file);
+    fails(\@gb, [@gb, 'backup', $file], 1,
+          qr/\Aapisecctl: error: backup "\Q$file\E" exists already \(backup --force replaces it\)\n\z/,
+          'backup over an existing file');
+    is(slurp($file), $before, 'the file unchanged');
+    create_key(\@gb, '--account', 'later');
+    $r = ok_run(run(@gb, 'backup', $file, '--force'), 'backup --force');
+    like($r->{out}, qr/of 6 keys/, 'backup --force: the store as it is now');
+    is_deeply([dir_names($bdir)], ['apisec.mdb', 'b2.mdb'],
+              'backup --force: no temporary file left');
+    is((stat $file)[2] & 07777, 0600, 'backup --force: mode 0600');
+    ok_run(run('--store', "$tmp/restored3", '--master-key', $mkb, 'restore',
+               $file), 'restore the replaced backup');
+    is(list_json('--store', "$tmp/restored3", '--master-key', $mkb),
+       list_json(@gb), 'it has the key created since');
+
+    # errors: a clear line, exit 1, no file left anywhere
+    fails(\@gb, [@gb, 'backup', "$tmp/no/such/dir/b.mdb"], 1,
+          qr/\Aapisecctl: error: cannot write backup "\Q$tmp\E\/no\/such\/dir\/b.mdb": directory "\Q$tmp\E\/no\/such\/dir" does not exist\n\z/,
+          'backup into a missing directory');
+    ok(!-e "$tmp/no", 'nothing made');
+    fails(\@gb, [@gb, 'backup', $bdir], 1, qr/it is a directory/,
+          'backup onto a directory');
+    my @in_store = dir_names($stb);
+    fails(\@gb, [@gb, 'backup', "$stb/data.mdb", '--force'], 1,
+          qr/cannot write backup "\Q$stb\E\/data.mdb": it is in the store's directory/,
+          'backup --force onto the store itself');
+    fails(\@gb, [@gb, 'backup', "$stb/copy.mdb"], 1,
+          qr/it is in the store's directory/, 'backup into the store directory');
+    is_deeply([dir_names($stb)], \@in_store, 'the store directory as it was');
+    fails(\@gb, [@gb, 'backup'], 2,
+          qr/missing argument \(usage: apisecctl backup FILE \[--force\]\)/,
+          'backup without FILE');
+    fails(\@gb, [@gb, 'backup', 'a', 'b'], 2, qr/unexpected argument "b"/,
+          'backup with two files');
+
+    my $mkx = "$tmp/mk-backup-other";
+    ok_run(run('master-key', $mkx), 'another master key');
+    fails(\@gb, ['--store', $stb, '--master-key', $mkx, 'backup',
+                 "$bdir/x.mdb"], 1,
+          qr/the master key does not open the store/,
+          'backup with a wrong master key');
+    ok(!-e "$bdir/x.mdb", 'no backup made with it');
+
+    # a full file system (a 16k tmpfs, in a mount namespace of its own)
+    SKIP: {
+        my $full = "$tmp/full";
+        mkdir $full or die;
+        my $probe = system('unshare', '-m', 'sh', '-c',
+                           'mount -t tmpfs -o size=16k none "$1"', 'sh',
+                           $full);
+        skip 'no tmpfs in a mount namespace (unshare -m, mount)', 3
+            if $probe != 0;
+        my $out = `unshare -m sh -c 'mount -t tmpfs -o size=16k none "\$1" && "\$2" --store "\$3" --master-key "\$4" backup "\$1/b.mdb" 2>&1; echo "rc=\$?"; ls -A "\$1"' sh '$full' '$bin' '$stb' '$mkb'`;
+        like($out, qr/\Aapisecctl: error: cannot write backup "\Q$full\E\/b.mdb": No space left on device\n/,
+             'a full file system: ENOSPC, one line');
+        like($out, qr/^rc=1$/m, 'a full file system: exit 1');
+        like($out, qr/^rc=1\n\z/m, 'a full file system: no file left on it');
+    }
+
+    # a file size limit (ulimit -f, SIGXFSZ ignored): the write fails
+    {
+        local $SIG{XFSZ} = 'IGNORE';
+        my $out = `ulimit -f 8 && '$bin' --store '$stb' --master-key '$mkb' backup '$bdir/big.mdb' 2>&1; echo "rc=\$?"`;
+        like($out, qr/\Aapisecctl: error: cannot write backup "\Q$bdir\E\/big.mdb": File too large\nrc=1\n\z/,
+             'a write error (EFBIG): one line, exit 1');
+        is_deeply([dir_names($bdir)], ['apisec.mdb', 'b2.mdb'],
+                  'a write error: no file left');
+    }
+
+    # no permission to write in the directory (as nobody when root)
+    {
+        my $pd = tempdir('apisecctl-perm-XXXXXX', TMPDIR => 1, CLEANUP => 1);
+        chmod 0755, $pd;
+        my $uid = $> == 0 ? 65534 : undef;
+        my $as = sub {
+            my @a = @_;
+            my $pid = fork // die "fork: $!";
+            if ($pid == 0) {
+                if (defined $uid) {
+                    POSIX::setgid($uid);
+                    POSIX::setuid($uid) or exit 126;
+                }
+                open STDOUT, '>', '/dev/null';
+                open STDERR, '>', "$pd.err" or exit 125;
+                exec $bin, @a or exit 127;
+            }
+            waitpid $pid, 0;
+            my $err = slurp("$pd.err");
+            unlink "$pd.err";
+            return ($? >> 8, $err);
+        };
+        mkdir "$pd/own" or die;
+        chown $uid, $uid, "$pd/own" if defined $uid;
+        my @gn = ('--store', "$pd/own/store", '--master-key', "$pd/own/mk");
+        my ($rc) = $as->('master-key', "$pd/own/mk");
+        ($rc) = $as->(@gn, 'init') if $rc == 0;
+        ($rc) = $as->(@gn, 'create', '--account', 'p') if $rc == 0;
+        is($rc, 0, 'a store of the user that backs up');
+        mkdir "$pd/closed", 0555 or die;
+        my $err;
+        ($rc, $err) = $as->(@gn, 'backup', "$pd/closed/b.mdb");
+        is($rc, 1, 'backup into a directory without write permission: exit 1');
+        like($err, qr/\Aapisecctl: error: cannot write backup "\Q$pd\E\/closed\/b.mdb": cannot create a file in "\Q$pd\E\/closed": Permission denied\n\z/,
+             'permission denied: one line');
+        is_deeply([dir_names("$pd/closed")], [], 'permission denied: no file');
+        ($rc, $err) = $as->('--store', "$pd/closed/store", '--master-key',
+                            "$pd/own/mk", 'restore', $file);
+        is($rc, 1, 'restore of a backup the user cannot read: exit 1')
+            if defined $uid;
+        ($rc) = $as->(@gn, 'backup', "$pd/own/b.mdb");
+        ($rc, $err) = $as->('--store', "$pd/closed/store", '--master-key',
+                            "$pd/own/mk", 'restore', "$pd/own/b.mdb");
+        is($rc, 1, 'restore into a directory without write permission: exit 1');
+        like($err, qr/\Aapisecctl: error: cannot create directory "\Q$pd\E\/closed\/store": Permission denied\n\z/,
+             'restore, permission denied: one line');
+        is_deeply([dir_names("$pd/closed")], [], 'restore: nothing made');
+    }
+
+    # restore: refusals, and nothing made
+    my $there = list_json(@gr);
+    fails(\@gb, [@gr, 'restore', $file], 1,
+          qr/\Aapisecctl: error: an apisec store exists already at "\Q$rdir\E"\n\z/,
+          'restore over a store');
+    is(list_json(@gr), $there, 'the store there unchanged');
+    fails(\@gb, ['--store', "$tmp/r-wrong", '--master-key', $mkx, 'restore',
+                 $file], 1,
+          qr/\Aapisecctl: error: the master key does not open the backup "\Q$file\E" \(a copy of a store of another master key\?\)\n\z/,
+          'restore with a wrong master key');
+    ok(!-e "$tmp/r-wrong", 'restore with a wrong master key: no directory');
+    mkdir "$tmp/r-empty", 0700 or die;
+    fails(\@gb, ['--store', "$tmp/r-empty", '--master-key', $mkx, 'restore',
+                 $file], 1, qr/does not open the backup/,
+          'restore into an empty directory with a wrong master key');
+    ok(-d "$tmp/r-empty" && !dir_names("$tmp/r-empty"),
+       'the directory that was there stays, empty');
+    spew("$tmp/not-a-backup", "hello\n" x 1000);
+    fails(\@gb, ['--store', "$tmp/r-junk", '--master-key', $mkb, 'restore',
+                 "$tmp/not-a-backup"], 1,
+          qr/"\Q$tmp\E\/not-a-backup" is not an apisec backup \(not an LMDB file\)/,
+          'restore of a file that is not a backup');
+    spew("$tmp/half.mdb", substr($before, 0, length($before) / 2));
+    fails(\@gb, ['--store', "$tmp/r-half", '--master-key', $mkb, 'restore',
+                 "$tmp/half.mdb"], 1, qr/"\Q$tmp\E\/half.mdb" is truncated/,
+          'restore of a truncated backup');
+    spew("$tmp/empty.mdb", '');
+    fails(\@gb, ['--store', "$tmp/r-empty2", '--master-key', $mkb, 'restore',
+                 "$tmp/empty.mdb"], 1, qr/is empty, not an apisec backup/,
+          'restore of an empty file');
+    fails(\@gb, ['--store', "$tmp/r-none", '--master-key', $mkb, 'restore',
+                 "$tmp/no-such.mdb"], 1,
+          qr/cannot open backup "\Q$tmp\E\/no-such.mdb": No such file or directory/,
+          'restore of a missing file');
+    ok(!-e "$tmp/$_", "no $_ made")
+        for qw(r-junk r-half r-empty2 r-none);
+    fails(\@gb, ['--master-key', $mkb, 'restore', $file], 2,
+          qr/no store given/, 'restore without --store');
+}
+
+
+# --- backup while another process writes ------------------------------------------
+#
+# A writer creates keys in a loop (each key and its key.created event in one
+# transaction) while backups are taken: each backup is a snapshot, so the
+# keys it holds are exactly those of its key.created events, and its
+# events are numbered 1..N without a gap.
+
+{
+    my ($stw, $mkw, @gw) = new_store();
+    create_key(\@gw, '--account', 'first');
+    my $stop = "$tmp/writer.stop";
+
+    my $writer = fork // die "fork: $!";
+    if ($writer == 0) {
+        open STDOUT, '>', '/dev/null';
+        open STDERR, '>', '/dev/null';
+        for my $i (1 .. 2000) {
+            last if -e $stop;
+            system($bin, @gw, 'create', '--account', "w$i",
+                   '--label', 'L' x ($i % 200)) == 0 or POSIX::_exit(1);
+        }
+        POSIX::_exit(0);
+    }
+
+    my (@counts, $ok);
+    for my $n (1 .. 6) {
+        select(undef, undef, undef, 0.15);
+        my $f = "$tmp/live$n.mdb";
+        my $r = run(@gw, '--json', 'backup', $f);
+        $ok = is($r->{rc}, 0, "backup $n while a writer writes") or last;
+        my $info = $json->decode($r->{out});
+
+        my @gl = ('--store', "$tmp/live$n", '--master-key', $mkw);
+        ok_run(run(@gl, 'restore', $f), "restore backup $n");
+        my $keys = decode_lines(list_json(@gl));
+        my $evs = events_json(@gl);
+        my %in_list = map { ($_->{access_key} => 1) } @$keys;
+        my %created = map { ($_->{access_key} => 1) }
+                      grep { $_->{type} eq 'key.created' } @$evs;
+        is_deeply(\%in_list, \%created,
+                  "backup $n: its keys are those of its key.created events");
+        is_deeply([map { $_->{seq} } @$evs], [1 .. scalar @$evs],
+                  "backup $n: events 1..N, no gap");
+        is($info->{keys}, scalar @$keys, "backup $n: keys as reported");
+        push @counts, scalar @$keys;
+    }
+
+    spew($stop, '');
+    waitpid $writer, 0;
+    is($?, 0, 'the writer ran without an error');
+    ok($counts[-1] > $counts[0], "the store grew during the backups (@counts)");
+    ok(!grep({ $counts[$_] < $counts[$_ - 1] } 1 .. $#counts),
+       'each backup has at least the keys of the one before');
+    is_deeply([grep { /\.tmp\./ } dir_names($tmp)], [],
+              'no temporary file left by the backups');
+
+    my $r = ok_run(run(@gw, 'backup', "$tmp/live-end.mdb"),
+                   'backup after the writer stopped');
+    my @ge = ('--store', "$tmp/live-end", '--master-key', $mkw);
+    ok_run(run(@ge, 'restore', "$tmp/live-end.mdb"), 'restore it');
+    is(list_json(@ge), list_json(@gw), 'the same keys as the store');
+    is(run(@ge, '--json', 'events')->{out}, run(@gw, '--json', 'events')->{out},
+       'the same events as the store');
 }
 
 

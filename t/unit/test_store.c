@@ -6,8 +6,8 @@
  * the record codec on valid, truncated, altered and random bytes, idle
  * keys (the idle test, touch, expiry with its key.expired event), the
  * event log (also of a store made before it), the count of write
- * transactions and TOTP enrolments (sealed, bound to their key, the last
- * accepted step).
+ * transactions, TOTP enrolments (sealed, bound to their key, the last
+ * accepted step) and backup and restore.
  * Every store lives in a fresh directory under a temporary directory.
  */
 
@@ -119,6 +119,8 @@ static void test_write_txns(void);
 static int file_has(const char *dir, const char *name, const void *bytes,
     size_t n);
 static void test_totp(void);
+static int dir_count(const char *dir, const char *sub, int *with);
+static void test_backup(void);
 
 
 static char      base[] = "/tmp/apisec-store-XXXXXX";
@@ -3281,6 +3283,341 @@ test_totp(void)
 }
 
 
+/* the names in dir but . and ..: how many, and whether one has sub */
+
+static int
+dir_count(const char *dir, const char *sub, int *with)
+{
+    int             n;
+    DIR            *d;
+    struct dirent  *e;
+
+    n = 0;
+    *with = 0;
+
+    d = opendir(dir);
+    if (d == NULL) {
+        return -1;
+    }
+
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) {
+            continue;
+        }
+
+        n++;
+
+        if (sub != NULL && strstr(e->d_name, sub) != NULL) {
+            (*with)++;
+        }
+    }
+
+    closedir(d);
+
+    return n;
+}
+
+
+/*
+ * Backup and restore: the copy opens under the master key with every key,
+ * secret, TOTP seed, passphrase hash, event and usage window; a map grown
+ * by another process meanwhile; the refusals and errors leave nothing.
+ */
+
+static void
+test_backup(void)
+{
+    int                    i, n, tmps, status;
+    char                   err[APISEC_ERR_LEN], sdir[sizeof(dirbuf)];
+    char                   file[sizeof(dirbuf) + 32], rdir[sizeof(dirbuf) + 32];
+    char                   path[sizeof(dirbuf) + 64], ak[16];
+    char                   sec[APISEC_SECRET_MAX + 1];
+    char                   want[APISEC_SECRET_MAX + 1];
+    char                   label[APISEC_LABEL_MAX + 1];
+    size_t                 len;
+    pid_t                  pid;
+    uint8_t                seed[APISEC_TOTP_SECRET_LEN], got_seed[64];
+    int64_t                idx;
+    uint64_t               seq;
+    events_t               ev, rev;
+    struct stat            sb;
+    apisec_key_t           k, got;
+    apisec_hmac_t         *h;
+    apisec_wtxn_t         *w;
+    apisec_store_t        *st, *rs, *cst;
+    apisec_window_t        win, wgot;
+    apisec_backup_info_t   bi, ri;
+
+    static const char      usage_key[] = "k|AKb0|USDT|daily@/withdraw/";
+    static const char      pass[] = "backup passphrase";
+
+    new_dir("backup");
+    memcpy(sdir, dirbuf, sizeof(sdir));
+    CHECK(mkdir(sdir, 0700) == 0);
+    snprintf(path, sizeof(path), "%s/store", sdir);
+    snprintf(file, sizeof(file), "%s/copy.mdb", sdir);
+    snprintf(rdir, sizeof(rdir), "%s/restored", sdir);
+
+    CHECK_INT(apisec_store_init(path, mk, 0, err, sizeof(err)), APISEC_OK);
+    CHECK_INT(apisec_store_open(&st, path, mk, 0, 0, err, sizeof(err)),
+              APISEC_OK);
+
+    h = apisec_hmac_new();
+    CHECK(h != NULL);
+
+    if (st == NULL || h == NULL) {
+        apisec_hmac_free(h);
+        apisec_store_close(st);
+        return;
+    }
+
+    /* 10 keys with secrets, one with a TOTP seed and one with a passphrase */
+
+    for (i = 0; i < (int) sizeof(seed); i++) {
+        seed[i] = (uint8_t) (0xa0 + i);
+    }
+
+    CHECK_INT(apisec_store_begin(st, &w), APISEC_OK);
+
+    for (i = 0; i < 10; i++) {
+        snprintf(ak, sizeof(ak), "AKb%d", i);
+        fill_key(&k, ak, "backup");
+        snprintf(sec, sizeof(sec), "secret-of-key-%d-0123456789", i);
+        CHECK_INT(apisec_key_set_secret(st, &k, sec, strlen(sec)), APISEC_OK);
+
+        if (i == 1) {
+            CHECK_INT(apisec_key_set_totp(st, &k, seed, sizeof(seed)),
+                      APISEC_OK);
+        }
+
+        if (i == 2) {
+            CHECK_INT(apisec_key_set_passphrase(st, h, &k, pass,
+                                                sizeof(pass) - 1),
+                      APISEC_OK);
+        }
+
+        CHECK_INT(apisec_key_put(w, &k, 0), APISEC_OK);
+        CHECK_INT(apisec_event_append(w, "key.created", 1700000000 + i, ak,
+                                      "backup", "\"by\":\"unit\"", &seq),
+                  APISEC_OK);
+    }
+
+    apisec_window_init(&win, 3600);
+    CHECK_INT(apisec_window_add(&win, 1700000000, (apisec_dec_t) 5, &idx),
+              0);
+    CHECK_INT(apisec_usage_put(w, usage_key, sizeof(usage_key) - 1, &win,
+                               &i),
+              APISEC_OK);
+    CHECK_INT(apisec_store_commit(w), APISEC_OK);
+
+    /* not within a write transaction of the same handle */
+    CHECK_INT(apisec_store_begin(st, &w), APISEC_OK);
+    CHECK_INT(apisec_store_backup(st, file, 0, &bi), APISEC_ERR_INVALID);
+    apisec_store_abort(w);
+    CHECK(stat(file, &sb) == -1);
+
+    memset(&bi, 0, sizeof(bi));
+    CHECK_INT(apisec_store_backup(st, file, 0, &bi), APISEC_OK);
+    CHECK_INT(bi.keys, 10);
+    CHECK_INT(bi.events, 10);
+    CHECK_INT(bi.last_seq, 10);
+    CHECK(stat(file, &sb) == 0 && S_ISREG(sb.st_mode)
+          && (sb.st_mode & 07777) == 0600 && (uint64_t) sb.st_size == bi.bytes);
+
+    n = dir_count(sdir, ".tmp.", &tmps);
+    CHECK_INT(n, 2);                            /* store, copy.mdb */
+    CHECK_INT(tmps, 0);
+
+    /* restore, and everything there */
+    memset(&ri, 0, sizeof(ri));
+    CHECK_INT(apisec_store_restore(file, rdir, mk, &ri, err, sizeof(err)),
+              APISEC_OK);
+    CHECK_INT(ri.keys, 10);
+    CHECK_INT(ri.events, 10);
+    CHECK_INT(ri.bytes, bi.bytes);
+    CHECK(stat(rdir, &sb) == 0 && (sb.st_mode & 07777) == 0700);
+
+    CHECK_INT(apisec_store_open(&rs, rdir, mk, 0, 0, err, sizeof(err)),
+              APISEC_OK);
+
+    if (rs != NULL) {
+        for (i = 0; i < 10; i++) {
+            snprintf(ak, sizeof(ak), "AKb%d", i);
+            snprintf(want, sizeof(want), "secret-of-key-%d-0123456789", i);
+            CHECK_INT(apisec_key_get(rs, ak, strlen(ak), &got), APISEC_OK);
+            len = 0;
+            CHECK_INT(apisec_key_get_secret(rs, &got, sec, sizeof(sec), &len),
+                      APISEC_OK);
+            CHECK(len == strlen(want) && memcmp(sec, want, len) == 0);
+        }
+
+        CHECK_INT(apisec_key_get(rs, "AKb1", 4, &got), APISEC_OK);
+        CHECK_INT(apisec_key_get_totp(rs, &got, got_seed, sizeof(got_seed),
+                                      &len),
+                  APISEC_OK);
+        CHECK(len == sizeof(seed) && memcmp(got_seed, seed, len) == 0);
+
+        CHECK_INT(apisec_key_get(rs, "AKb2", 4, &got), APISEC_OK);
+        CHECK_INT(apisec_key_check_passphrase(rs, h, &got, pass,
+                                              sizeof(pass) - 1), 1);
+
+        memset(&ev, 0, sizeof(ev));
+        memset(&rev, 0, sizeof(rev));
+        CHECK_INT(apisec_event_foreach(st, 0, event_cb, &ev), APISEC_OK);
+        CHECK_INT(apisec_event_foreach(rs, 0, event_cb, &rev), APISEC_OK);
+        CHECK_INT(rev.n, 10);
+        CHECK(memcmp(ev.seq, rev.seq, sizeof(ev.seq)) == 0
+              && memcmp(ev.json, rev.json, sizeof(ev.json)) == 0);
+
+        CHECK_INT(apisec_usage_get(rs, usage_key, sizeof(usage_key) - 1,
+                                   &wgot),
+                  APISEC_OK);
+        CHECK(wgot.gen == win.gen && wgot.width == win.width
+              && memcmp(wgot.slot, win.slot, sizeof(win.slot)) == 0);
+
+        /* a working store: it takes a write */
+        CHECK_INT(put_key(rs, "AKnew", "after restore", 0), APISEC_OK);
+        apisec_store_close(rs);
+    }
+
+    /* never over a store, never over a file unless overwrite */
+    CHECK_INT(apisec_store_restore(file, rdir, mk, &ri, err, sizeof(err)),
+              APISEC_ERR_EXISTS);
+    CHECK(strstr(err, "exists already") != NULL);
+
+    CHECK_INT(put_key(st, "AKlater", "later", 0), APISEC_OK);
+    CHECK_INT(apisec_store_backup(st, file, 0, &bi), APISEC_ERR_EXISTS);
+    CHECK(strstr(apisec_store_error(st), "exists already") != NULL);
+    CHECK(stat(file, &sb) == 0 && (uint64_t) sb.st_size == ri.bytes);
+    CHECK_INT(apisec_store_backup(st, file, 1, &bi), APISEC_OK);
+    CHECK_INT(bi.keys, 11);
+
+    /* a wrong master key opens neither the copy nor makes a directory */
+    snprintf(path, sizeof(path), "%s/wrong", sdir);
+    CHECK_INT(apisec_store_restore(file, path, mk2, &ri, err, sizeof(err)),
+              APISEC_ERR_MASTER_KEY);
+    CHECK(strstr(err, "does not open the backup") != NULL);
+    CHECK(stat(path, &sb) == -1 && errno == ENOENT);
+
+    /* a missing directory, the store's own directory, a directory */
+    snprintf(path, sizeof(path), "%s/no/such/dir/b.mdb", sdir);
+    CHECK_INT(apisec_store_backup(st, path, 0, &bi), APISEC_ERR_SYSTEM);
+    CHECK(strstr(apisec_store_error(st), "does not exist") != NULL);
+
+    snprintf(path, sizeof(path), "%s/store/data.mdb", sdir);
+    CHECK_INT(apisec_store_backup(st, path, 1, &bi), APISEC_ERR_INVALID);
+    CHECK(strstr(apisec_store_error(st), "store's directory") != NULL);
+    snprintf(path, sizeof(path), "%s/store", sdir);
+    CHECK_INT(dir_count(path, NULL, &tmps), 2);     /* data.mdb, lock.mdb */
+
+    CHECK_INT(apisec_store_backup(st, sdir, 1, &bi), APISEC_ERR_SYSTEM);
+    CHECK(strstr(apisec_store_error(st), "is a directory") != NULL);
+
+    CHECK_INT(apisec_store_backup(st, "", 0, &bi), APISEC_ERR_INVALID);
+    CHECK_INT(apisec_store_backup(NULL, file, 0, &bi), APISEC_ERR_INVALID);
+
+    /* restore of a truncated copy, of bytes that are no copy, of nothing */
+    snprintf(path, sizeof(path), "%s/half.mdb", sdir);
+    {
+        int      in, out;
+        char     buf[4096];
+        ssize_t  r;
+        off_t    left;
+
+        in = open(file, O_RDONLY);
+        out = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        CHECK(in != -1 && out != -1);
+        left = (off_t) (bi.bytes / 2);
+
+        while (in != -1 && out != -1 && left > 0
+               && (r = read(in, buf, sizeof(buf))) > 0)
+        {
+            CHECK(write(out, buf, (size_t) r) == r);
+            left -= r;
+        }
+
+        if (in != -1) {
+            close(in);
+        }
+
+        if (out != -1) {
+            close(out);
+        }
+    }
+
+    snprintf(rdir, sizeof(rdir), "%s/r-half", sdir);
+    CHECK_INT(apisec_store_restore(path, rdir, mk, &ri, err, sizeof(err)),
+              APISEC_ERR_CORRUPT);
+    CHECK(strstr(err, "is truncated") != NULL);
+    CHECK(stat(rdir, &sb) == -1);
+
+    CHECK(truncate(path, 100) == 0);
+    CHECK_INT(apisec_store_restore(path, rdir, mk, &ri, err, sizeof(err)),
+              APISEC_ERR_CORRUPT);
+    CHECK(strstr(err, "not an apisec backup") != NULL);
+    CHECK(truncate(path, 0) == 0);
+    CHECK_INT(apisec_store_restore(path, rdir, mk, &ri, err, sizeof(err)),
+              APISEC_ERR_CORRUPT);
+    CHECK(strstr(err, "is empty") != NULL);
+    CHECK_INT(apisec_store_restore(sdir, rdir, mk, &ri, err, sizeof(err)),
+              APISEC_ERR_INVALID);
+    CHECK(stat(rdir, &sb) == -1);
+
+    apisec_hmac_free(h);
+    apisec_store_close(st);
+
+    /*
+     * another process grows the map and writes past the old size: the
+     * backup adopts the new size (MDB_MAP_RESIZED) and has it all
+     */
+
+    snprintf(path, sizeof(path), "%s/small", sdir);
+    CHECK_INT(apisec_store_init(path, mk, 256 * KiB, err, sizeof(err)),
+              APISEC_OK);
+    CHECK_INT(apisec_store_open(&st, path, mk, 0, 0, err, sizeof(err)),
+              APISEC_OK);
+
+    if (st == NULL) {
+        return;
+    }
+
+    CHECK_INT(put_key(st, "AKsmall", "small", 0), APISEC_OK);
+    memset(label, 'G', APISEC_LABEL_MAX);
+    label[APISEC_LABEL_MAX] = '\0';
+
+    fflush(NULL);
+    pid = fork();
+
+    if (pid == 0) {
+        if (apisec_store_open(&cst, path, mk, 0, 8 * MiB, err, sizeof(err))
+            != APISEC_OK)
+        {
+            _exit(2);
+        }
+
+        if (put_many(cst, "G", 0, 2000, label) != APISEC_OK) {
+            _exit(3);
+        }
+
+        apisec_store_close(cst);
+        _exit(0);
+    }
+
+    CHECK(pid > 0);
+    CHECK(waitpid(pid, &status, 0) == pid);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+
+    CHECK_INT(apisec_store_backup(st, file, 1, &bi), APISEC_OK);
+    CHECK_INT(bi.keys, 2001);
+    CHECK(bi.bytes > 256 * KiB);
+
+    n = dir_count(sdir, ".tmp.", &tmps);
+    CHECK_INT(tmps, 0);
+
+    apisec_store_close(st);
+}
+
+
 int
 main(void)
 {
@@ -3321,6 +3658,7 @@ main(void)
     test_events();
     test_write_txns();
     test_totp();
+    test_backup();
 
     rm_rf(base);
 
