@@ -81,6 +81,8 @@ static void fill_full_key(apisec_key_t *k);
 static int keys_equal(const apisec_key_t *a, const apisec_key_t *b);
 static int put_key(apisec_store_t *st, const char *ak, const char *label,
     int overwrite);
+static int grow_in_child(const char *dir, size_t map_size,
+    const char *prefix, int count, const char *label);
 static int put_many(apisec_store_t *st, const char *prefix, int from,
     int count, const char *label);
 static int raw_put(const char *dir, const char *db, const char *key,
@@ -359,6 +361,43 @@ put_many(apisec_store_t *st, const char *prefix, int from, int count,
     }
 
     return (w != NULL) ? apisec_store_commit(w) : APISEC_OK;
+}
+
+
+/*
+ * Another process opens dir with map_size (growing it) and writes count
+ * keys "<prefix><n>": 1 when it did.
+ */
+
+static int
+grow_in_child(const char *dir, size_t map_size, const char *prefix,
+    int count, const char *label)
+{
+    int              status;
+    char             err[APISEC_ERR_LEN];
+    pid_t            pid;
+    apisec_store_t  *cst;
+
+    fflush(NULL);
+    pid = fork();
+
+    if (pid == 0) {
+        if (apisec_store_open(&cst, dir, mk, 0, map_size, err, sizeof(err))
+            != APISEC_OK)
+        {
+            _exit(2);
+        }
+
+        if (put_many(cst, prefix, 0, count, label) != APISEC_OK) {
+            _exit(3);
+        }
+
+        apisec_store_close(cst);
+        _exit(0);
+    }
+
+    return pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status)
+           && WEXITSTATUS(status) == 0;
 }
 
 
@@ -1443,27 +1482,7 @@ test_map_resized(void)
     label[APISEC_LABEL_MAX] = '\0';
 
     /* another process grows the map and writes far past the old size */
-    fflush(NULL);
-    pid = fork();
-
-    if (pid == 0) {
-        if (apisec_store_open(&cst, dir, mk, 0, 8 * MiB, err, sizeof(err))
-            != APISEC_OK)
-        {
-            _exit(2);
-        }
-
-        if (put_many(cst, "C", 0, 2000, label) != APISEC_OK) {
-            _exit(3);
-        }
-
-        apisec_store_close(cst);
-        _exit(0);
-    }
-
-    CHECK(pid > 0);
-    CHECK(waitpid(pid, &status, 0) == pid);
-    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    CHECK(grow_in_child(dir, 8 * MiB, "C", 2000, label));
 
     /* the read path adopts the new size */
     CHECK_INT(apisec_key_get(st, "C01999", 6, &got), APISEC_OK);
@@ -3327,7 +3346,7 @@ dir_count(const char *dir, const char *sub, int *with)
 static void
 test_backup(void)
 {
-    int                    i, n, tmps, status;
+    int                    i, n, tmps;
     char                   err[APISEC_ERR_LEN], sdir[sizeof(dirbuf)];
     char                   file[sizeof(dirbuf) + 32], rdir[sizeof(dirbuf) + 32];
     char                   path[sizeof(dirbuf) + 64], ak[16];
@@ -3335,7 +3354,6 @@ test_backup(void)
     char                   want[APISEC_SECRET_MAX + 1];
     char                   label[APISEC_LABEL_MAX + 1];
     size_t                 len;
-    pid_t                  pid;
     uint8_t                seed[APISEC_TOTP_SECRET_LEN], got_seed[64];
     int64_t                idx;
     uint64_t               seq;
@@ -3344,7 +3362,7 @@ test_backup(void)
     apisec_key_t           k, got;
     apisec_hmac_t         *h;
     apisec_wtxn_t         *w;
-    apisec_store_t        *st, *rs, *cst;
+    apisec_store_t        *st, *rs;
     apisec_window_t        win, wgot;
     apisec_backup_info_t   bi, ri;
 
@@ -3585,27 +3603,7 @@ test_backup(void)
     memset(label, 'G', APISEC_LABEL_MAX);
     label[APISEC_LABEL_MAX] = '\0';
 
-    fflush(NULL);
-    pid = fork();
-
-    if (pid == 0) {
-        if (apisec_store_open(&cst, path, mk, 0, 8 * MiB, err, sizeof(err))
-            != APISEC_OK)
-        {
-            _exit(2);
-        }
-
-        if (put_many(cst, "G", 0, 2000, label) != APISEC_OK) {
-            _exit(3);
-        }
-
-        apisec_store_close(cst);
-        _exit(0);
-    }
-
-    CHECK(pid > 0);
-    CHECK(waitpid(pid, &status, 0) == pid);
-    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    CHECK(grow_in_child(path, 8 * MiB, "G", 2000, label));
 
     CHECK_INT(apisec_store_backup(st, file, 1, &bi), APISEC_OK);
     CHECK_INT(bi.keys, 2001);
