@@ -833,7 +833,12 @@ ngx_http_apisec_batch_start(ngx_http_apisec_main_conf_t *amcf,
         n += ctx->reserves->nelts;
     }
 
-    pool = ngx_create_pool(NGX_DEFAULT_POOL_SIZE, log);
+    /*
+     * the cycle's log, not the request's: the pool outlives the request,
+     * whose log goes with its connection's pool
+     */
+
+    pool = ngx_create_pool(NGX_DEFAULT_POOL_SIZE, ngx_cycle->log);
     if (pool == NULL) {
         goto failed;
     }
