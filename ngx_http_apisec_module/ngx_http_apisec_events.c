@@ -251,6 +251,11 @@ ngx_http_apisec_webhook(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     *ngx_cpymem(hook->host_z, hook->u.host.data, hook->u.host.len) = '\0';
 
+    /* no SNI for an address (RFC 6066) */
+    hook->host_ip = (hook->u.host.len && hook->u.host.data[0] == '[')
+                    || ngx_inet_addr(hook->u.host.data, hook->u.host.len)
+                       != INADDR_NONE;
+
     for (i = 2; i < cf->args->nelts; i++) {
 
         if (ngx_strncmp(value[i].data, "secret=", 7) == 0) {
@@ -1541,9 +1546,10 @@ ngx_http_apisec_hook_connected(ngx_http_apisec_delivery_t *d)
             return;
         }
 
-        if (SSL_set_tlsext_host_name(c->ssl->connection,
-                                     (char *) d->hook->host_z)
-            == 0)
+        if (!d->hook->host_ip
+            && SSL_set_tlsext_host_name(c->ssl->connection,
+                                        (char *) d->hook->host_z)
+               == 0)
         {
             ngx_http_apisec_hook_done(d, 0, "cannot set the TLS host name");
             return;

@@ -85,6 +85,7 @@ typedef struct {
     ngx_ssl_t                 *ssl;
 #endif
     u_char                    *host_z;         /* for SNI */
+    ngx_uint_t                 host_ip;        /* an address: no SNI */
     struct ngx_http_apisec_hook_sh_s  *slot;   /* in the metrics zone */
     uint64_t                   saving;         /* the cursor being written */
     uint64_t                   start;          /* a new one's first cursor */

@@ -29,7 +29,7 @@ open my $fh, '>', "$dir/hook.secret" or die $!;
 print $fh "$secret\n";
 close $fh;
 
-our $Port = ($ENV{TEST_NGINX_SERVER_PORT} || 1984) + 3;
+our $Port = ($ENV{TEST_NGINX_SERVER_PORT} || 1984) + 3;    # and + 4, + 5
 our $Log = "$dir/received.log";
 our $Label = "http://127.0.0.1:$Port";
 
@@ -87,6 +87,33 @@ sub verified {
     return defined $r->{sig}
            && hmac_sha256_hex("$r->{ts}.$r->{body}", $secret) eq $r->{sig};
 }
+
+# a certificate for localhost, and one for another host (self-signed)
+for my $cn (qw(localhost other.example)) {
+    system('openssl', 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2',
+           '-subj', "/CN=$cn", '-addext', "subjectAltName=DNS:$cn",
+           '-keyout', "$dir/$cn.key", '-out', "$dir/$cn.crt") == 0
+        or die "openssl req failed\n";
+}
+
+our $Tls = $Port + 1;
+our $Tls2 = $Port + 2;
+
+# nginx's own TLS in front of the receiver, for the https subscribers
+our $TlsServers = <<"END";
+    server {
+        listen 127.0.0.1:$Tls ssl;
+        ssl_certificate $dir/localhost.crt;
+        ssl_certificate_key $dir/localhost.key;
+        location / { proxy_pass http://127.0.0.1:$Port; }
+    }
+    server {
+        listen 127.0.0.1:$Tls2 ssl;
+        ssl_certificate $dir/other.example.crt;
+        ssl_certificate_key $dir/other.example.key;
+        location / { proxy_pass http://127.0.0.1:$Port; }
+    }
+END
 
 our $Hooks = <<"END";
     apisec_webhook http://127.0.0.1:$Port/hook secret=$dir/hook.secret max_backoff=500ms;
@@ -323,3 +350,74 @@ Test::More::ok(main::verified($l[0]), 'signed with its own secret');
 --- request
 GET /t
 --- error_code: 200
+
+
+
+=== TEST 7: https: a subscriber whose certificate verifies (ca=) gets its events; one whose certificate is for another host gets none
+--- http_config eval
+$main::TlsServers . <<"END"
+    apisec_webhook https://localhost:$main::Tls/tls name=tls secret=$ApisecTest::Dir/hook.secret ca=$ApisecTest::Dir/localhost.crt max_backoff=500ms;
+    apisec_webhook https://localhost:$main::Tls2/wrong name=wrong secret=$ApisecTest::Dir/hook.secret ca=$ApisecTest::Dir/other.example.crt max_backoff=500ms;
+END
+--- config
+    location /withdraw/ {
+        apisec on;
+        apisec_permission withdraw;
+        proxy_pass http://apisec_backend;
+    }
+    location = /status {
+        apisec_status;
+    }
+--- init
+Test::More::is((ApisecTest::send_signed(main::withdrawal('whKey00005', '8')))[0], 200, 'accepted');
+Test::More::ok(ApisecTest::wait_received($main::Log, 20, sub {
+    (() = main::hooks_of('whKey00005', '/tls', @_)) >= 1 }), 'delivered over TLS');
+my @t = main::hooks_of('whKey00005', '/tls', ApisecTest::received($main::Log));
+Test::More::is($t[0]{event}{amount}, '8', 'the event');
+Test::More::ok(main::verified($t[0]), 'signed');
+select undef, undef, undef, 1;
+Test::More::is(scalar(main::hooks_of('whKey00005', '/wrong', ApisecTest::received($main::Log))), 0,
+               'nothing to the host whose certificate is for another');
+--- request
+GET /status
+--- error_code: 200
+--- response_body_like eval
+[qr/^apisec_webhook_delivered_total\{subscriber="tls"\} 1$/m,
+ qr/^apisec_webhook_failures_total\{subscriber="wrong"\} [1-9]\d*$/m,
+ qr/^apisec_webhook_backlog_events\{subscriber="wrong"\} [1-9]\d*$/m]
+--- error_log eval
+qr/\[warn\] .*apisec: webhook "wrong": event \d+ not delivered: the certificate is not for the host/
+
+
+
+=== TEST 8: every worker killed (SIGKILL) while events wait: the new workers take the lease over and deliver them all
+--- config
+    location /withdraw/ {
+        apisec on;
+        apisec_permission withdraw;
+        proxy_pass http://apisec_backend;
+    }
+    location /t {
+        return 200 "ok\n";
+    }
+--- init
+ApisecTest::receiver_stop($main::Recv);
+Test::More::is(main::many(20, 20, main::withdrawal('whKey00002', '9')), '200 x20', '20 accepted');
+select undef, undef, undef, 1;
+my @e = ApisecTest::events('whKey00002', 'withdrawal.requested');
+Test::More::is(scalar(grep { $_->{amount} eq '9' } @e), 20, 'in the store');
+my $master = Test::Nginx::Util::get_pid_from_pidfile('');
+my @workers = grep { /^\d+$/ } split /\s+/, `pgrep -P $master`;
+Test::More::cmp_ok(scalar(@workers), '>=', 2, 'two workers');
+kill 'KILL', @workers;
+select undef, undef, undef, 1;
+$main::Recv = ApisecTest::receiver_start($main::Port, $main::Log);
+Test::More::ok(ApisecTest::wait_received($main::Log, 40, sub {
+    my %id = map { $_->{id} => 1 } grep { $_->{status} == 200 && $_->{event}{amount} eq '9' }
+             main::hooks_of('whKey00002', '/hook', @_);
+    keys(%id) >= 20 }), 'all 20 delivered');
+--- request
+GET /t
+--- error_code: 200
+--- error_log eval
+qr/exited on signal 9/
