@@ -8,6 +8,7 @@
 
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -34,6 +35,7 @@
 #define APISEC_MKCHECK_TEXT         "apisec master key check, v1"
 #define APISEC_MKCHECK_MAX          64
 #define APISEC_PATH_MAX             4096
+#define APISEC_COPY_BUF             (1024 * 1024)  /* restore */
 
 #define APISEC_TAG_ACCESS_KEY       1
 #define APISEC_TAG_ACCOUNT          2
@@ -96,6 +98,15 @@ typedef struct {
 } apisec_enc_t;
 
 
+/* a backup, or a restored data.mdb, on its way to its place */
+typedef struct {
+    int          fd;
+    const char  *path;
+    char         dir[APISEC_PATH_MAX];
+    char         tmp[APISEC_PATH_MAX];
+} apisec_copy_t;
+
+
 static void apisec_store_err(char *err, size_t errlen, const char *fmt, ...)
 #if defined(__GNUC__) || defined(__clang__)
     __attribute__ ((format (printf, 3, 4)))
@@ -115,6 +126,15 @@ static int apisec_store_record(apisec_store_t *st, const MDB_val *key,
     const MDB_val *val, apisec_key_t *out);
 static const char *apisec_store_key_text(const MDB_val *key);
 static int apisec_store_count_reader(const char *msg, void *ctx);
+static int apisec_copy_begin(apisec_copy_t *c, const char *path,
+    const char *what, const char *avoid, char *err, size_t errlen);
+static int apisec_copy_sync(apisec_copy_t *c, const char *what, char *err,
+    size_t errlen);
+static int apisec_copy_place(apisec_copy_t *c, int overwrite,
+    const char *what, char *err, size_t errlen);
+static void apisec_copy_discard(apisec_copy_t *c);
+static int apisec_copy_check(const char *file, const char *name,
+    const uint8_t *mk, apisec_backup_info_t *info, char *err, size_t errlen);
 static const char *apisec_key_check(const apisec_key_t *k);
 static int apisec_ip_valid(const apisec_cidr_t *c);
 static int apisec_enc_field(apisec_enc_t *e, unsigned tag, const void *data,
@@ -1580,6 +1600,669 @@ apisec_store_reader_check(apisec_store_t *st, int *dead)
     }
 
     return APISEC_OK;
+}
+
+
+/*
+ * Backup and restore.  The file is made under a temporary name beside its
+ * place (mkstemp: mode 0600, in the same directory, so that the move is a
+ * rename), synced, and only then moved: a reader of path sees either
+ * nothing or the whole copy.  Without overwrite the move is a link(),
+ * which refuses a path that appeared meanwhile.
+ */
+
+static int
+apisec_copy_begin(apisec_copy_t *c, const char *path, const char *what,
+    const char *avoid, char *err, size_t errlen)
+{
+    int          n;
+    size_t       len;
+    const char  *slash;
+    struct stat  sb, ab;
+
+    len = strlen(path);
+    slash = strrchr(path, '/');
+
+    if (slash == NULL) {
+        n = snprintf(c->dir, sizeof(c->dir), ".");
+
+    } else if (slash == path) {
+        n = snprintf(c->dir, sizeof(c->dir), "/");
+
+    } else {
+        n = snprintf(c->dir, sizeof(c->dir), "%.*s", (int) (slash - path),
+                     path);
+    }
+
+    if (n < 0 || (size_t) n >= sizeof(c->dir)
+        || len + sizeof(".tmp.XXXXXX") > sizeof(c->tmp))
+    {
+        apisec_store_err(err, errlen, "cannot write %s \"%s\": the path is "
+                         "too long", what, path);
+        return APISEC_ERR_INVALID;
+    }
+
+    if (stat(c->dir, &sb) == -1) {
+        if (errno == ENOENT) {
+            apisec_store_err(err, errlen, "cannot write %s \"%s\": "
+                             "directory \"%s\" does not exist",
+                             what, path, c->dir);
+
+        } else {
+            apisec_store_err(err, errlen, "cannot write %s \"%s\": "
+                             "directory \"%s\": %s",
+                             what, path, c->dir, strerror(errno));
+        }
+
+        return APISEC_ERR_SYSTEM;
+    }
+
+    if (!S_ISDIR(sb.st_mode)) {
+        apisec_store_err(err, errlen, "cannot write %s \"%s\": \"%s\" is "
+                         "not a directory", what, path, c->dir);
+        return APISEC_ERR_SYSTEM;
+    }
+
+    /* a backup in the store's own directory could replace data.mdb */
+
+    if (avoid != NULL && stat(avoid, &ab) == 0
+        && ab.st_dev == sb.st_dev && ab.st_ino == sb.st_ino)
+    {
+        apisec_store_err(err, errlen, "cannot write %s \"%s\": it is in "
+                         "the store's directory \"%s\"", what, path, avoid);
+        return APISEC_ERR_INVALID;
+    }
+
+    if (path[len - 1] == '/'
+        || (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)))
+    {
+        apisec_store_err(err, errlen, "cannot write %s \"%s\": it is a "
+                         "directory", what, path);
+        return APISEC_ERR_SYSTEM;
+    }
+
+    memcpy(c->tmp, path, len);
+    memcpy(c->tmp + len, ".tmp.XXXXXX", sizeof(".tmp.XXXXXX"));
+
+    c->fd = mkstemp(c->tmp);
+
+    if (c->fd == -1) {
+        apisec_store_err(err, errlen, "cannot write %s \"%s\": cannot "
+                         "create a file in \"%s\": %s",
+                         what, path, c->dir, strerror(errno));
+        c->tmp[0] = '\0';
+        return APISEC_ERR_SYSTEM;
+    }
+
+    if (fchmod(c->fd, 0600) == -1) {
+        apisec_store_err(err, errlen, "cannot write %s \"%s\": %s",
+                         what, path, strerror(errno));
+        return APISEC_ERR_SYSTEM;
+    }
+
+    return APISEC_OK;
+}
+
+
+/* the data of the temporary file on disk, and the file closed */
+
+static int
+apisec_copy_sync(apisec_copy_t *c, const char *what, char *err,
+    size_t errlen)
+{
+    int  rc;
+
+    rc = fsync(c->fd);
+
+    if (rc == 0) {
+        rc = close(c->fd);
+        c->fd = -1;
+    }
+
+    if (rc == -1) {
+        apisec_store_err(err, errlen, "cannot write %s \"%s\": %s",
+                         what, c->path, strerror(errno));
+        return APISEC_ERR_SYSTEM;
+    }
+
+    return APISEC_OK;
+}
+
+
+/* the temporary file moved to its place, and the move on disk */
+
+static int
+apisec_copy_place(apisec_copy_t *c, int overwrite, const char *what,
+    char *err, size_t errlen)
+{
+    int          fd, rc, e;
+    struct stat  sb;
+
+    if (overwrite) {
+        rc = rename(c->tmp, c->path);
+
+    } else {
+        rc = link(c->tmp, c->path);
+        e = errno;
+
+        if (rc == 0) {
+            (void) unlink(c->tmp);
+
+        } else if (e == EEXIST) {
+            apisec_store_err(err, errlen, "%s \"%s\" exists already",
+                             what, c->path);
+            return APISEC_ERR_EXISTS;
+
+        } else if ((e == EPERM || e == EOPNOTSUPP || e == ENOSYS)
+                   && lstat(c->path, &sb) == -1 && errno == ENOENT)
+        {
+            /* a file system without hard links (vfat, some FUSE) */
+            rc = rename(c->tmp, c->path);
+
+        } else {
+            errno = e;
+        }
+    }
+
+    if (rc == -1) {
+        apisec_store_err(err, errlen, "cannot write %s \"%s\": %s",
+                         what, c->path, strerror(errno));
+        return APISEC_ERR_SYSTEM;
+    }
+
+    c->tmp[0] = '\0';
+
+    fd = open(c->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    rc = -1;
+    e = errno;
+
+    if (fd != -1) {
+        rc = fsync(fd);
+        e = errno;
+        (void) close(fd);
+    }
+
+    if (rc == -1 && e != EINVAL) {
+        (void) unlink(c->path);
+        apisec_store_err(err, errlen, "cannot write %s \"%s\": cannot sync "
+                         "directory \"%s\": %s", what, c->path, c->dir,
+                         strerror(e));
+        return APISEC_ERR_SYSTEM;
+    }
+
+    return APISEC_OK;
+}
+
+
+static void
+apisec_copy_discard(apisec_copy_t *c)
+{
+    if (c->fd != -1) {
+        (void) close(c->fd);
+        c->fd = -1;
+    }
+
+    if (c->tmp[0] != '\0') {
+        (void) unlink(c->tmp);
+        c->tmp[0] = '\0';
+    }
+}
+
+
+/*
+ * Open file, a single-file LMDB environment, read-only and without a lock
+ * file, and run the checks of apisec_store_open() on it under mk: the
+ * format version and the master key check; then count its keys and
+ * events.  name is the file's name in messages.  A file shorter than its
+ * own last page is refused before any page is read (a truncated copy
+ * would fault in the map).
+ */
+
+static int
+apisec_copy_check(const char *file, const char *name, const uint8_t *mk,
+    apisec_backup_info_t *info, char *err, size_t errlen)
+{
+    int              rc, mrc;
+    size_t           need;
+    MDB_env         *env;
+    MDB_txn         *txn;
+    MDB_val          key, val;
+    MDB_stat         ms;
+    MDB_cursor      *cur;
+    MDB_envinfo      ei;
+    struct stat      sb;
+    apisec_store_t   cp;
+
+    memset(info, 0, sizeof(apisec_backup_info_t));
+
+    if (stat(file, &sb) == -1) {
+        apisec_store_err(err, errlen, "cannot open \"%s\": %s",
+                         name, strerror(errno));
+        return APISEC_ERR_SYSTEM;
+    }
+
+    if (!S_ISREG(sb.st_mode)) {
+        apisec_store_err(err, errlen, "\"%s\" is not a regular file", name);
+        return APISEC_ERR_INVALID;
+    }
+
+    if (sb.st_size == 0) {
+        apisec_store_err(err, errlen, "\"%s\" is empty, not an apisec "
+                         "backup", name);
+        return APISEC_ERR_CORRUPT;
+    }
+
+    mrc = mdb_env_create(&env);
+    if (mrc != MDB_SUCCESS) {
+        apisec_store_err(err, errlen, "cannot open \"%s\": %s",
+                         name, mdb_strerror(mrc));
+        return APISEC_ERR_SYSTEM;
+    }
+
+    mrc = mdb_env_set_maxdbs(env, 8);
+
+    if (mrc == MDB_SUCCESS) {
+        mrc = mdb_env_open(env, file, MDB_NOSUBDIR | MDB_RDONLY | MDB_NOLOCK
+                           | MDB_NORDAHEAD, 0600);
+    }
+
+    if (mrc != MDB_SUCCESS) {
+        mdb_env_close(env);
+
+        if (mrc == MDB_INVALID) {
+            apisec_store_err(err, errlen, "\"%s\" is not an apisec backup "
+                             "(not an LMDB file)", name);
+            return APISEC_ERR_CORRUPT;
+        }
+
+        if (mrc == MDB_VERSION_MISMATCH) {
+            apisec_store_err(err, errlen, "\"%s\" was made by another "
+                             "version of LMDB", name);
+            return APISEC_ERR_VERSION;
+        }
+
+        apisec_store_err(err, errlen, "cannot open \"%s\": %s",
+                         name, mdb_strerror(mrc));
+        return APISEC_ERR_SYSTEM;
+    }
+
+    mrc = mdb_env_info(env, &ei);
+
+    if (mrc == MDB_SUCCESS) {
+        mrc = mdb_env_stat(env, &ms);
+    }
+
+    if (mrc != MDB_SUCCESS) {
+        mdb_env_close(env);
+        apisec_store_err(err, errlen, "cannot read \"%s\": %s",
+                         name, mdb_strerror(mrc));
+        return APISEC_ERR_SYSTEM;
+    }
+
+    need = (ei.me_last_pgno + 1) * ms.ms_psize;
+
+    if ((uint64_t) sb.st_size < (uint64_t) need) {
+        mdb_env_close(env);
+        apisec_store_err(err, errlen, "\"%s\" is truncated: %lld bytes of "
+                         "%zu", name, (long long) sb.st_size, need);
+        return APISEC_ERR_CORRUPT;
+    }
+
+    mrc = mdb_txn_begin(env, NULL, MDB_RDONLY, &txn);
+    if (mrc != MDB_SUCCESS) {
+        mdb_env_close(env);
+        apisec_store_err(err, errlen, "cannot read \"%s\": %s",
+                         name, mdb_strerror(mrc));
+        return APISEC_ERR_SYSTEM;
+    }
+
+    memset(&cp, 0, sizeof(apisec_store_t));
+    cp.env = env;
+    cp.dir = (char *) name;
+    memcpy(cp.mk, mk, APISEC_MASTER_KEY_LEN);
+
+    rc = apisec_store_check(&cp, txn, err, errlen);
+
+    apisec_wipe(cp.mk, sizeof(cp.mk));
+
+    /* the messages of the checks speak of stores */
+
+    if (rc == APISEC_ERR_MASTER_KEY) {
+        apisec_store_err(err, errlen, "the master key does not open the "
+                         "backup \"%s\" (a copy of a store of another "
+                         "master key?)", name);
+
+    } else if (rc == APISEC_ERR_NOSTORE) {
+        apisec_store_err(err, errlen, "\"%s\" is an LMDB file without "
+                         "apisec data, not an apisec backup", name);
+    }
+
+    if (rc == APISEC_OK) {
+        mrc = mdb_stat(txn, cp.keys, &ms);
+        info->keys = ms.ms_entries;
+
+        if (mrc == MDB_SUCCESS && cp.has_events) {
+            mrc = mdb_stat(txn, cp.events, &ms);
+            info->events = ms.ms_entries;
+        }
+
+        if (mrc == MDB_SUCCESS && info->events > 0) {
+            mrc = mdb_cursor_open(txn, cp.events, &cur);
+
+            if (mrc == MDB_SUCCESS) {
+                mrc = mdb_cursor_get(cur, &key, &val, MDB_LAST);
+
+                if (mrc == MDB_SUCCESS && key.mv_size == 8) {
+                    info->last_seq = apisec_dec_be64(key.mv_data);
+                }
+
+                mdb_cursor_close(cur);
+            }
+        }
+
+        if (mrc != MDB_SUCCESS) {
+            apisec_store_err(err, errlen, "cannot read \"%s\": %s",
+                             name, mdb_strerror(mrc));
+            rc = (mrc == MDB_CORRUPTED || mrc == MDB_PAGE_NOTFOUND)
+                 ? APISEC_ERR_CORRUPT : APISEC_ERR_SYSTEM;
+        }
+    }
+
+    mdb_txn_abort(txn);
+    mdb_env_close(env);
+
+    info->bytes = (uint64_t) sb.st_size;
+
+    return rc;
+}
+
+
+int
+apisec_store_backup(apisec_store_t *st, const char *path, int overwrite,
+    apisec_backup_info_t *info)
+{
+    int                   rc, mrc, i;
+    struct stat           sb;
+    apisec_copy_t         c;
+    apisec_backup_info_t  bi;
+
+    if (st == NULL) {
+        return APISEC_ERR_INVALID;
+    }
+
+    if (path == NULL || path[0] == '\0') {
+        apisec_store_err(st->err, sizeof(st->err), "no backup file given");
+        return APISEC_ERR_INVALID;
+    }
+
+    if (st->wtxn != NULL || st->active > 0) {
+        apisec_store_err(st->err, sizeof(st->err), "a backup cannot run "
+                         "within a transaction of the same handle");
+        return APISEC_ERR_INVALID;
+    }
+
+    /* refused before the work; apisec_copy_place() refuses it again */
+
+    if (!overwrite && lstat(path, &sb) == 0 && !S_ISDIR(sb.st_mode)) {
+        apisec_store_err(st->err, sizeof(st->err), "backup \"%s\" exists "
+                         "already", path);
+        return APISEC_ERR_EXISTS;
+    }
+
+    memset(&c, 0, sizeof(apisec_copy_t));
+    c.fd = -1;
+    c.path = path;
+
+    rc = apisec_copy_begin(&c, path, "backup", st->dir, st->err,
+                           sizeof(st->err));
+    if (rc != APISEC_OK) {
+        goto failed;
+    }
+
+    mrc = MDB_MAP_RESIZED;
+
+    for (i = 0; i < 2; i++) {
+        mrc = mdb_env_copyfd2(st->env, c.fd, MDB_CP_COMPACT);
+
+        if (mrc != MDB_MAP_RESIZED || i == 1) {
+            break;
+        }
+
+        /* another process grew the map: adopt its size, start again */
+
+        if (ftruncate(c.fd, 0) == -1 || lseek(c.fd, 0, SEEK_SET) == -1) {
+            mrc = errno;
+            break;
+        }
+
+        mrc = apisec_store_remap(st);
+        if (mrc != MDB_SUCCESS) {
+            break;
+        }
+    }
+
+    if (mrc != MDB_SUCCESS) {
+        apisec_store_err(st->err, sizeof(st->err), "cannot write backup "
+                         "\"%s\": %s", path, mdb_strerror(mrc));
+        rc = (mrc == MDB_CORRUPTED || mrc == MDB_PAGE_NOTFOUND
+              || mrc == MDB_INCOMPATIBLE)
+             ? APISEC_ERR_CORRUPT : APISEC_ERR_SYSTEM;
+        goto failed;
+    }
+
+    rc = apisec_copy_sync(&c, "backup", st->err, sizeof(st->err));
+
+    if (rc == APISEC_OK) {
+        rc = apisec_copy_check(c.tmp, path, st->mk, &bi, st->err,
+                               sizeof(st->err));
+    }
+
+    if (rc == APISEC_OK) {
+        rc = apisec_copy_place(&c, overwrite, "backup", st->err,
+                               sizeof(st->err));
+    }
+
+    if (rc != APISEC_OK) {
+        goto failed;
+    }
+
+    if (info != NULL) {
+        *info = bi;
+    }
+
+    return APISEC_OK;
+
+failed:
+
+    apisec_copy_discard(&c);
+
+    return rc;
+}
+
+
+int
+apisec_store_restore(const char *file, const char *dir, const uint8_t *mk,
+    apisec_backup_info_t *info, char *err, size_t errlen)
+{
+    int                   rc, in, made, n;
+    char                  path[APISEC_PATH_MAX];
+    char                 *buf;
+    ssize_t               r, w;
+    size_t                off;
+    uint64_t              copied;
+    struct stat           sb;
+    apisec_copy_t         c;
+    apisec_backup_info_t  bi;
+
+    if (file == NULL || dir == NULL || mk == NULL || file[0] == '\0'
+        || dir[0] == '\0')
+    {
+        apisec_store_err(err, errlen, "no backup file or store directory "
+                         "given");
+        return APISEC_ERR_INVALID;
+    }
+
+    n = snprintf(path, sizeof(path), "%s/data.mdb", dir);
+
+    if (n < 0 || (size_t) n >= sizeof(path)) {
+        apisec_store_err(err, errlen, "store path \"%s\" is too long", dir);
+        return APISEC_ERR_INVALID;
+    }
+
+    in = open(file, O_RDONLY | O_CLOEXEC);
+
+    if (in == -1) {
+        apisec_store_err(err, errlen, "cannot open backup \"%s\": %s",
+                         file, strerror(errno));
+        return APISEC_ERR_SYSTEM;
+    }
+
+    /* the file checked before anything is made */
+
+    rc = apisec_copy_check(file, file, mk, &bi, err, errlen);
+
+    if (rc == APISEC_OK && fstat(in, &sb) == -1) {
+        apisec_store_err(err, errlen, "cannot read backup \"%s\": %s",
+                         file, strerror(errno));
+        rc = APISEC_ERR_SYSTEM;
+    }
+
+    if (rc != APISEC_OK) {
+        (void) close(in);
+        return rc;
+    }
+
+    memset(&c, 0, sizeof(apisec_copy_t));
+    c.fd = -1;
+    c.path = path;
+    buf = NULL;
+    made = 0;
+
+    if (mkdir(dir, 0700) == 0) {
+        made = 1;
+
+    } else if (errno != EEXIST) {
+        apisec_store_err(err, errlen, "cannot create directory \"%s\": %s",
+                         dir, strerror(errno));
+        rc = APISEC_ERR_SYSTEM;
+        goto failed;
+    }
+
+    rc = apisec_store_probe(dir, err, errlen);
+
+    if (rc == APISEC_ERR_EXISTS) {
+        apisec_store_err(err, errlen, "an apisec store exists already at "
+                         "\"%s\"", dir);
+        goto failed;
+    }
+
+    if (rc != APISEC_ERR_NOSTORE) {
+        goto failed;
+    }
+
+    rc = apisec_copy_begin(&c, path, "store file", NULL, err, errlen);
+    if (rc != APISEC_OK) {
+        goto failed;
+    }
+
+    buf = malloc(APISEC_COPY_BUF);
+    if (buf == NULL) {
+        apisec_store_err(err, errlen, "cannot restore \"%s\": out of "
+                         "memory", file);
+        rc = APISEC_ERR_SYSTEM;
+        goto failed;
+    }
+
+    copied = 0;
+    rc = APISEC_OK;
+
+    for ( ;; ) {
+        r = read(in, buf, APISEC_COPY_BUF);
+
+        if (r == -1 && errno == EINTR) {
+            continue;
+        }
+
+        if (r == -1) {
+            apisec_store_err(err, errlen, "cannot read backup \"%s\": %s",
+                             file, strerror(errno));
+            rc = APISEC_ERR_SYSTEM;
+            break;
+        }
+
+        if (r == 0) {
+            break;
+        }
+
+        for (off = 0; off < (size_t) r; off += (size_t) w) {
+            w = write(c.fd, buf + off, (size_t) r - off);
+
+            if (w == -1 && errno == EINTR) {
+                w = 0;
+                continue;
+            }
+
+            if (w <= 0) {
+                apisec_store_err(err, errlen, "cannot write store file "
+                                 "\"%s\": %s", path,
+                                 w == 0 ? "nothing written"
+                                        : strerror(errno));
+                rc = APISEC_ERR_SYSTEM;
+                break;
+            }
+        }
+
+        if (rc != APISEC_OK) {
+            break;
+        }
+
+        copied += (uint64_t) r;
+    }
+
+    if (rc == APISEC_OK && copied != (uint64_t) sb.st_size) {
+        apisec_store_err(err, errlen, "backup \"%s\" changed while it was "
+                         "copied", file);
+        rc = APISEC_ERR_SYSTEM;
+    }
+
+    if (rc == APISEC_OK) {
+        rc = apisec_copy_sync(&c, "store file", err, errlen);
+    }
+
+    if (rc == APISEC_OK) {
+        rc = apisec_copy_place(&c, 0, "store file", err, errlen);
+
+        if (rc == APISEC_ERR_EXISTS) {
+            apisec_store_err(err, errlen, "an apisec store exists already "
+                             "at \"%s\"", dir);
+        }
+    }
+
+    if (rc != APISEC_OK) {
+        goto failed;
+    }
+
+    free(buf);
+    (void) close(in);
+
+    if (info != NULL) {
+        *info = bi;
+        info->bytes = copied;
+    }
+
+    return APISEC_OK;
+
+failed:
+
+    apisec_copy_discard(&c);
+    free(buf);
+    (void) close(in);
+
+    if (made) {
+        (void) rmdir(dir);
+    }
+
+    return rc;
 }
 
 
