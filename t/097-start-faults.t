@@ -65,6 +65,14 @@ copy($mk, "$dir/user.key") or die "$mk: $!";
 chown $uid, $gid, "$dir/user.key";
 chmod 0600, "$dir/user.key";
 
+# a free port to listen on (nginx -t binds it; port 1 needs root)
+my $port = do {
+    require IO::Socket::INET;
+    my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
+                                  Listen => 1) or die "a free port: $!";
+    $s->sockport;
+};
+
 my $n = 0;
 
 # nginx -t on an http block of its own, as the user when as_user is set
@@ -83,7 +91,7 @@ http {
 access_log $dir/prefix/logs/access.log;
 $http
     server {
-        listen 127.0.0.1:1;
+        listen 127.0.0.1:$port;
         location /api/ { apisec on; }
     }
 }
