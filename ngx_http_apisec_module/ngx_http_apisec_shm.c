@@ -79,6 +79,7 @@ typedef struct {
     u_char                       mac[APISEC_SHA256_LEN];
     ngx_queue_t                  queue;
     int64_t                      expires;        /* Unix ms */
+    ngx_msec_t                   mono;           /* the same, monotonic */
 } ngx_http_apisec_replay_node_t;
 
 
@@ -353,6 +354,14 @@ ngx_http_apisec_replay_record(ngx_shm_zone_t *zone, const u_char *mac,
     ngx_memcpy(rn->mac, mac, APISEC_SHA256_LEN);
     rn->expires = expires;
 
+    /*
+     * and by the monotonic clock (ngx_current_msec, the same in every
+     * worker): a step of the wall clock forwards must not forget a
+     * signature that is live again once the clock is set back
+     */
+
+    rn->mono = ngx_current_msec + (ngx_msec_t) ngx_max(expires - now, 0);
+
     ngx_rbtree_insert(&z->sh->rbtree, node);
     ngx_queue_insert_head(&z->sh->queue, &rn->queue);
     z->sh->entries++;
@@ -460,7 +469,11 @@ ngx_http_apisec_replay_expire(ngx_http_apisec_zone_t *z, int64_t now,
 
         rn = ngx_queue_data(q, ngx_http_apisec_replay_node_t, queue);
 
-        if (rn->expires >= now) {
+        /* gone only when both clocks say so */
+
+        if (rn->expires >= now
+            || (ngx_msec_int_t) (ngx_current_msec - rn->mono) <= 0)
+        {
             continue;
         }
 
