@@ -6,9 +6,11 @@
 set -eu
 
 build="nginx-core nginx-dev liblmdb-dev lmdb-utils libssl-dev gcc make"
+# libfaketime: t/098-clock.t steps nginx's clock; lmdb-utils (in build):
+# mdb_stat -r for the reader slots in t/095-faults.t
 test="$build curl libtest-base-perl libtext-diff-perl libtest-longstring-perl
       libwww-perl libipc-run-perl liblist-moreutils-perl liburi-perl
-      libjson-pp-perl libio-pty-perl oathtool"
+      libjson-pp-perl libio-pty-perl oathtool libfaketime"
 demo="$build curl"
 # make bench (docs/benchmarks.md): wrk drives the load, callgrind counts
 # instructions, Debian's lua-nginx-module runs the Lua peer, perl signs the
