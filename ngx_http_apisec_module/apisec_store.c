@@ -1047,14 +1047,27 @@ apisec_key_get(apisec_store_t *st, const char *ak, size_t aklen,
 int
 apisec_key_foreach(apisec_store_t *st, apisec_key_cb cb, void *arg)
 {
+    return apisec_key_walk(st, NULL, 0, (size_t) -1, cb, arg, NULL);
+}
+
+
+int
+apisec_key_walk(apisec_store_t *st, const char *after, size_t alen,
+    size_t limit, apisec_key_cb cb, void *arg, size_t *visited)
+{
     int            rc, mrc, i;
+    size_t         n;
     MDB_txn       *txn;
     MDB_val        key, val;
     MDB_cursor    *cur;
     MDB_cursor_op  op;
     apisec_key_t   k;
 
-    if (st == NULL || cb == NULL) {
+    if (visited != NULL) {
+        *visited = 0;
+    }
+
+    if (st == NULL || cb == NULL || (alen > 0 && after == NULL)) {
         return APISEC_ERR_INVALID;
     }
 
@@ -1089,7 +1102,14 @@ apisec_key_foreach(apisec_store_t *st, apisec_key_cb cb, void *arg)
     rc = APISEC_OK;
     op = MDB_FIRST;
 
-    for ( ;; ) {
+    if (alen > 0) {
+        /* the first key after `after` */
+        key.mv_data = (void *) after;
+        key.mv_size = alen;
+        op = MDB_SET_RANGE;
+    }
+
+    for (n = 0; n < limit; /* void */) {
         mrc = mdb_cursor_get(cur, &key, &val, op);
         op = MDB_NEXT;
 
@@ -1102,15 +1122,27 @@ apisec_key_foreach(apisec_store_t *st, apisec_key_cb cb, void *arg)
             break;
         }
 
+        if (alen > 0 && key.mv_size == alen
+            && memcmp(key.mv_data, after, alen) == 0)
+        {
+            continue;               /* `after` itself */
+        }
+
         rc = apisec_store_record(st, &key, &val, &k);
         if (rc != APISEC_OK) {
             break;
         }
 
+        n++;
+
         rc = cb(&k, arg);
         if (rc != 0) {
             break;
         }
+    }
+
+    if (visited != NULL) {
+        *visited = n;
     }
 
     st->active--;

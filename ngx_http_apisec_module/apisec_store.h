@@ -183,6 +183,14 @@ int apisec_key_get(apisec_store_t *st, const char *ak, size_t aklen,
 /* every key in access-key order, in one read transaction; cb != 0 stops */
 int apisec_key_foreach(apisec_store_t *st, apisec_key_cb cb, void *arg);
 
+/*
+ * At most limit keys after the access key `after` (alen 0: from the
+ * first), in order, in one read transaction: a walk of the store in
+ * bounded steps.  *visited: how many cb saw (fewer than limit: the end).
+ */
+int apisec_key_walk(apisec_store_t *st, const char *after, size_t alen,
+    size_t limit, apisec_key_cb cb, void *arg, size_t *visited);
+
 
 /* write transactions (one at a time per handle) */
 int apisec_store_begin(apisec_store_t *st, apisec_wtxn_t **txn);

@@ -31,7 +31,12 @@
 #define NGX_HTTP_APISEC_HOOK_SECRET_MAX  1024
 #define NGX_HTTP_APISEC_HOOK_BACKOFF   1000    /* ms: the first retry */
 #define NGX_HTTP_APISEC_METRICS_MAGIC  0x61706d31  /* "apm1" */
-#define NGX_HTTP_APISEC_KEYS_CACHE     60      /* s: keys by status */
+#define NGX_HTTP_APISEC_KEYS_EVERY     60      /* s: a walk of the keys */
+#define NGX_HTTP_APISEC_KEYS_IDLE      300     /* s: no scrape, no walk */
+#define NGX_HTTP_APISEC_KEYS_STEP      1000    /* keys a step */
+#define NGX_HTTP_APISEC_KEYS_TICK      50      /* ms between steps */
+#define NGX_HTTP_APISEC_LEASE_HOOKS    0       /* the webhooks' deliverer */
+#define NGX_HTTP_APISEC_LEASE_KEYS     1       /* the keys' walker */
 #define NGX_HTTP_APISEC_STATUSES       (APISEC_STATUS_MAX + 1)
 
 
@@ -59,12 +64,17 @@ typedef struct {
     uint32_t                    magic;
     size_t                      size;
     ngx_atomic_t                requests[APISEC_E_MAX];
-    ngx_pid_t                   lease_pid;
-    int64_t                     lease_until;    /* Unix ms */
+    ngx_pid_t                   lease_pid[2];
+    int64_t                     lease_until[2]; /* Unix ms */
     int64_t                     last_flush;     /* Unix ms, any worker */
     ngx_atomic_t                flush_failures;
     int64_t                     keys_at;        /* Unix s, 0: never */
     uint64_t                    keys[NGX_HTTP_APISEC_STATUSES];
+    int64_t                     scraped_at;     /* Unix s */
+    ngx_uint_t                  walking;
+    uint64_t                    walk_keys[NGX_HTTP_APISEC_STATUSES];
+    size_t                      walk_len;
+    u_char                      walk_after[APISEC_KEY_MAX + 1];
     ngx_http_apisec_hook_sh_t   hooks[NGX_HTTP_APISEC_HOOKS_MAX];
     ngx_http_apisec_rule_sh_t   rules[NGX_HTTP_APISEC_RULE_SLOTS];
 } ngx_http_apisec_metrics_sh_t;
@@ -116,7 +126,8 @@ static char *ngx_http_apisec_hook_file(ngx_conf_t *cf, ngx_str_t *file,
     ngx_str_t *out);
 static void ngx_http_apisec_hook_secret_wipe(void *data);
 static ngx_uint_t ngx_http_apisec_lease(ngx_http_apisec_main_conf_t *amcf,
-    ngx_uint_t release);
+    ngx_uint_t which, ngx_uint_t release);
+static void ngx_http_apisec_keys_tick(ngx_event_t *ev);
 static void ngx_http_apisec_hooks_tick(ngx_event_t *ev);
 static void ngx_http_apisec_hook_retry(ngx_event_t *ev);
 static void ngx_http_apisec_hook_start(ngx_http_apisec_delivery_t *d);
@@ -135,6 +146,14 @@ static void ngx_http_apisec_hook_done(ngx_http_apisec_delivery_t *d,
 static void ngx_http_apisec_hook_close(ngx_http_apisec_delivery_t *d);
 static ngx_int_t ngx_http_apisec_status_handler(ngx_http_request_t *r);
 static int ngx_http_apisec_count_key(const apisec_key_t *k, void *arg);
+
+
+/* what a step of the keys' walk counted, and where it stopped */
+typedef struct {
+    uint64_t                    keys[NGX_HTTP_APISEC_STATUSES];
+    size_t                      len;
+    u_char                      last[APISEC_KEY_MAX + 1];
+} ngx_http_apisec_walk_t;
 
 
 static const char  *ngx_http_apisec_event_types[] = {
@@ -952,7 +971,20 @@ ngx_http_apisec_hooks_init(ngx_cycle_t *cycle,
     ngx_http_apisec_metrics_t     *m;
     ngx_http_apisec_delivery_t    *d;
 
-    if (amcf->webhooks == NULL || amcf->metrics_zone == NULL) {
+    if (amcf->metrics_zone == NULL) {
+        return NGX_OK;
+    }
+
+    /* the walk of the keys for apisec_status, in steps */
+
+    amcf->keys_tick.handler = ngx_http_apisec_keys_tick;
+    amcf->keys_tick.data = amcf;
+    amcf->keys_tick.log = cycle->log;
+    amcf->keys_tick.cancelable = 1;
+
+    ngx_add_timer(&amcf->keys_tick, NGX_HTTP_APISEC_KEYS_TICK);
+
+    if (amcf->webhooks == NULL) {
         return NGX_OK;
     }
 
@@ -1088,22 +1120,24 @@ ngx_http_apisec_hooks_conf(ngx_conf_t *cf, ngx_http_apisec_main_conf_t *amcf,
 void
 ngx_http_apisec_hooks_exit(ngx_http_apisec_main_conf_t *amcf)
 {
-    ngx_uint_t                  i;
+    ngx_uint_t                  i, n;
     ngx_http_apisec_webhook_t  *hook;
 
-    if (amcf->webhooks == NULL || amcf->metrics_zone == NULL) {
+    if (amcf->metrics_zone == NULL) {
         return;
     }
 
-    hook = amcf->webhooks->elts;
+    hook = (amcf->webhooks != NULL) ? amcf->webhooks->elts : NULL;
+    n = (amcf->webhooks != NULL) ? amcf->webhooks->nelts : 0;
 
-    for (i = 0; i < amcf->webhooks->nelts; i++) {
+    for (i = 0; i < n; i++) {
         if (hook[i].delivery != NULL) {
             ngx_http_apisec_hook_close(hook[i].delivery);
         }
     }
 
-    (void) ngx_http_apisec_lease(amcf, 1);
+    (void) ngx_http_apisec_lease(amcf, NGX_HTTP_APISEC_LEASE_HOOKS, 1);
+    (void) ngx_http_apisec_lease(amcf, NGX_HTTP_APISEC_LEASE_KEYS, 1);
 }
 
 
@@ -1114,7 +1148,8 @@ ngx_http_apisec_hooks_exit(ngx_http_apisec_main_conf_t *amcf)
  */
 
 static ngx_uint_t
-ngx_http_apisec_lease(ngx_http_apisec_main_conf_t *amcf, ngx_uint_t release)
+ngx_http_apisec_lease(ngx_http_apisec_main_conf_t *amcf, ngx_uint_t which,
+    ngx_uint_t release)
 {
     int64_t                        now;
     ngx_uint_t                     held;
@@ -1133,16 +1168,16 @@ ngx_http_apisec_lease(ngx_http_apisec_main_conf_t *amcf, ngx_uint_t release)
     held = 0;
 
     if (release) {
-        if (sh->lease_pid == ngx_pid) {
-            sh->lease_pid = 0;
-            sh->lease_until = 0;
+        if (sh->lease_pid[which] == ngx_pid) {
+            sh->lease_pid[which] = 0;
+            sh->lease_until[which] = 0;
         }
 
-    } else if (sh->lease_pid == ngx_pid || sh->lease_pid == 0
-               || sh->lease_until < now)
+    } else if (sh->lease_pid[which] == ngx_pid || sh->lease_pid[which] == 0
+               || sh->lease_until[which] < now)
     {
-        sh->lease_pid = ngx_pid;
-        sh->lease_until = now + NGX_HTTP_APISEC_HOOK_LEASE;
+        sh->lease_pid[which] = ngx_pid;
+        sh->lease_until[which] = now + NGX_HTTP_APISEC_HOOK_LEASE;
         held = 1;
     }
 
@@ -1167,13 +1202,13 @@ ngx_http_apisec_hooks_tick(ngx_event_t *ev)
     amcf = ev->data;
 
     if (ngx_exiting || ngx_terminate || ngx_quit) {
-        (void) ngx_http_apisec_lease(amcf, 1);
+        (void) ngx_http_apisec_lease(amcf, NGX_HTTP_APISEC_LEASE_HOOKS, 1);
         return;
     }
 
     ngx_add_timer(ev, NGX_HTTP_APISEC_HOOK_POLL);
 
-    if (!ngx_http_apisec_lease(amcf, 0)) {
+    if (!ngx_http_apisec_lease(amcf, NGX_HTTP_APISEC_LEASE_HOOKS, 0)) {
         amcf->hooks_holder = 0;
         return;
     }
@@ -1895,14 +1930,13 @@ ngx_http_apisec_hook_close(ngx_http_apisec_delivery_t *d)
 static ngx_int_t
 ngx_http_apisec_status_handler(ngx_http_request_t *r)
 {
-    int                            rc;
     u_char                        *p;
     size_t                         len;
-    int64_t                        now_ms, lag;
+    int64_t                        now_ms, lag, keys_at;
     uint64_t                       last, keys[NGX_HTTP_APISEC_STATUSES], acked;
     ngx_int_t                      rv;
     ngx_buf_t                     *b;
-    ngx_uint_t                     i, walk;
+    ngx_uint_t                     i;
     ngx_chain_t                    out;
     ngx_time_t                    *tp;
     apisec_store_stat_t            stat;
@@ -2008,39 +2042,31 @@ ngx_http_apisec_status_handler(ngx_http_request_t *r)
                         (ngx_uint_t) stat.readers_used,
                         (ngx_uint_t) stat.readers_max);
 
-        /* keys by status: a walk at most once a minute */
+        /*
+         * keys by status: a walk of the store in steps, by a timer
+         * (ngx_http_apisec_keys_tick), at most once a minute while
+         * someone scrapes
+         */
 
         ngx_shmtx_lock(&m->shpool->mutex);
-        walk = (sh->keys_at == 0
-                || tp->sec - sh->keys_at >= NGX_HTTP_APISEC_KEYS_CACHE);
-        if (walk) {
-            sh->keys_at = tp->sec;      /* one walker */
-        }
+        sh->scraped_at = tp->sec;
+        keys_at = sh->keys_at;
         ngx_memcpy(keys, sh->keys, sizeof(keys));
         ngx_shmtx_unlock(&m->shpool->mutex);
+        if (keys_at != 0) {
+            p = ngx_sprintf(p, "# HELP apisec_keys Keys in the store by "
+                            "status, at the last walk of the store.\n"
+                            "# TYPE apisec_keys gauge\n");
 
-        if (walk) {
-            ngx_memzero(keys, sizeof(keys));
-
-            rc = apisec_key_foreach(amcf->store, ngx_http_apisec_count_key,
-                                    keys);
-
-            ngx_shmtx_lock(&m->shpool->mutex);
-            if (rc == APISEC_OK) {
-                ngx_memcpy(sh->keys, keys, sizeof(keys));
-            } else {
-                sh->keys_at = 0;
+            for (i = 0; i < NGX_HTTP_APISEC_STATUSES; i++) {
+                p = ngx_sprintf(p, "apisec_keys{status=\"%s\"} %uL\n",
+                                apisec_status_name((int) i), keys[i]);
             }
-            ngx_shmtx_unlock(&m->shpool->mutex);
-        }
 
-        p = ngx_sprintf(p, "# HELP apisec_keys Keys in the store by status "
-                        "(counted at most once a minute).\n"
-                        "# TYPE apisec_keys gauge\n");
-
-        for (i = 0; i < NGX_HTTP_APISEC_STATUSES; i++) {
-            p = ngx_sprintf(p, "apisec_keys{status=\"%s\"} %uL\n",
-                            apisec_status_name((int) i), keys[i]);
+            p = ngx_sprintf(p, "# TYPE apisec_keys_counted_timestamp_seconds "
+                            "gauge\n"
+                            "apisec_keys_counted_timestamp_seconds %L\n",
+                            keys_at);
         }
     }
 
@@ -2143,13 +2169,114 @@ ngx_http_apisec_status_handler(ngx_http_request_t *r)
 static int
 ngx_http_apisec_count_key(const apisec_key_t *k, void *arg)
 {
-    uint64_t  *keys = arg;
+    ngx_http_apisec_walk_t *w = arg;
 
     if (k->status >= 0 && k->status < NGX_HTTP_APISEC_STATUSES) {
-        keys[k->status]++;
+        w->keys[k->status]++;
     }
 
+    w->len = ngx_min(ngx_strlen(k->access_key), APISEC_KEY_MAX);
+    ngx_memcpy(w->last, k->access_key, w->len);
+
     return 0;
+}
+
+
+/*
+ * A step of the walk of the keys, by the worker that holds its lease:
+ * NGX_HTTP_APISEC_KEYS_STEP keys after where the last step stopped, so
+ * that no step holds the event loop for long (a million keys take about
+ * a second to decode when the store is in the page cache, much longer
+ * when it is not).  Only while someone scrapes.
+ */
+
+static void
+ngx_http_apisec_keys_tick(ngx_event_t *ev)
+{
+    int                            rc;
+    size_t                         n;
+    ngx_uint_t                     i;
+    ngx_time_t                    *tp;
+    ngx_http_apisec_walk_t         w;
+    ngx_http_apisec_metrics_t     *m;
+    ngx_http_apisec_metrics_sh_t  *sh;
+    ngx_http_apisec_main_conf_t   *amcf;
+
+    amcf = ev->data;
+
+    if (ngx_exiting || ngx_terminate || ngx_quit) {
+        (void) ngx_http_apisec_lease(amcf, NGX_HTTP_APISEC_LEASE_KEYS, 1);
+        return;
+    }
+
+    ngx_add_timer(ev, NGX_HTTP_APISEC_KEYS_TICK);
+
+    m = amcf->metrics_zone->data;
+    sh = m->sh;
+    tp = ngx_timeofday();
+
+    if (amcf->store == NULL || sh->scraped_at == 0
+        || tp->sec - sh->scraped_at > NGX_HTTP_APISEC_KEYS_IDLE)
+    {
+        return;
+    }
+
+    if (!sh->walking && sh->keys_at != 0
+        && tp->sec - sh->keys_at < NGX_HTTP_APISEC_KEYS_EVERY)
+    {
+        return;
+    }
+
+    if (!ngx_http_apisec_lease(amcf, NGX_HTTP_APISEC_LEASE_KEYS, 0)) {
+        return;
+    }
+
+    ngx_memzero(&w, sizeof(ngx_http_apisec_walk_t));
+
+    ngx_shmtx_lock(&m->shpool->mutex);
+
+    if (!sh->walking) {
+        sh->walking = 1;
+        sh->walk_len = 0;
+        ngx_memzero(sh->walk_keys, sizeof(sh->walk_keys));
+    }
+
+    w.len = sh->walk_len;
+    ngx_memcpy(w.last, sh->walk_after, w.len);
+
+    ngx_shmtx_unlock(&m->shpool->mutex);
+
+    rc = apisec_key_walk(amcf->store, (char *) w.last, w.len,
+                         NGX_HTTP_APISEC_KEYS_STEP, ngx_http_apisec_count_key,
+                         &w, &n);
+
+    ngx_shmtx_lock(&m->shpool->mutex);
+
+    if (rc != APISEC_OK) {
+        sh->walking = 0;        /* again at the next tick */
+        ngx_shmtx_unlock(&m->shpool->mutex);
+
+        ngx_log_error(NGX_LOG_ERR, ev->log, 0,
+                      "apisec: cannot count the keys: %s: %s",
+                      apisec_rc_str(rc), apisec_store_error(amcf->store));
+        return;
+    }
+
+    for (i = 0; i < NGX_HTTP_APISEC_STATUSES; i++) {
+        sh->walk_keys[i] += w.keys[i];
+    }
+
+    sh->walk_len = w.len;
+    ngx_memcpy(sh->walk_after, w.last, w.len);
+
+    if (n < NGX_HTTP_APISEC_KEYS_STEP) {
+        /* the end: published */
+        ngx_memcpy(sh->keys, sh->walk_keys, sizeof(sh->keys));
+        sh->keys_at = tp->sec;
+        sh->walking = 0;
+    }
+
+    ngx_shmtx_unlock(&m->shpool->mutex);
 }
 
 

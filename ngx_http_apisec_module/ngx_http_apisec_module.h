@@ -182,6 +182,7 @@ typedef struct {
     ngx_shm_zone_t            *metrics_zone;
     time_t                     event_retention;
     ngx_event_t                hooks_tick;     /* per worker */
+    ngx_event_t                keys_tick;      /* per worker */
     ngx_uint_t                 hooks_holder;   /* holds the lease */
 
     /* per worker, opened in init_process */

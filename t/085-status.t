@@ -19,6 +19,12 @@ ApisecTest::setup(keys => [
 
 ApisecTest::ctl('disable', 'stKey00004');
 
+# 2500 more, 500 of them disabled: the walk of the keys takes three steps
+ApisecTest::import_keys(map {
+    { access_key => sprintf('bulk%06d', $_), account => 'acct-bulk',
+      secret_key => "$s$_", status => $_ % 5 ? 'active' : 'disabled' }
+} 1 .. 2500);
+
 # the scrape, parsed: { 'name{labels}' => value }; dies on a line that is
 # not a comment or a sample, or a sample whose TYPE was not given first
 sub scrape {
@@ -111,8 +117,11 @@ Test::More::is($v->{'apisec_rule_hits_total{rule="big@/withdraw/",action="monito
                'the monitor rule matched twice (7 and 11)');
 Test::More::is($v->{'apisec_rule_hits_total{rule="huge@/withdraw/",action="block"}'}, 1,
                'the block rule once');
+$v = main::settled('apisec_keys{status="active"}', 2003);
 Test::More::is(join(' ', map { $v->{"apisec_keys{status=\"$_\"}"} } qw(active disabled expired locked)),
-               '3 1 0 0', 'keys by status');
+               '2003 501 0 0', 'keys by status, counted in steps');
+Test::More::cmp_ok(abs($v->{apisec_keys_counted_timestamp_seconds} - time), '<', 30,
+                   'counted lately');
 Test::More::is($v->{apisec_store_up}, 1, 'the store is open');
 Test::More::cmp_ok($v->{apisec_store_map_size_bytes}, '>=', 1 << 20, 'the map size');
 Test::More::cmp_ok($v->{apisec_store_map_used_bytes}, '>', 0, 'the map in use');
