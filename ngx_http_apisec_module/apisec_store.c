@@ -2018,6 +2018,8 @@ apisec_store_backup(apisec_store_t *st, const char *path, int overwrite,
     apisec_copy_t         c;
     apisec_backup_info_t  bi;
 
+    memset(&bi, 0, sizeof(bi));
+
     if (st == NULL) {
         return APISEC_ERR_INVALID;
     }
@@ -2125,6 +2127,8 @@ apisec_store_restore(const char *file, const char *dir, const uint8_t *mk,
     struct stat           sb;
     apisec_copy_t         c;
     apisec_backup_info_t  bi;
+
+    memset(&bi, 0, sizeof(bi));
 
     if (file == NULL || dir == NULL || mk == NULL || file[0] == '\0'
         || dir[0] == '\0')
