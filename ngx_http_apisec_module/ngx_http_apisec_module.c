@@ -2850,6 +2850,7 @@ ngx_http_apisec_flush(ngx_cycle_t *cycle, ngx_http_apisec_main_conf_t *amcf,
      */
 
     pruned = 0;
+    min_acked = 0;
 
     if (rc == APISEC_OK) {
         rc = ngx_http_apisec_hooks_write(amcf, txn, &min_acked);
