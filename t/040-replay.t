@@ -168,8 +168,10 @@ OK-ACCESS-SIGN: {sig}
         proxy_pass http://127.0.0.1:$TEST_NGINX_APISEC_PORT2;
     }
 --- apisec_request
-GET /api/v1/account?timestamp={ts}&signature={sig}
+GET /api/v1/account?recvWindow=60000&timestamp={ts}&signature={sig}
 X-HK-APIKEY: rpKey000001
 @repeat: 20
 --- error_code eval
 [200, (401) x 19]
+--- response_body_like eval
+[qr/^backend GET \/api\/v1\/account /, (qr/^\{"code":"signature-replayed",/) x 19]
