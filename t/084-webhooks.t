@@ -121,22 +121,8 @@ our $Hooks = <<"END";
 END
 
 
-master_on();
-workers(2);
-worker_connections(1024);
-no_shuffle();
-my $flush = ApisecTest::flush_every('300ms');
-add_block_preprocessor(sub {
-    my ($block) = @_;
-    $block->set_value('http_config', $Hooks . ($block->http_config // ''));
-    $flush->($block);
-});
-run_tests();
-
-__DATA__
-
-=== TEST 1: each withdrawal is delivered once, in order, as the store has it, signed with the subscriber's secret; a subscriber of other types gets none
---- config
+# the locations of every block but one
+our $Config = <<'END';
     location /withdraw/ {
         apisec on;
         apisec_permission withdraw;
@@ -145,6 +131,28 @@ __DATA__
     location = /status {
         apisec_status;
     }
+    location /t {
+        return 200 "ok\n";
+    }
+END
+
+
+master_on();
+workers(2);
+worker_connections(1024);
+no_shuffle();
+my $flush = ApisecTest::flush_every('300ms');
+add_block_preprocessor(sub {
+    my ($block) = @_;
+    $block->set_value('http_config', $Hooks . ($block->http_config // ''));
+    $block->set_value('config', $Config) unless defined $block->config;
+    $flush->($block);
+});
+run_tests();
+
+__DATA__
+
+=== TEST 1: each withdrawal is delivered once, in order, as the store has it, signed with the subscriber's secret; a subscriber of other types gets none
 --- init
 $main::Recv = ApisecTest::receiver_start($main::Port, $main::Log);
 my @st = map { (ApisecTest::send_signed(main::withdrawal('whKey00001', $_)))[0] }
@@ -187,15 +195,6 @@ GET /status
 
 
 === TEST 2: the receiver answers 503: the same event again, with a growing backoff, until a 2xx; counted as failures
---- config
-    location /withdraw/ {
-        apisec on;
-        apisec_permission withdraw;
-        proxy_pass http://apisec_backend;
-    }
-    location = /status {
-        apisec_status;
-    }
 --- init
 open my $fh, '>', "$main::Log.status" or die $!;
 print $fh "503\n";
@@ -227,15 +226,6 @@ qr/\[warn\] .*apisec: webhook "http:\/\/127\.0\.0\.1:\d+": event \d+ not deliver
 
 
 === TEST 3: the done-when, first half: the receiver stopped, 1000 withdrawals are accepted (and nginx restarts after this block)
---- config
-    location /withdraw/ {
-        apisec on;
-        apisec_permission withdraw;
-        proxy_pass http://apisec_backend;
-    }
-    location /t {
-        return 200 "ok\n";
-    }
 --- init
 ApisecTest::receiver_stop($main::Recv);
 Test::More::is(main::many(1000, 50, main::withdrawal('whKey00003', '0.001')), '200 x1000',
@@ -253,10 +243,6 @@ qr/\[warn\] .*apisec: webhook "http:\/\/127\.0\.0\.1:\d+": event \d+ not deliver
 
 
 === TEST 4: the done-when, second half: after the restart the receiver comes back and gets all 1000, in order, each verifiable
---- config
-    location /t {
-        return 200 "ok\n";
-    }
 --- init
 my @e = ApisecTest::events('whKey00003', 'withdrawal.requested');
 Test::More::is(scalar(@e), 1000, 'the store has the 1000 events');
@@ -289,15 +275,6 @@ GET /t
 
 
 === TEST 5: a reload in the middle: events recorded before it, while the receiver is down, are all delivered after it
---- config
-    location /withdraw/ {
-        apisec on;
-        apisec_permission withdraw;
-        proxy_pass http://apisec_backend;
-    }
-    location /t {
-        return 200 "ok\n";
-    }
 --- init
 ApisecTest::receiver_stop($main::Recv);
 Test::More::is(main::many(50, 25, main::withdrawal('whKey00004', '5')), '200 x50', '50 accepted');
@@ -359,15 +336,6 @@ $main::TlsServers . <<"END"
     apisec_webhook https://localhost:$main::Tls/tls name=tls secret=$ApisecTest::Dir/hook.secret ca=$ApisecTest::Dir/localhost.crt max_backoff=500ms;
     apisec_webhook https://localhost:$main::Tls2/wrong name=wrong secret=$ApisecTest::Dir/hook.secret ca=$ApisecTest::Dir/other.example.crt max_backoff=500ms;
 END
---- config
-    location /withdraw/ {
-        apisec on;
-        apisec_permission withdraw;
-        proxy_pass http://apisec_backend;
-    }
-    location = /status {
-        apisec_status;
-    }
 --- init
 Test::More::is((ApisecTest::send_signed(main::withdrawal('whKey00005', '8')))[0], 200, 'accepted');
 Test::More::ok(ApisecTest::wait_received($main::Log, 20, sub {
@@ -391,15 +359,6 @@ qr/\[warn\] .*apisec: webhook "wrong": event \d+ not delivered: the certificate 
 
 
 === TEST 8: every worker killed (SIGKILL) while events wait: the new workers take the lease over and deliver them all
---- config
-    location /withdraw/ {
-        apisec on;
-        apisec_permission withdraw;
-        proxy_pass http://apisec_backend;
-    }
-    location /t {
-        return 200 "ok\n";
-    }
 --- init
 ApisecTest::receiver_stop($main::Recv);
 Test::More::is(main::many(20, 20, main::withdrawal('whKey00002', '9')), '200 x20', '20 accepted');
