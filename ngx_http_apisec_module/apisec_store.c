@@ -31,6 +31,8 @@
 #define APISEC_META_FORMAT          "format"
 #define APISEC_META_MKCHECK         "mkcheck"
 #define APISEC_META_CURSOR          "cursor:"
+#define APISEC_META_LOG_ID          "log_id"
+#define APISEC_LOG_ID_BYTES         16
 #define APISEC_MKCHECK_AAD          "apisec-mkcheck"
 #define APISEC_MKCHECK_TEXT         "apisec master key check, v1"
 #define APISEC_MKCHECK_MAX          64
@@ -70,6 +72,7 @@ struct apisec_store_s {
     MDB_dbi         usage;
     unsigned        has_events;     /* the events database exists */
     unsigned        has_usage;      /* the usage database exists */
+    unsigned        has_log_id;     /* meta has the event log's id */
     unsigned        threaded;       /* writes from other threads too */
     pthread_mutex_t wlock;          /* held by the write transaction */
     uint64_t        write_txns;     /* write transactions begun */
@@ -142,6 +145,7 @@ static int apisec_enc_field(apisec_enc_t *e, unsigned tag, const void *data,
 static int apisec_enc_int(apisec_enc_t *e, unsigned tag, uint64_t v);
 static uint64_t apisec_dec_be64(const uint8_t *p);
 static const char *apisec_event_time(const char *json, size_t len);
+static int apisec_log_id_new(MDB_txn *txn, MDB_dbi meta);
 
 
 static const char  *apisec_rc_text[] = {
@@ -538,6 +542,15 @@ apisec_store_check(apisec_store_t *st, MDB_txn *txn, char *err,
     mrc = mdb_dbi_open(txn, APISEC_DB_USAGE, 0, &st->usage);
     st->has_usage = (mrc == MDB_SUCCESS);
 
+    /* the event log's id, added with the webhooks */
+
+    key.mv_data = APISEC_META_LOG_ID;
+    key.mv_size = sizeof(APISEC_META_LOG_ID) - 1;
+
+    mrc = mdb_get(txn, st->meta, &key, &val);
+    st->has_log_id = (mrc == MDB_SUCCESS
+                      && val.mv_size == APISEC_LOG_ID_BYTES);
+
     key.mv_data = APISEC_META_MKCHECK;
     key.mv_size = sizeof(APISEC_META_MKCHECK) - 1;
 
@@ -692,7 +705,7 @@ apisec_store_open(apisec_store_t **stp, const char *dir, const uint8_t *mk,
 
     mdb_txn_reset(st->rtxn);
 
-    if ((!st->has_events || !st->has_usage)
+    if ((!st->has_events || !st->has_usage || !st->has_log_id)
         && !(flags & APISEC_OPEN_RDONLY))
     {
         mrc = mdb_txn_begin(st->env, NULL, 0, &txn);
@@ -703,6 +716,10 @@ apisec_store_open(apisec_store_t **stp, const char *dir, const uint8_t *mk,
             if (mrc == MDB_SUCCESS) {
                 mrc = mdb_dbi_open(txn, APISEC_DB_USAGE, MDB_CREATE,
                                    &st->usage);
+            }
+
+            if (mrc == MDB_SUCCESS && !st->has_log_id) {
+                mrc = apisec_log_id_new(txn, st->meta);
             }
 
             if (mrc == MDB_SUCCESS) {
@@ -723,6 +740,7 @@ apisec_store_open(apisec_store_t **stp, const char *dir, const uint8_t *mk,
 
         st->has_events = 1;
         st->has_usage = 1;
+        st->has_log_id = 1;
     }
 
     *stp = st;
@@ -2126,6 +2144,7 @@ apisec_store_restore(const char *file, const char *dir, const uint8_t *mk,
     uint64_t              copied;
     struct stat           sb;
     apisec_copy_t         c;
+    apisec_store_t       *st;
     apisec_backup_info_t  bi;
 
     memset(&bi, 0, sizeof(bi));
@@ -2275,6 +2294,38 @@ apisec_store_restore(const char *file, const char *dir, const uint8_t *mk,
     }
 
     if (rc != APISEC_OK) {
+        goto failed;
+    }
+
+    /*
+     * a new id for the event log: the sequence numbers after the
+     * backup's last event are given again, to other events
+     */
+
+    rc = apisec_store_open(&st, dir, mk, 0, 0, err, errlen);
+
+    if (rc == APISEC_OK) {
+        rc = apisec_store_new_log_id(st);
+
+        if (rc != APISEC_OK) {
+            apisec_store_err(err, errlen, "cannot give the restored event "
+                             "log a new id: %s", apisec_store_error(st));
+        }
+
+        apisec_store_close(st);
+    }
+
+    if (rc != APISEC_OK) {
+        n = snprintf(path, sizeof(path), "%s/data.mdb", dir);
+        if (n > 0 && (size_t) n < sizeof(path)) {
+            (void) unlink(path);
+        }
+
+        n = snprintf(path, sizeof(path), "%s/lock.mdb", dir);
+        if (n > 0 && (size_t) n < sizeof(path)) {
+            (void) unlink(path);
+        }
+
         goto failed;
     }
 
@@ -3180,6 +3231,97 @@ apisec_event_last(apisec_store_t *st, uint64_t *seq)
     mdb_txn_reset(st->rtxn);
 
     return rc;
+}
+
+
+/*
+ * The event log's id: 16 random bytes in meta, made by the first open
+ * that may write, and made anew by a restore, whose log gives again the
+ * sequence numbers that came after the backup.  Subscribers de-duplicate
+ * by the id and the sequence number together.
+ */
+
+static int
+apisec_log_id_new(MDB_txn *txn, MDB_dbi meta)
+{
+    int      mrc;
+    uint8_t  id[APISEC_LOG_ID_BYTES];
+    MDB_val  key, val;
+
+    if (apisec_random_bytes(id, sizeof(id)) != 0) {
+        return MDB_PANIC;
+    }
+
+    key.mv_data = APISEC_META_LOG_ID;
+    key.mv_size = sizeof(APISEC_META_LOG_ID) - 1;
+    val.mv_data = id;
+    val.mv_size = sizeof(id);
+
+    mrc = mdb_put(txn, meta, &key, &val, 0);
+
+    return mrc;
+}
+
+
+int
+apisec_store_log_id(apisec_store_t *st, char *out)
+{
+    int      rc, mrc;
+    MDB_val  key, val;
+
+    out[0] = '\0';
+
+    if (st == NULL) {
+        return APISEC_ERR_INVALID;
+    }
+
+    mrc = apisec_store_renew(st);
+    if (mrc != MDB_SUCCESS) {
+        return apisec_store_lmdb(st, mrc, "cannot begin a read transaction");
+    }
+
+    key.mv_data = APISEC_META_LOG_ID;
+    key.mv_size = sizeof(APISEC_META_LOG_ID) - 1;
+
+    mrc = mdb_get(st->rtxn, st->meta, &key, &val);
+
+    if (mrc == MDB_SUCCESS && val.mv_size == APISEC_LOG_ID_BYTES) {
+        apisec_hex_encode(val.mv_data, APISEC_LOG_ID_BYTES, out);
+        out[2 * APISEC_LOG_ID_BYTES] = '\0';
+        rc = APISEC_OK;
+
+    } else if (mrc == MDB_NOTFOUND) {
+        rc = APISEC_OK;             /* a store not yet opened to write */
+
+    } else {
+        rc = apisec_store_lmdb(st, mrc == MDB_SUCCESS ? MDB_CORRUPTED : mrc,
+                               "event log id");
+    }
+
+    mdb_txn_reset(st->rtxn);
+
+    return rc;
+}
+
+
+int
+apisec_store_new_log_id(apisec_store_t *st)
+{
+    int             rc, mrc;
+    apisec_wtxn_t  *w;
+
+    rc = apisec_store_begin(st, &w);
+    if (rc != APISEC_OK) {
+        return rc;
+    }
+
+    mrc = apisec_log_id_new(w->txn, st->meta);
+    if (mrc != MDB_SUCCESS) {
+        apisec_store_abort(w);
+        return apisec_store_lmdb(st, mrc, "event log id");
+    }
+
+    return apisec_store_commit(w);
 }
 
 

@@ -263,6 +263,15 @@ int apisec_event_foreach(apisec_store_t *st, uint64_t since,
     apisec_event_cb cb, void *arg);
 
 
+/*
+ * The event log's id, 32 hex digits into out (33 bytes), "" for a store
+ * no open has written yet; new_log_id gives the log a new one (restore).
+ */
+#define APISEC_LOG_ID_LEN          32
+
+int apisec_store_log_id(apisec_store_t *st, char *out);
+int apisec_store_new_log_id(apisec_store_t *st);
+
 /* the sequence number of the last event, 0 when there is none */
 int apisec_event_last(apisec_store_t *st, uint64_t *seq);
 

@@ -1277,6 +1277,12 @@ ngx_http_apisec_hooks_tick(ngx_event_t *ev)
             ngx_shmtx_unlock(&m->shpool->mutex);
         }
 
+        /* the log's id, for the receivers' de-duplication */
+
+        if (apisec_store_log_id(amcf->store, amcf->log_id) != APISEC_OK) {
+            amcf->log_id[0] = '\0';
+        }
+
         amcf->hooks_holder = 1;
     }
 
@@ -1527,7 +1533,8 @@ ngx_http_apisec_hook_request(ngx_http_apisec_delivery_t *d, ngx_str_t *json)
                  "Content-Type: application/json\r\n"
                  "Content-Length: \r\nUser-Agent: apisec\r\n"
                  "X-Apisec-Event-Id: \r\nX-Apisec-Timestamp: \r\n"
-                 "X-Apisec-Signature: \r\nConnection: close\r\n\r\n")
+                 "X-Apisec-Signature: \r\nConnection: close\r\n\r\n"
+                 "X-Apisec-Log-Id: \r\n") + APISEC_LOG_ID_LEN
           + hook->u.uri.len + hook->u.host.len + NGX_SIZE_T_LEN
           + NGX_INT64_LEN + NGX_TIME_T_LEN + sizeof(hex) + json->len;
 
@@ -1547,6 +1554,10 @@ ngx_http_apisec_hook_request(ngx_http_apisec_delivery_t *d, ngx_str_t *json)
                     "Content-Length: %uz\r\nUser-Agent: apisec\r\n"
                     "X-Apisec-Event-Id: %uL\r\nX-Apisec-Timestamp: %T\r\n",
                     json->len, d->seq, now);
+
+    if (d->amcf->log_id[0] != '\0') {
+        p = ngx_sprintf(p, "X-Apisec-Log-Id: %s\r\n", d->amcf->log_id);
+    }
 
     if (hex[0] != '\0') {
         p = ngx_sprintf(p, "X-Apisec-Signature: %s\r\n", hex);

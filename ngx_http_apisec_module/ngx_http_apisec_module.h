@@ -184,6 +184,7 @@ typedef struct {
     ngx_event_t                hooks_tick;     /* per worker */
     ngx_event_t                keys_tick;      /* per worker */
     ngx_uint_t                 hooks_holder;   /* holds the lease */
+    char                       log_id[APISEC_LOG_ID_LEN + 1];
 
     /* per worker, opened in init_process */
     apisec_store_t            *store;

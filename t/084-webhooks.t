@@ -177,6 +177,8 @@ Test::More::ok((!grep { Digest::SHA::hmac_sha256_hex("$_->{ts}.$_->{body}", 'ano
 Test::More::ok((!grep { abs($_->{ts} - time) > 60 } @h), 'X-Apisec-Timestamp is now');
 Test::More::is(join(' ', map { "$_->{method} $_->{type} $_->{ua}" } $h[0]),
                'POST application/json apisec', 'a JSON POST');
+Test::More::like($h[0]{log}, qr/^[0-9a-f]{32}$/, 'X-Apisec-Log-Id: the log\'s id');
+Test::More::ok((!grep { $_->{log} ne $h[0]{log} } @h), 'the same for every event');
 my @e = ApisecTest::events('whKey00001', 'withdrawal.requested');
 Test::More::is(scalar(@e), 3, 'the store has the three events');
 Test::More::is($h[2]{event}{seq}, $e[2]{seq}, 'the same events');

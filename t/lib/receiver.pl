@@ -66,6 +66,7 @@ while (my $c = $server->accept) {
 
         { method => $method, path => $path, id => $hdr{'x-apisec-event-id'},
           ts => $hdr{'x-apisec-timestamp'}, sig => $hdr{'x-apisec-signature'},
+          log => $hdr{'x-apisec-log-id'},
           type => $hdr{'content-type'}, ua => $hdr{'user-agent'},
           body => $body };
     };

@@ -1,9 +1,9 @@
 /*
  * Unit tests of the event log's store functions that the webhooks use:
  * the last sequence number, the subscribers' cursors (forwards only,
- * "never seen" apart from 0) and retention (only what is old and
+ * "never seen" apart from 0), retention (only what is old and
  * acknowledged, never the last event, so sequence numbers never start
- * again).
+ * again) and the log's id (kept, and new after a restore).
  */
 
 #include <stdlib.h>
@@ -88,6 +88,8 @@ main(void)
     int              i;
     char             dir[] = "/tmp/apisec-unit-events-XXXXXX";
     char             err[APISEC_ERR_LEN], name[APISEC_CURSOR_NAME_MAX + 2];
+    char             id1[APISEC_LOG_ID_LEN + 1], id2[APISEC_LOG_ID_LEN + 1];
+    char             file[128], dir2[128];
     uint64_t         seq, last;
     apisec_wtxn_t   *w;
     apisec_store_t  *st;
@@ -178,6 +180,40 @@ main(void)
     CHECK_INT(last, 10);
     CHECK_INT(append(st, "key.locked", 3000), 11);
 
+    /* the log's id: made by the first open that may write, kept */
+
+    CHECK_INT(apisec_store_log_id(st, id1), APISEC_OK);
+    CHECK_INT(strlen(id1), APISEC_LOG_ID_LEN);
+    CHECK(strspn(id1, "0123456789abcdef") == APISEC_LOG_ID_LEN);
+
+    /* a backup has it; a restore gives the log a new one, and the rest */
+
+    snprintf(file, sizeof(file), "%s.backup", dir);
+    snprintf(dir2, sizeof(dir2), "%s.restored", dir);
+    CHECK_INT(apisec_store_backup(st, file, 0, NULL), APISEC_OK);
+
+    apisec_store_close(st);
+
+    CHECK_INT(apisec_store_restore(file, dir2, mk, NULL, err, sizeof(err)),
+              APISEC_OK);
+    CHECK_INT(apisec_store_open(&st, dir2, mk, APISEC_OPEN_RDONLY, 0, err,
+                                sizeof(err)), APISEC_OK);
+    CHECK_INT(apisec_store_log_id(st, id2), APISEC_OK);
+    CHECK_INT(strlen(id2), APISEC_LOG_ID_LEN);
+    CHECK(strcmp(id1, id2) != 0);
+    CHECK_INT(apisec_event_last(st, &last), APISEC_OK);
+    CHECK_INT(last, 11);
+    CHECK_INT(apisec_cursor_get(st, "ops", &seq), APISEC_OK);
+    CHECK_INT(seq, 1ULL << 40);
+    apisec_store_close(st);
+
+    (void) unlink(file);
+    rm_rf(dir2);
+
+    CHECK_INT(apisec_store_open(&st, dir, mk, 0, 0, err, sizeof(err)),
+              APISEC_OK);
+    CHECK_INT(apisec_store_log_id(st, id2), APISEC_OK);
+    CHECK_STR(id2, id1);
     apisec_store_close(st);
 
     /* a read-only handle reads cursors and the last event too */
