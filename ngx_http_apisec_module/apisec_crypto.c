@@ -36,12 +36,22 @@ struct apisec_hmac_s {
 };
 
 
+/* an HMAC context whose key is set once: only its message changes */
+struct apisec_hmac_key_s {
+    EVP_MAC_CTX  *ctx;
+};
+
+
 static void apisec_crypto_err(char *err, size_t errlen, const char *fmt, ...)
 #if defined(__GNUC__) || defined(__clang__)
     __attribute__ ((format (printf, 3, 4)))
 #endif
     ;
 static int apisec_b64_value(int c);
+static EVP_MAC_CTX *apisec_mac_ctx(EVP_MAC *mac, const char *digest);
+static int apisec_mac_run(EVP_MAC_CTX *ctx, const uint8_t *key,
+    size_t keylen, const uint8_t *data, size_t len, uint8_t *out,
+    size_t outlen);
 
 
 static const char  apisec_alnum[] =
@@ -416,11 +426,60 @@ done:
 }
 
 
+/* a context of the HMAC of digest, no key yet */
+
+static EVP_MAC_CTX *
+apisec_mac_ctx(EVP_MAC *mac, const char *digest)
+{
+    OSSL_PARAM    params[2];
+    EVP_MAC_CTX  *ctx;
+
+    ctx = EVP_MAC_CTX_new(mac);
+    if (ctx == NULL) {
+        return NULL;
+    }
+
+    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+                                                 (char *) digest, 0);
+    params[1] = OSSL_PARAM_construct_end();
+
+    if (EVP_MAC_CTX_set_params(ctx, params) != 1) {
+        EVP_MAC_CTX_free(ctx);
+        return NULL;
+    }
+
+    return ctx;
+}
+
+
+/*
+ * One MAC of data into out[outlen]: with key, or with key NULL under the
+ * key the context already holds (EVP_MAC_init() then only starts again
+ * from the key's hashed pads).  On failure out is wiped and -1 returned.
+ */
+
+static int
+apisec_mac_run(EVP_MAC_CTX *ctx, const uint8_t *key, size_t keylen,
+    const uint8_t *data, size_t len, uint8_t *out, size_t outlen)
+{
+    size_t  n;
+
+    if (EVP_MAC_init(ctx, key, keylen, NULL) != 1
+        || (len > 0 && EVP_MAC_update(ctx, data, len) != 1)
+        || EVP_MAC_final(ctx, out, &n, outlen) != 1
+        || n != outlen)
+    {
+        apisec_wipe(out, outlen);
+        return -1;
+    }
+
+    return 0;
+}
+
+
 apisec_hmac_t *
 apisec_hmac_new(void)
 {
-    char            digest[] = "SHA256";
-    OSSL_PARAM      params[2];
     apisec_hmac_t  *h;
 
     h = calloc(1, sizeof(apisec_hmac_t));
@@ -433,16 +492,8 @@ apisec_hmac_new(void)
         goto failed;
     }
 
-    h->ctx = EVP_MAC_CTX_new(h->mac);
+    h->ctx = apisec_mac_ctx(h->mac, "SHA256");
     if (h->ctx == NULL) {
-        goto failed;
-    }
-
-    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
-                                                 digest, 0);
-    params[1] = OSSL_PARAM_construct_end();
-
-    if (EVP_MAC_CTX_set_params(h->ctx, params) != 1) {
         goto failed;
     }
 
@@ -477,8 +528,6 @@ int
 apisec_hmac_sha256(apisec_hmac_t *h, const uint8_t *key, size_t keylen,
     const uint8_t *data, size_t len, uint8_t *out)
 {
-    size_t  n;
-
     if (h == NULL || out == NULL || (key == NULL && keylen != 0)
         || (data == NULL && len != 0) || keylen > INT_MAX)
     {
@@ -494,22 +543,64 @@ apisec_hmac_sha256(apisec_hmac_t *h, const uint8_t *key, size_t keylen,
         key = apisec_empty_key;
     }
 
-    if (EVP_MAC_init(h->ctx, key, keylen, NULL) != 1) {
+    return apisec_mac_run(h->ctx, key, keylen, data, len, out,
+                          APISEC_SHA256_LEN);
+}
+
+
+apisec_hmac_key_t *
+apisec_hmac_key_new(apisec_hmac_t *h, const uint8_t *key, size_t keylen)
+{
+    apisec_hmac_key_t  *k;
+
+    if (h == NULL || (key == NULL && keylen != 0) || keylen > INT_MAX) {
+        return NULL;
+    }
+
+    if (key == NULL) {
+        key = apisec_empty_key;
+    }
+
+    k = calloc(1, sizeof(apisec_hmac_key_t));
+    if (k == NULL) {
+        return NULL;
+    }
+
+    k->ctx = apisec_mac_ctx(h->mac, "SHA256");
+
+    if (k->ctx == NULL || EVP_MAC_init(k->ctx, key, keylen, NULL) != 1) {
+        apisec_hmac_key_free(k);
+        return NULL;
+    }
+
+    return k;
+}
+
+
+void
+apisec_hmac_key_free(apisec_hmac_key_t *k)
+{
+    if (k == NULL) {
+        return;
+    }
+
+    /* OpenSSL wipes the key and the pads' states as it frees them */
+
+    EVP_MAC_CTX_free(k->ctx);
+    free(k);
+}
+
+
+int
+apisec_hmac_key_sha256(apisec_hmac_key_t *k, const uint8_t *data, size_t len,
+    uint8_t *out)
+{
+    if (k == NULL || out == NULL || (data == NULL && len != 0)) {
         return -1;
     }
 
-    if (len > 0 && EVP_MAC_update(h->ctx, data, len) != 1) {
-        return -1;
-    }
-
-    if (EVP_MAC_final(h->ctx, out, &n, APISEC_SHA256_LEN) != 1
-        || n != APISEC_SHA256_LEN)
-    {
-        apisec_wipe(out, APISEC_SHA256_LEN);
-        return -1;
-    }
-
-    return 0;
+    return apisec_mac_run(k->ctx, NULL, 0, data, len, out,
+                          APISEC_SHA256_LEN);
 }
 
 
@@ -597,7 +688,7 @@ apisec_hex_encode(const uint8_t *in, size_t n, char *out)
 int
 apisec_hex_decode(const char *in, size_t n, uint8_t *out, size_t outcap)
 {
-    int     hi, lo;
+    int     hi, lo, bad;
     size_t  i;
 
     if ((in == NULL && n != 0) || n % 2 != 0 || n / 2 > outcap
@@ -606,16 +697,21 @@ apisec_hex_decode(const char *in, size_t n, uint8_t *out, size_t outcap)
         return -1;
     }
 
+    /* a bad digit is -1: it leaves bad negative, checked once at the end */
+
+    bad = 0;
+
     for (i = 0; i < n; i += 2) {
-        hi = apisec_hex_value((unsigned char) in[i]);
-        lo = apisec_hex_value((unsigned char) in[i + 1]);
+        hi = apisec_hex_value(in[i]);
+        lo = apisec_hex_value(in[i + 1]);
 
-        if (hi < 0 || lo < 0) {
-            apisec_wipe(out, i / 2);
-            return -1;
-        }
+        bad |= hi | lo;
+        out[i / 2] = (uint8_t) (((unsigned) hi << 4) | (unsigned) lo);
+    }
 
-        out[i / 2] = (uint8_t) ((hi << 4) | lo);
+    if (bad < 0) {
+        apisec_wipe(out, n / 2);
+        return -1;
     }
 
     return (int) (n / 2);
@@ -790,11 +886,8 @@ apisec_totp(apisec_hmac_t *h, const uint8_t *secret, size_t len,
     uint64_t step, unsigned digits, unsigned *code)
 {
     int          i;
-    char         digest[] = "SHA1";
-    size_t       n;
     uint8_t      msg[8], mac[20];
     uint32_t     bin, mod;
-    OSSL_PARAM   params[2];
 
     if (h == NULL || secret == NULL || len == 0 || len > INT_MAX
         || digits < 6 || digits > 8 || code == NULL)
@@ -803,18 +896,8 @@ apisec_totp(apisec_hmac_t *h, const uint8_t *secret, size_t len,
     }
 
     if (h->sha1 == NULL) {
-        h->sha1 = EVP_MAC_CTX_new(h->mac);
+        h->sha1 = apisec_mac_ctx(h->mac, "SHA1");
         if (h->sha1 == NULL) {
-            return -1;
-        }
-
-        params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
-                                                     digest, 0);
-        params[1] = OSSL_PARAM_construct_end();
-
-        if (EVP_MAC_CTX_set_params(h->sha1, params) != 1) {
-            EVP_MAC_CTX_free(h->sha1);
-            h->sha1 = NULL;
             return -1;
         }
     }
@@ -824,12 +907,10 @@ apisec_totp(apisec_hmac_t *h, const uint8_t *secret, size_t len,
         step >>= 8;
     }
 
-    if (EVP_MAC_init(h->sha1, secret, len, NULL) != 1
-        || EVP_MAC_update(h->sha1, msg, sizeof(msg)) != 1
-        || EVP_MAC_final(h->sha1, mac, &n, sizeof(mac)) != 1
-        || n != sizeof(mac))
+    if (apisec_mac_run(h->sha1, secret, len, msg, sizeof(msg), mac,
+                       sizeof(mac))
+        != 0)
     {
-        apisec_wipe(mac, sizeof(mac));
         return -1;
     }
 

@@ -14,8 +14,13 @@
 
 static int apisec_name_next(apisec_bytes_t *n, size_t *i);
 static int apisec_name_check(apisec_bytes_t n);
+static unsigned apisec_name_plain(apisec_bytes_t n);
 static int apisec_name_eq(apisec_bytes_t a, apisec_bytes_t b);
 static int apisec_name_is(apisec_bytes_t a, const char *name);
+static int apisec_param_is(const apisec_param_t *p, const char *name,
+    size_t len);
+static int apisec_param_same(const apisec_param_t *x,
+    const apisec_param_t *y);
 static apisec_err_t apisec_params_unique(apisec_auth_t *a);
 static size_t apisec_copy_without(unsigned char *dst, apisec_bytes_t src,
     const apisec_param_t *cut);
@@ -126,9 +131,8 @@ apisec_err_t
 apisec_scheme_key(const apisec_scheme_t *s, const apisec_req_t *r,
     apisec_auth_t *a)
 {
-    size_t                i, n, start;
-    apisec_bytes_t        k;
-    const unsigned char  *p;
+    size_t          i, n, start;
+    apisec_bytes_t  k;
 
     if (s->key_param != NULL) {
 
@@ -176,16 +180,9 @@ apisec_scheme_key(const apisec_scheme_t *s, const apisec_req_t *r,
         return APISEC_E_KEY_UNKNOWN;
     }
 
-    p = k.data;
-
-    for (i = 0; i < k.len; i++) {
-        if (!((p[i] >= 'a' && p[i] <= 'z') || (p[i] >= 'A' && p[i] <= 'Z')
-              || (p[i] >= '0' && p[i] <= '9')
-              || p[i] == '.' || p[i] == '_' || p[i] == '-'))
-        {
-            a->detail = "the key has characters no key has";
-            return APISEC_E_KEY_UNKNOWN;
-        }
+    if (!apisec_valid_access_key((const char *) k.data, k.len)) {
+        a->detail = "the key has characters no key has";
+        return APISEC_E_KEY_UNKNOWN;
     }
 
     return APISEC_E_OK;
@@ -216,9 +213,30 @@ apisec_scheme_verify(const apisec_scheme_t *s, apisec_auth_t *a,
     int64_t now_ms, apisec_hmac_t *h, const unsigned char *secret,
     size_t secret_len)
 {
-    int            ok;
-    int64_t        future;
+    apisec_err_t   rc;
     unsigned char  mac[APISEC_SHA256_LEN];
+
+    rc = apisec_scheme_window(s, a, now_ms);
+    if (rc != APISEC_E_OK) {
+        return rc;
+    }
+
+    if (apisec_hmac_sha256(h, secret, secret_len, a->canon, a->canon_len, mac)
+        != 0)
+    {
+        a->detail = "HMAC failed";
+        return APISEC_E_STORE_UNAVAILABLE;
+    }
+
+    return apisec_scheme_match(a, mac);
+}
+
+
+apisec_err_t
+apisec_scheme_window(const apisec_scheme_t *s, apisec_auth_t *a,
+    int64_t now_ms)
+{
+    int64_t  future;
 
     future = (s->future_ms >= 0) ? s->future_ms : a->window_ms + 1;
 
@@ -232,16 +250,18 @@ apisec_scheme_verify(const apisec_scheme_t *s, apisec_auth_t *a,
         return APISEC_E_TIMESTAMP_INVALID;
     }
 
-    if (apisec_hmac_sha256(h, secret, secret_len, a->canon, a->canon_len, mac)
-        != 0)
-    {
-        a->detail = "HMAC failed";
-        return APISEC_E_STORE_UNAVAILABLE;
-    }
+    return APISEC_E_OK;
+}
 
-    ok = apisec_ct_equal(mac, sizeof(mac), a->mac, a->mac_len);
 
-    apisec_wipe(mac, sizeof(mac));
+apisec_err_t
+apisec_scheme_match(apisec_auth_t *a, unsigned char mac[APISEC_SHA256_LEN])
+{
+    int  ok;
+
+    ok = apisec_ct_equal(mac, APISEC_SHA256_LEN, a->mac, a->mac_len);
+
+    apisec_wipe(mac, APISEC_SHA256_LEN);
 
     if (!ok) {
         a->detail = "the signature does not match";
@@ -260,52 +280,51 @@ apisec_scheme_verify(const apisec_scheme_t *s, apisec_auth_t *a,
 apisec_err_t
 apisec_params_split(apisec_bytes_t src, unsigned in_body, apisec_auth_t *a)
 {
-    size_t           i, start, eq;
-    apisec_param_t  *p;
+    size_t                start, end;
+    apisec_param_t       *p;
+    const unsigned char  *c;
 
-    i = 0;
+    for (start = 0; start < src.len; start = end + 1) {
 
-    while (i <= src.len) {
-        start = i;
-        eq = (size_t) -1;
+        c = memchr(src.data + start, '&', src.len - start);
+        end = (c != NULL) ? (size_t) (c - src.data) : src.len;
 
-        while (i < src.len && src.data[i] != '&') {
-            if (src.data[i] == '=' && eq == (size_t) -1) {
-                eq = i;
-            }
-            i++;
+        if (end == start) {
+            continue;
         }
 
-        if (i > start) {
-            if (a->nparams == APISEC_PARAMS_MAX) {
-                a->detail = "too many parameters";
-                return APISEC_E_REQUEST_MALFORMED;
-            }
-
-            p = &a->params[a->nparams++];
-            p->start = start;
-            p->end = i;
-            p->in_body = in_body;
-            p->name.data = src.data + start;
-
-            if (eq == (size_t) -1) {
-                p->name.len = i - start;
-                p->value.data = src.data + i;
-                p->value.len = 0;
-
-            } else {
-                p->name.len = eq - start;
-                p->value.data = src.data + eq + 1;
-                p->value.len = i - eq - 1;
-            }
-
-            if (apisec_name_check(p->name) != 0) {
-                a->detail = "a parameter name is malformed or too long";
-                return APISEC_E_REQUEST_MALFORMED;
-            }
+        if (a->nparams == APISEC_PARAMS_MAX) {
+            a->detail = "too many parameters";
+            return APISEC_E_REQUEST_MALFORMED;
         }
 
-        i++;
+        p = &a->params[a->nparams++];
+        p->start = start;
+        p->end = end;
+        p->in_body = in_body;
+        p->name.data = src.data + start;
+
+        c = memchr(src.data + start, '=', end - start);
+
+        if (c == NULL) {
+            p->name.len = end - start;
+            p->value.data = src.data + end;
+            p->value.len = 0;
+
+        } else {
+            p->name.len = c - p->name.data;
+            p->value.data = c + 1;
+            p->value.len = end - (start + p->name.len) - 1;
+        }
+
+        p->plain = apisec_name_plain(p->name);
+
+        if ((p->plain && p->name.len > APISEC_PARAM_NAME_MAX)
+            || (!p->plain && apisec_name_check(p->name) != 0))
+        {
+            a->detail = "a parameter name is malformed or too long";
+            return APISEC_E_REQUEST_MALFORMED;
+        }
     }
 
     return APISEC_E_OK;
@@ -315,10 +334,13 @@ apisec_params_split(apisec_bytes_t src, unsigned in_body, apisec_auth_t *a)
 const apisec_param_t *
 apisec_params_find(const apisec_auth_t *a, const char *name)
 {
+    size_t    len;
     unsigned  i;
 
+    len = strlen(name);
+
     for (i = 0; i < a->nparams; i++) {
-        if (apisec_name_is(a->params[i].name, name)) {
+        if (apisec_param_is(&a->params[i], name, len)) {
             return &a->params[i];
         }
     }
@@ -330,8 +352,9 @@ apisec_params_find(const apisec_auth_t *a, const char *name)
 int
 apisec_parse_uint(apisec_bytes_t v, size_t maxdigits, int64_t *out)
 {
-    size_t   i;
-    int64_t  n;
+    size_t    i;
+    int64_t   n;
+    unsigned  d;
 
     if (v.len == 0 || v.len > maxdigits || maxdigits > 18) {
         return -1;
@@ -340,11 +363,13 @@ apisec_parse_uint(apisec_bytes_t v, size_t maxdigits, int64_t *out)
     n = 0;
 
     for (i = 0; i < v.len; i++) {
-        if (v.data[i] < '0' || v.data[i] > '9') {
+        d = (unsigned) v.data[i] - '0';
+
+        if (d > 9) {
             return -1;
         }
 
-        n = n * 10 + (v.data[i] - '0');
+        n = n * 10 + d;
     }
 
     *out = n;
@@ -420,6 +445,23 @@ apisec_name_check(apisec_bytes_t n)
 }
 
 
+/* 1 when n has no escape: then its bytes are its decoded name */
+
+static unsigned
+apisec_name_plain(apisec_bytes_t n)
+{
+    size_t  i;
+
+    for (i = 0; i < n.len; i++) {
+        if (n.data[i] == '%' || n.data[i] == '+') {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
 static int
 apisec_name_eq(apisec_bytes_t a, apisec_bytes_t b)
 {
@@ -468,6 +510,33 @@ apisec_name_is(apisec_bytes_t a, const char *name)
 }
 
 
+/* whether p's decoded name is name (of len bytes, no escape in it) */
+
+static int
+apisec_param_is(const apisec_param_t *p, const char *name, size_t len)
+{
+    if (p->plain) {
+        return p->name.len == len && memcmp(p->name.data, name, len) == 0;
+    }
+
+    return apisec_name_is(p->name, name);
+}
+
+
+/* whether x and y have the same decoded name */
+
+static int
+apisec_param_same(const apisec_param_t *x, const apisec_param_t *y)
+{
+    if (x->plain && y->plain) {
+        return x->name.len == y->name.len
+               && memcmp(x->name.data, y->name.data, x->name.len) == 0;
+    }
+
+    return apisec_name_eq(x->name, y->name);
+}
+
+
 /* every parameter name once, across the query and the body */
 
 static apisec_err_t
@@ -477,7 +546,7 @@ apisec_params_unique(apisec_auth_t *a)
 
     for (i = 1; i < a->nparams; i++) {
         for (j = 0; j < i; j++) {
-            if (apisec_name_eq(a->params[i].name, a->params[j].name)) {
+            if (apisec_param_same(&a->params[i], &a->params[j])) {
                 a->detail = apisec_name_is(a->params[i].name, "signature")
                             ? "the signature is sent twice"
                             : "a parameter is sent twice";

@@ -92,6 +92,7 @@ typedef struct {
     size_t                start;     /* offset of the name in its source */
     size_t                end;       /* offset just past the value */
     unsigned              in_body:1;
+    unsigned              plain:1;   /* no '%' or '+': name is decoded */
 } apisec_param_t;
 
 
@@ -168,6 +169,17 @@ apisec_err_t apisec_scheme_parse(const apisec_scheme_t *s,
 apisec_err_t apisec_scheme_verify(const apisec_scheme_t *s, apisec_auth_t *a,
     int64_t now_ms, apisec_hmac_t *h, const unsigned char *secret,
     size_t secret_len);
+
+/*
+ * The two halves of apisec_scheme_verify, for a caller that computes the
+ * HMAC-SHA256 of the canonical bytes itself (nginx, with a key prepared
+ * once): the timestamp window, then the MAC against the signature in
+ * constant time (mac is wiped).
+ */
+apisec_err_t apisec_scheme_window(const apisec_scheme_t *s, apisec_auth_t *a,
+    int64_t now_ms);
+apisec_err_t apisec_scheme_match(apisec_auth_t *a,
+    unsigned char mac[APISEC_SHA256_LEN]);
 
 /*
  * Split a query string or form body into a->params (appending), bounding

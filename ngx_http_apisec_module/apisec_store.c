@@ -63,6 +63,45 @@
 #define APISEC_IP_REC_LEN           18      /* family, prefix, 16 bytes */
 
 
+/*
+ * The cache of the keys a handle reads (APISEC_OPEN_CACHE): each record as
+ * stored and as decoded, and its secret made ready for HMAC-SHA256, found
+ * by access key in a hash table, the least recently used dropped first.
+ * An entry is used while the store's last transaction is still the one it
+ * was read in, or while the record's bytes in the store are the same; a
+ * key that apisecctl changed is decoded again at its next request.
+ */
+
+typedef struct apisec_kc_link_s  apisec_kc_link_t;
+typedef struct apisec_kc_entry_s  apisec_kc_entry_t;
+
+struct apisec_kc_link_s {
+    apisec_kc_link_t   *prev;
+    apisec_kc_link_t   *next;
+};
+
+struct apisec_kc_entry_s {
+    apisec_kc_link_t    lru;            /* first: an entry is its link */
+    apisec_kc_entry_t  *next;           /* in its bucket */
+    uint32_t            hash;
+    size_t              txnid;          /* the snapshot it was last seen in */
+    size_t              len;            /* of rec */
+    size_t              cap;
+    uint8_t            *rec;            /* the record as stored */
+    apisec_hmac_key_t  *mac;            /* key.secret's, made on first use */
+    apisec_key_t        key;            /* the record decoded */
+};
+
+typedef struct {
+    apisec_kc_entry_t **buckets;
+    size_t              mask;           /* buckets less one */
+    size_t              n;
+    size_t              max;
+    apisec_kc_link_t    lru;            /* lru.next: most recently used */
+    apisec_kc_entry_t  *last;           /* of the last apisec_key_get */
+} apisec_kc_t;
+
+
 struct apisec_store_s {
     MDB_env        *env;
     MDB_txn        *rtxn;           /* renewable, reset between calls */
@@ -84,6 +123,7 @@ struct apisec_store_s {
     char           *dir;
     uint8_t         mk[APISEC_MASTER_KEY_LEN];
     char            err[APISEC_ERR_LEN];
+    apisec_kc_t    *cache;          /* APISEC_OPEN_CACHE */
 };
 
 
@@ -124,6 +164,15 @@ static int apisec_store_check(apisec_store_t *st, MDB_txn *txn, char *err,
 static int apisec_store_lmdb(apisec_store_t *st, int mrc, const char *what);
 static int apisec_store_remap(apisec_store_t *st);
 static int apisec_store_renew(apisec_store_t *st);
+static apisec_kc_t *apisec_kc_new(size_t max);
+static void apisec_kc_free(apisec_kc_t *kc);
+static uint32_t apisec_kc_hash(const char *ak, size_t len);
+static apisec_kc_entry_t *apisec_kc_find(apisec_kc_t *kc, const char *ak,
+    size_t len, uint32_t hash);
+static void apisec_kc_use(apisec_kc_t *kc, apisec_kc_entry_t *e);
+static void apisec_kc_put(apisec_kc_t *kc, apisec_kc_entry_t *e,
+    uint32_t hash, size_t txnid, const MDB_val *val, const apisec_key_t *k);
+static void apisec_kc_drop(apisec_kc_t *kc, apisec_kc_entry_t *e);
 static void apisec_store_grow(apisec_store_t *st);
 static int apisec_store_record(apisec_store_t *st, const MDB_val *key,
     const MDB_val *val, apisec_key_t *out);
@@ -743,6 +792,16 @@ apisec_store_open(apisec_store_t **stp, const char *dir, const uint8_t *mk,
         st->has_log_id = 1;
     }
 
+    if (flags & APISEC_OPEN_CACHE) {
+        st->cache = apisec_kc_new(APISEC_KEY_CACHE_MAX);
+        if (st->cache == NULL) {
+            apisec_store_err(err, errlen, "cannot open store \"%s\": out "
+                             "of memory", dir);
+            rc = APISEC_ERR_SYSTEM;
+            goto failed;
+        }
+    }
+
     *stp = st;
 
     return APISEC_OK;
@@ -773,6 +832,8 @@ apisec_store_close(apisec_store_t *st)
     if (st->env != NULL) {
         mdb_env_close(st->env);
     }
+
+    apisec_kc_free(st->cache);
 
     (void) pthread_mutex_destroy(&st->wlock);
 
@@ -1027,14 +1088,18 @@ int
 apisec_key_get(apisec_store_t *st, const char *ak, size_t aklen,
     apisec_key_t *out)
 {
-    int      rc, mrc;
-    MDB_val  key, val;
+    int                 rc, mrc;
+    size_t              txnid;
+    MDB_val             key, val;
+    uint32_t            hash;
+    apisec_kc_t        *kc;
+    apisec_kc_entry_t  *e;
 
     if (st == NULL || ak == NULL || out == NULL) {
         return APISEC_ERR_INVALID;
     }
 
-    if (!apisec_valid_access_key(ak, aklen)) {
+    if (aklen == 0 || aklen > APISEC_KEY_MAX) {
         apisec_store_err(st->err, sizeof(st->err), "invalid access key");
         return APISEC_ERR_NOTFOUND;
     }
@@ -1044,21 +1109,342 @@ apisec_key_get(apisec_store_t *st, const char *ak, size_t aklen,
         return apisec_store_lmdb(st, mrc, "cannot begin a read transaction");
     }
 
+    kc = st->cache;
+    e = NULL;
+    hash = 0;
+    txnid = 0;
+
+    if (kc != NULL) {
+        kc->last = NULL;
+        hash = apisec_kc_hash(ak, aklen);
+        txnid = mdb_txn_id(st->rtxn);
+        e = apisec_kc_find(kc, ak, aklen, hash);
+
+        /* a key in the cache was valid when it was decoded */
+
+        if (e != NULL && e->txnid == txnid) {
+            goto cached;
+        }
+    }
+
+    if (e == NULL && !apisec_valid_access_key(ak, aklen)) {
+        apisec_store_err(st->err, sizeof(st->err), "invalid access key");
+        rc = APISEC_ERR_NOTFOUND;
+        goto done;
+    }
+
     key.mv_data = (void *) ak;
     key.mv_size = aklen;
 
     mrc = mdb_get(st->rtxn, st->keys, &key, &val);
 
-    if (mrc == MDB_SUCCESS) {
-        rc = apisec_store_record(st, &key, &val, out);
+    if (mrc != MDB_SUCCESS) {
+        if (e != NULL) {
+            apisec_kc_drop(kc, e);
+        }
 
-    } else {
         rc = apisec_store_lmdb(st, mrc, "key lookup");
+        goto done;
     }
+
+    if (e != NULL && e->len == val.mv_size
+        && memcmp(e->rec, val.mv_data, val.mv_size) == 0)
+    {
+        e->txnid = txnid;
+        goto cached;
+    }
+
+    rc = apisec_store_record(st, &key, &val, out);
+
+    if (kc != NULL) {
+        if (rc == APISEC_OK) {
+            apisec_kc_put(kc, e, hash, txnid, &val, out);
+
+        } else if (e != NULL) {
+            apisec_kc_drop(kc, e);
+        }
+    }
+
+    goto done;
+
+cached:
+
+    memcpy(out, &e->key, sizeof(apisec_key_t));
+    apisec_kc_use(kc, e);
+    kc->last = e;
+    rc = APISEC_OK;
+
+done:
 
     mdb_txn_reset(st->rtxn);
 
     return rc;
+}
+
+
+int
+apisec_key_hmac(apisec_store_t *st, apisec_hmac_t *h, const apisec_key_t *k,
+    const uint8_t *data, size_t len, uint8_t *mac)
+{
+    int                 rc, n;
+    char                secret[APISEC_SECRET_MAX];
+    size_t              slen;
+    apisec_kc_entry_t  *e;
+    apisec_hmac_key_t  *hk;
+
+    if (st == NULL || h == NULL || k == NULL || mac == NULL) {
+        return APISEC_ERR_INVALID;
+    }
+
+    /* the entry of the last apisec_key_get, when it is this key as read */
+
+    e = (st->cache != NULL) ? st->cache->last : NULL;
+
+    if (e != NULL
+        && (e->key.secret_len != k->secret_len
+            || memcmp(e->key.secret, k->secret, k->secret_len) != 0
+            || strcmp(e->key.access_key, k->access_key) != 0))
+    {
+        e = NULL;
+    }
+
+    hk = (e != NULL) ? e->mac : NULL;
+    n = 0;
+
+    if (hk == NULL) {
+        rc = apisec_key_get_secret(st, k, secret, sizeof(secret), &slen);
+        if (rc != APISEC_OK) {
+            return rc;
+        }
+
+        if (e != NULL) {
+            /* made ready once, for the key's next requests */
+            hk = apisec_hmac_key_new(h, (const uint8_t *) secret, slen);
+            e->mac = hk;
+        }
+
+        if (hk == NULL) {
+            n = apisec_hmac_sha256(h, (const uint8_t *) secret, slen, data,
+                                   len, mac);
+        }
+
+        apisec_wipe(secret, sizeof(secret));
+    }
+
+    if (hk != NULL) {
+        n = apisec_hmac_key_sha256(hk, data, len, mac);
+    }
+
+    if (n != 0) {
+        apisec_store_err(st->err, sizeof(st->err), "HMAC-SHA256 failed");
+        return APISEC_ERR_CRYPTO;
+    }
+
+    return APISEC_OK;
+}
+
+
+static apisec_kc_t *
+apisec_kc_new(size_t max)
+{
+    size_t        n;
+    apisec_kc_t  *kc;
+
+    kc = calloc(1, sizeof(apisec_kc_t));
+    if (kc == NULL) {
+        return NULL;
+    }
+
+    /* about two buckets an entry */
+
+    for (n = 1; n < 2 * max; n <<= 1) { /* void */ }
+
+    kc->buckets = calloc(n, sizeof(apisec_kc_entry_t *));
+    if (kc->buckets == NULL) {
+        free(kc);
+        return NULL;
+    }
+
+    kc->mask = n - 1;
+    kc->max = max;
+    kc->lru.prev = &kc->lru;
+    kc->lru.next = &kc->lru;
+
+    return kc;
+}
+
+
+static void
+apisec_kc_free(apisec_kc_t *kc)
+{
+    size_t              i;
+    apisec_kc_entry_t  *e, *next;
+
+    if (kc == NULL) {
+        return;
+    }
+
+    for (i = 0; i <= kc->mask; i++) {
+        for (e = kc->buckets[i]; e != NULL; e = next) {
+            next = e->next;
+            apisec_hmac_key_free(e->mac);
+            free(e->rec);
+            free(e);
+        }
+    }
+
+    free(kc->buckets);
+    free(kc);
+}
+
+
+/*
+ * FNV-1a, eight bytes at a time: the table holds only keys found in the
+ * store, so that a chosen access key cannot crowd a bucket
+ */
+
+static uint32_t
+apisec_kc_hash(const char *ak, size_t len)
+{
+    size_t    i;
+    uint64_t  h, w;
+
+    h = 14695981039346656037ULL;
+
+    for (i = 0; i + 8 <= len; i += 8) {
+        memcpy(&w, ak + i, 8);
+        h = (h ^ w) * 1099511628211ULL;
+    }
+
+    for ( /* void */ ; i < len; i++) {
+        h = (h ^ (uint8_t) ak[i]) * 1099511628211ULL;
+    }
+
+    return (uint32_t) (h ^ (h >> 32));
+}
+
+
+static apisec_kc_entry_t *
+apisec_kc_find(apisec_kc_t *kc, const char *ak, size_t len, uint32_t hash)
+{
+    apisec_kc_entry_t  *e;
+
+    for (e = kc->buckets[hash & kc->mask]; e != NULL; e = e->next) {
+        if (e->hash == hash && memcmp(e->key.access_key, ak, len) == 0
+            && e->key.access_key[len] == '\0')
+        {
+            return e;
+        }
+    }
+
+    return NULL;
+}
+
+
+/* e to the front of the LRU list (unlinked first when linked) */
+
+static void
+apisec_kc_use(apisec_kc_t *kc, apisec_kc_entry_t *e)
+{
+    if (e->lru.next != NULL) {
+        e->lru.prev->next = e->lru.next;
+        e->lru.next->prev = e->lru.prev;
+    }
+
+    e->lru.prev = &kc->lru;
+    e->lru.next = kc->lru.next;
+    kc->lru.next->prev = &e->lru;
+    kc->lru.next = &e->lru;
+}
+
+
+/*
+ * The record val, decoded into k, into e (NULL: a new entry, or the least
+ * recently used one when the cache is full).  Without memory, nothing is
+ * cached.
+ */
+
+static void
+apisec_kc_put(apisec_kc_t *kc, apisec_kc_entry_t *e, uint32_t hash,
+    size_t txnid, const MDB_val *val, const apisec_key_t *k)
+{
+    uint8_t  *rec;
+
+    if (e == NULL && kc->n == kc->max) {
+        apisec_kc_drop(kc, (apisec_kc_entry_t *) kc->lru.prev);
+    }
+
+    if (e == NULL) {
+        e = calloc(1, sizeof(apisec_kc_entry_t));
+        if (e == NULL) {
+            return;
+        }
+
+        e->hash = hash;
+        e->next = kc->buckets[hash & kc->mask];
+        kc->buckets[hash & kc->mask] = e;
+        kc->n++;
+    }
+
+    if (e->cap < val->mv_size) {
+        rec = realloc(e->rec, val->mv_size);
+        if (rec == NULL) {
+            apisec_kc_drop(kc, e);
+            return;
+        }
+
+        e->rec = rec;
+        e->cap = val->mv_size;
+    }
+
+    /* a secret sealed again (rotated) is made ready again */
+
+    if (e->mac != NULL
+        && (e->key.secret_len != k->secret_len
+            || memcmp(e->key.secret, k->secret, k->secret_len) != 0))
+    {
+        apisec_hmac_key_free(e->mac);
+        e->mac = NULL;
+    }
+
+    memcpy(e->rec, val->mv_data, val->mv_size);
+    e->len = val->mv_size;
+    e->txnid = txnid;
+    memcpy(&e->key, k, sizeof(apisec_key_t));
+
+    apisec_kc_use(kc, e);
+    kc->last = e;
+}
+
+
+/* unlinks and frees e (and wipes its prepared key) */
+
+static void
+apisec_kc_drop(apisec_kc_t *kc, apisec_kc_entry_t *e)
+{
+    apisec_kc_entry_t  **pp;
+
+    for (pp = &kc->buckets[e->hash & kc->mask]; *pp != e; pp = &(*pp)->next) {
+        /* void */
+    }
+
+    *pp = e->next;
+
+    if (e->lru.next != NULL) {
+        e->lru.prev->next = e->lru.next;
+        e->lru.next->prev = e->lru.prev;
+    }
+
+    if (kc->last == e) {
+        kc->last = NULL;
+    }
+
+    kc->n--;
+
+    apisec_hmac_key_free(e->mac);
+    free(e->rec);
+    apisec_wipe(&e->key, sizeof(apisec_key_t));
+    free(e);
 }
 
 

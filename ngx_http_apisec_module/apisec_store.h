@@ -52,6 +52,9 @@
 #define APISEC_USAGE_KEY_MAX       511     /* LMDB's largest key */
 
 #define APISEC_OPEN_RDONLY         0x01    /* MDB_RDONLY */
+#define APISEC_OPEN_CACHE          0x02    /* keep the keys read, below */
+
+#define APISEC_KEY_CACHE_MAX       16384   /* keys kept by APISEC_OPEN_CACHE */
 
 
 typedef enum {
@@ -176,9 +179,26 @@ int apisec_store_restore(const char *file, const char *dir,
  * Read path: one lookup in the handle's renewable read transaction
  * (renew, get, decode into out, reset).  Handles MDB_MAP_RESIZED (another
  * process grew the map) by adopting the new size and retrying once.
+ *
+ * A handle opened with APISEC_OPEN_CACHE (nginx's workers) keeps the last
+ * APISEC_KEY_CACHE_MAX keys it found, as stored and decoded: a key read
+ * again is copied out without a lookup while no transaction was committed
+ * since, and without decoding while its record is byte for byte the same;
+ * a change by apisecctl is seen at the key's next read, as without the
+ * cache.
  */
 int apisec_key_get(apisec_store_t *st, const char *ak, size_t aklen,
     apisec_key_t *out);
+
+/*
+ * HMAC-SHA256 of data under k's secret into mac (32 bytes).  With
+ * APISEC_OPEN_CACHE and k as the last apisec_key_get found it, the secret
+ * is unsealed once and its HMAC key kept ready in the cache until the
+ * record's sealed secret changes; otherwise it is unsealed for this once.
+ * The secret itself never leaves the store's functions.
+ */
+int apisec_key_hmac(apisec_store_t *st, apisec_hmac_t *h,
+    const apisec_key_t *k, const uint8_t *data, size_t len, uint8_t *mac);
 
 /* every key in access-key order, in one read transaction; cb != 0 stops */
 int apisec_key_foreach(apisec_store_t *st, apisec_key_cb cb, void *arg);

@@ -1237,8 +1237,7 @@ ngx_http_apisec_check(ngx_http_request_t *r, ngx_http_apisec_ctx_t *ctx,
 {
     ngx_log_t                     rlog;
     int                           rc;
-    char                          secret[APISEC_SECRET_MAX + 1];
-    size_t                        secret_len;
+    u_char                        mac[APISEC_SHA256_LEN];
     int64_t                       now_ms, window;
     ngx_time_t                   *tp;
     apisec_key_t                  key;
@@ -1368,9 +1367,18 @@ ngx_http_apisec_check(ngx_http_request_t *r, ngx_http_apisec_ctx_t *ctx,
         return err;
     }
 
+    err = apisec_scheme_window(scheme, &auth, now_ms);
+
+    if (err != APISEC_E_OK) {
+        *detail = auth.detail;
+        return err;
+    }
+
+    /* the store's HMAC: the key's secret is unsealed once, then kept ready */
+
     if (amcf->hmac == NULL
-        || apisec_key_get_secret(store, &key, secret, sizeof(secret),
-                                 &secret_len)
+        || apisec_key_hmac(store, amcf->hmac, &key, auth.canon,
+                           auth.canon_len, mac)
            != APISEC_OK)
     {
         ngx_log_error(NGX_LOG_ALERT, ngx_http_apisec_rlog(r, &rlog), 0,
@@ -1380,10 +1388,7 @@ ngx_http_apisec_check(ngx_http_request_t *r, ngx_http_apisec_ctx_t *ctx,
         return APISEC_E_STORE_UNAVAILABLE;
     }
 
-    err = apisec_scheme_verify(scheme, &auth, now_ms, amcf->hmac,
-                               (const unsigned char *) secret, secret_len);
-
-    apisec_wipe(secret, sizeof(secret));
+    err = apisec_scheme_match(&auth, mac);
 
     if (err != APISEC_E_OK) {
         *detail = auth.detail;
@@ -1526,10 +1531,14 @@ ngx_http_apisec_request(ngx_http_request_t *r, const apisec_scheme_t *s,
         }
 
         for (j = 0; j < nh; j++) {
+
+            /* as the scheme spells it (most clients), or in another case */
+
             if (h[i].key.len != n[j]
-                || ngx_strncasecmp(h[i].key.data, (u_char *) s->headers[j],
-                                   n[j])
-                   != 0)
+                || (ngx_memcmp(h[i].key.data, s->headers[j], n[j]) != 0
+                    && ngx_strncasecmp(h[i].key.data,
+                                       (u_char *) s->headers[j], n[j])
+                       != 0))
             {
                 continue;
             }
@@ -1794,8 +1803,8 @@ ngx_http_apisec_store(ngx_log_t *log, ngx_http_apisec_main_conf_t *amcf)
     amcf->reopen_at = ngx_current_msec + NGX_HTTP_APISEC_REOPEN_MSEC;
 
     if (apisec_store_open(&amcf->store, (char *) amcf->store_path.data,
-                          amcf->master_key, 0, amcf->map_size,
-                          err, sizeof(err))
+                          amcf->master_key, APISEC_OPEN_CACHE,
+                          amcf->map_size, err, sizeof(err))
         != APISEC_OK)
     {
         amcf->store = NULL;

@@ -1,0 +1,547 @@
+/*
+ * Unit tests of what nginx's workers use on every request: a prepared
+ * HMAC-SHA256 key (apisec_hmac_key_*, RFC 4231 and against
+ * apisec_hmac_sha256), and the key cache of a store handle opened with
+ * APISEC_OPEN_CACHE (apisec_key_get, apisec_key_hmac): a key changed,
+ * rotated, disabled or deleted, by this handle or by another process, is
+ * seen at its next read; more keys than the cache holds.
+ */
+
+
+#include <dirent.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "unit.h"
+#include "apisec_store.h"
+
+
+static void rm_rf(const char *dir);
+static const char *new_store(const char *name);
+static void make_key(apisec_store_t *st, apisec_key_t *k, const char *ak,
+    const char *secret);
+static int put(apisec_store_t *st, const apisec_key_t *k);
+static int del(apisec_store_t *st, const char *ak);
+static int hmac_is(apisec_store_t *st, apisec_hmac_t *h,
+    const apisec_key_t *k, const char *secret, const char *msg);
+static int in_child(const char *dir, const char *ak, const char *secret,
+    int status);
+static void test_prepared(void);
+static void test_cache(void);
+static void test_other_process(void);
+static void test_many(void);
+
+
+static char     base[] = "/tmp/apisec-kc-XXXXXX";
+static char     dirbuf[512];
+static uint8_t  mk[APISEC_MASTER_KEY_LEN];
+
+
+static void
+rm_rf(const char *dir)
+{
+    DIR            *d;
+    char            path[1024];
+    struct dirent  *e;
+
+    d = opendir(dir);
+    if (d == NULL) {
+        return;
+    }
+
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
+            snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+            (void) unlink(path);
+        }
+    }
+
+    closedir(d);
+    (void) rmdir(dir);
+}
+
+
+static const char *
+new_store(const char *name)
+{
+    char  err[APISEC_ERR_LEN];
+
+    snprintf(dirbuf, sizeof(dirbuf), "%s/%s", base, name);
+    rm_rf(dirbuf);
+
+    if (apisec_store_init(dirbuf, mk, 0, err, sizeof(err)) != APISEC_OK) {
+        fprintf(stderr, "init: %s\n", err);
+    }
+
+    return dirbuf;
+}
+
+
+static void
+make_key(apisec_store_t *st, apisec_key_t *k, const char *ak,
+    const char *secret)
+{
+    memset(k, 0, sizeof(apisec_key_t));
+
+    strcpy(k->access_key, ak);
+    strcpy(k->account, "acct");
+    k->perms = APISEC_PERM_READ;
+    k->status = APISEC_STATUS_ACTIVE;
+    k->created_at = 1700000000;
+
+    CHECK_INT(apisec_key_set_secret(st, k, secret, strlen(secret)),
+              APISEC_OK);
+}
+
+
+static int
+put(apisec_store_t *st, const apisec_key_t *k)
+{
+    int             rc;
+    apisec_wtxn_t  *w;
+
+    rc = apisec_store_begin(st, &w);
+    if (rc != APISEC_OK) {
+        return rc;
+    }
+
+    rc = apisec_key_put(w, k, 1);
+    if (rc != APISEC_OK) {
+        apisec_store_abort(w);
+        return rc;
+    }
+
+    return apisec_store_commit(w);
+}
+
+
+static int
+del(apisec_store_t *st, const char *ak)
+{
+    int             rc;
+    apisec_wtxn_t  *w;
+
+    rc = apisec_store_begin(st, &w);
+    if (rc != APISEC_OK) {
+        return rc;
+    }
+
+    rc = apisec_key_del(w, ak, strlen(ak));
+    if (rc != APISEC_OK) {
+        apisec_store_abort(w);
+        return rc;
+    }
+
+    return apisec_store_commit(w);
+}
+
+
+/* 1 when the store's HMAC of msg under k is HMAC-SHA256(secret, msg) */
+
+static int
+hmac_is(apisec_store_t *st, apisec_hmac_t *h, const apisec_key_t *k,
+    const char *secret, const char *msg)
+{
+    uint8_t  got[APISEC_SHA256_LEN], want[APISEC_SHA256_LEN];
+
+    if (apisec_key_hmac(st, h, k, (const uint8_t *) msg, strlen(msg), got)
+        != APISEC_OK
+        || apisec_hmac_sha256(h, (const uint8_t *) secret, strlen(secret),
+                              (const uint8_t *) msg, strlen(msg), want)
+           != 0)
+    {
+        return 0;
+    }
+
+    return memcmp(got, want, sizeof(got)) == 0;
+}
+
+
+/*
+ * Another process (apisecctl's way: its own handle, no cache) gives key ak
+ * a new secret (secret != NULL) or status (status >= 0), or deletes it.
+ */
+
+static int
+in_child(const char *dir, const char *ak, const char *secret, int status)
+{
+    int              rc, wst;
+    char             err[APISEC_ERR_LEN];
+    pid_t            pid;
+    apisec_key_t     k;
+    apisec_store_t  *cst;
+
+    fflush(NULL);
+    pid = fork();
+
+    if (pid == 0) {
+        if (apisec_store_open(&cst, dir, mk, 0, 0, err, sizeof(err))
+            != APISEC_OK
+            || apisec_key_get(cst, ak, strlen(ak), &k) != APISEC_OK)
+        {
+            _exit(2);
+        }
+
+        if (secret == NULL && status < 0) {
+            rc = del(cst, ak);
+
+        } else {
+            if (secret != NULL) {
+                rc = apisec_key_set_secret(cst, &k, secret, strlen(secret));
+                if (rc != APISEC_OK) {
+                    _exit(3);
+                }
+            }
+
+            if (status >= 0) {
+                k.status = status;
+            }
+
+            rc = put(cst, &k);
+        }
+
+        apisec_store_close(cst);
+        _exit(rc == APISEC_OK ? 0 : 4);
+    }
+
+    if (pid < 0 || waitpid(pid, &wst, 0) != pid) {
+        return -1;
+    }
+
+    return WIFEXITED(wst) ? WEXITSTATUS(wst) : -1;
+}
+
+
+/* RFC 4231, and the same answers as apisec_hmac_sha256 */
+
+static void
+test_prepared(void)
+{
+    int                 i, j;
+    char                msg[300];
+    uint8_t             key[131], got[32], want[32];
+    apisec_hmac_t      *h;
+    apisec_hmac_key_t  *k, *k2;
+
+    /* test case 2: key "Jefe" */
+    static const uint8_t  tc2[32] = {
+        0x5b, 0xdc, 0xc1, 0x46, 0xbf, 0x60, 0x75, 0x4e,
+        0x6a, 0x04, 0x24, 0x26, 0x08, 0x95, 0x75, 0xc7,
+        0x5a, 0x00, 0x3f, 0x08, 0x9d, 0x27, 0x39, 0x83,
+        0x9d, 0xec, 0x58, 0xb9, 0x64, 0xec, 0x38, 0x43
+    };
+
+    /* test case 6: a 131-byte key of 0xaa, longer than a block */
+    static const uint8_t  tc6[32] = {
+        0x60, 0xe4, 0x31, 0x59, 0x1e, 0xe0, 0xb6, 0x7f,
+        0x0d, 0x8a, 0x26, 0xaa, 0xcb, 0xf5, 0xb7, 0x7f,
+        0x8e, 0x0b, 0xc6, 0x21, 0x37, 0x28, 0xc5, 0x14,
+        0x05, 0x46, 0x04, 0x0f, 0x0e, 0xe3, 0x7f, 0x54
+    };
+
+    h = apisec_hmac_new();
+    CHECK(h != NULL);
+
+    if (h == NULL) {
+        return;
+    }
+
+    k = apisec_hmac_key_new(h, (const uint8_t *) "Jefe", 4);
+    CHECK(k != NULL);
+
+    memset(key, 0xaa, sizeof(key));
+    k2 = apisec_hmac_key_new(h, key, sizeof(key));
+    CHECK(k2 != NULL);
+
+    /* twice each, interleaved: a prepared key starts again each time */
+
+    for (i = 0; i < 2; i++) {
+        CHECK(apisec_hmac_key_sha256(k,
+                  (const uint8_t *) "what do ya want for nothing?", 28, got)
+              == 0);
+        CHECK(memcmp(got, tc2, 32) == 0);
+
+        CHECK(apisec_hmac_key_sha256(k2,
+                  (const uint8_t *) "Test Using Larger Than Block-Size Key "
+                  "- Hash Key First", 54, got)
+              == 0);
+        CHECK(memcmp(got, tc6, 32) == 0);
+    }
+
+    /* messages of 0 to 299 bytes under keys of 1 to 131 bytes */
+
+    for (i = 0; i < (int) sizeof(msg); i++) {
+        msg[i] = (char) ('a' + i % 26);
+    }
+
+    for (i = 1; i <= (int) sizeof(key); i += 13) {
+        apisec_hmac_key_free(k2);
+        k2 = apisec_hmac_key_new(h, key, (size_t) i);
+        CHECK(k2 != NULL);
+
+        for (j = 0; j < (int) sizeof(msg); j += 37) {
+            CHECK(apisec_hmac_key_sha256(k2, (const uint8_t *) msg,
+                                         (size_t) j, got)
+                  == 0);
+            CHECK(apisec_hmac_sha256(h, key, (size_t) i,
+                                     (const uint8_t *) msg, (size_t) j, want)
+                  == 0);
+            CHECK(memcmp(got, want, 32) == 0);
+        }
+    }
+
+    CHECK(apisec_hmac_key_sha256(NULL, (const uint8_t *) "x", 1, got) == -1);
+    CHECK(apisec_hmac_key_sha256(k, NULL, 1, got) == -1);
+    CHECK(apisec_hmac_key_sha256(k, (const uint8_t *) "x", 1, NULL) == -1);
+    CHECK(apisec_hmac_key_new(NULL, key, 4) == NULL);
+    CHECK(apisec_hmac_key_new(h, NULL, 4) == NULL);
+
+    apisec_hmac_key_free(k);
+    apisec_hmac_key_free(k2);
+    apisec_hmac_key_free(NULL);
+    apisec_hmac_free(h);
+}
+
+
+/* changes made through the cached handle itself */
+
+static void
+test_cache(void)
+{
+    char             err[APISEC_ERR_LEN];
+    uint8_t          mac[APISEC_SHA256_LEN];
+    const char      *dir;
+    apisec_key_t     a, b, got, stale;
+    apisec_hmac_t   *h;
+    apisec_store_t  *st;
+
+    dir = new_store("cache");
+    h = apisec_hmac_new();
+
+    CHECK_INT(apisec_store_open(&st, dir, mk, APISEC_OPEN_CACHE, 0, err,
+                                sizeof(err)),
+              APISEC_OK);
+
+    if (st == NULL || h == NULL) {
+        return;
+    }
+
+    make_key(st, &a, "AKcacheA", "secret-A-one");
+    make_key(st, &b, "AKcacheB", "secret-B-one");
+    CHECK_INT(put(st, &a), APISEC_OK);
+    CHECK_INT(put(st, &b), APISEC_OK);
+
+    /* read, then read again from the cache: the same record, the same MAC */
+
+    CHECK_INT(apisec_key_get(st, "AKcacheA", 8, &got), APISEC_OK);
+    CHECK(memcmp(&got, &a, sizeof(apisec_key_t)) == 0);
+    CHECK(hmac_is(st, h, &got, "secret-A-one", "symbol=BTCUSDT"));
+
+    CHECK_INT(apisec_key_get(st, "AKcacheA", 8, &got), APISEC_OK);
+    CHECK(memcmp(&got, &a, sizeof(apisec_key_t)) == 0);
+    CHECK(hmac_is(st, h, &got, "secret-A-one", "symbol=BTCUSDT"));
+    CHECK(hmac_is(st, h, &got, "secret-A-one", ""));
+
+    /* B written: A's record is the same bytes, A's MAC too */
+
+    b.perms = APISEC_PERM_ALL;
+    CHECK_INT(put(st, &b), APISEC_OK);
+    CHECK_INT(apisec_key_get(st, "AKcacheA", 8, &got), APISEC_OK);
+    CHECK(hmac_is(st, h, &got, "secret-A-one", "timestamp=1"));
+    CHECK_INT(apisec_key_get(st, "AKcacheB", 8, &got), APISEC_OK);
+    CHECK_INT(got.perms, APISEC_PERM_ALL);
+    CHECK(hmac_is(st, h, &got, "secret-B-one", "timestamp=1"));
+
+    /* A rotated: the new secret at once, the old record's MAC not kept */
+
+    stale = a;
+    make_key(st, &a, "AKcacheA", "secret-A-two");
+    CHECK_INT(put(st, &a), APISEC_OK);
+    CHECK_INT(apisec_key_get(st, "AKcacheA", 8, &got), APISEC_OK);
+    CHECK(memcmp(got.secret, a.secret, a.secret_len) == 0);
+    CHECK(hmac_is(st, h, &got, "secret-A-two", "timestamp=2"));
+
+    /* a record that is not the last one read is unsealed for the once */
+
+    CHECK(hmac_is(st, h, &stale, "secret-A-one", "timestamp=2"));
+    CHECK_INT(apisec_key_get(st, "AKcacheB", 8, &got), APISEC_OK);
+    CHECK(hmac_is(st, h, &a, "secret-A-two", "timestamp=3"));
+    CHECK(hmac_is(st, h, &got, "secret-B-one", "timestamp=3"));
+
+    /* a sealed secret moved to another key does not pass as that key's */
+
+    stale = got;
+    memcpy(stale.secret, a.secret, a.secret_len);
+    stale.secret_len = a.secret_len;
+    CHECK_INT(apisec_key_hmac(st, h, &stale, (const uint8_t *) "x", 1, mac),
+              APISEC_ERR_CORRUPT);
+
+    /* A disabled, then deleted */
+
+    a.status = APISEC_STATUS_DISABLED;
+    CHECK_INT(put(st, &a), APISEC_OK);
+    CHECK_INT(apisec_key_get(st, "AKcacheA", 8, &got), APISEC_OK);
+    CHECK_INT(got.status, APISEC_STATUS_DISABLED);
+
+    CHECK_INT(del(st, "AKcacheA"), APISEC_OK);
+    CHECK_INT(apisec_key_get(st, "AKcacheA", 8, &got), APISEC_ERR_NOTFOUND);
+    CHECK_INT(apisec_key_get(st, "AKcacheA", 8, &got), APISEC_ERR_NOTFOUND);
+
+    /* and created again */
+
+    make_key(st, &a, "AKcacheA", "secret-A-three");
+    CHECK_INT(put(st, &a), APISEC_OK);
+    CHECK_INT(apisec_key_get(st, "AKcacheA", 8, &got), APISEC_OK);
+    CHECK(hmac_is(st, h, &got, "secret-A-three", "timestamp=4"));
+
+    /* keys that no store holds, and prefixes of one that it does */
+
+    CHECK_INT(apisec_key_get(st, "AKcache", 7, &got), APISEC_ERR_NOTFOUND);
+    CHECK_INT(apisec_key_get(st, "AKcacheAB", 9, &got), APISEC_ERR_NOTFOUND);
+    CHECK_INT(apisec_key_get(st, "AK cache", 8, &got), APISEC_ERR_NOTFOUND);
+    CHECK_INT(apisec_key_get(st, "AKcacheA", 0, &got), APISEC_ERR_NOTFOUND);
+
+    apisec_store_close(st);
+    apisec_hmac_free(h);
+}
+
+
+/* changes made by apisecctl, another process with its own handle */
+
+static void
+test_other_process(void)
+{
+    char             err[APISEC_ERR_LEN];
+    const char      *dir;
+    apisec_key_t     a, got;
+    apisec_hmac_t   *h;
+    apisec_store_t  *st;
+
+    dir = new_store("other");
+    h = apisec_hmac_new();
+
+    CHECK_INT(apisec_store_open(&st, dir, mk, APISEC_OPEN_CACHE, 0, err,
+                                sizeof(err)),
+              APISEC_OK);
+
+    if (st == NULL || h == NULL) {
+        return;
+    }
+
+    make_key(st, &a, "AKother", "secret-one");
+    CHECK_INT(put(st, &a), APISEC_OK);
+
+    CHECK_INT(apisec_key_get(st, "AKother", 7, &got), APISEC_OK);
+    CHECK(hmac_is(st, h, &got, "secret-one", "q=1"));
+
+    CHECK_INT(in_child(dir, "AKother", "secret-two", -1), 0);
+    CHECK_INT(apisec_key_get(st, "AKother", 7, &got), APISEC_OK);
+    CHECK(hmac_is(st, h, &got, "secret-two", "q=1"));
+
+    CHECK_INT(in_child(dir, "AKother", NULL, APISEC_STATUS_DISABLED), 0);
+    CHECK_INT(apisec_key_get(st, "AKother", 7, &got), APISEC_OK);
+    CHECK_INT(got.status, APISEC_STATUS_DISABLED);
+    CHECK(hmac_is(st, h, &got, "secret-two", "q=2"));
+
+    CHECK_INT(in_child(dir, "AKother", NULL, -1), 0);
+    CHECK_INT(apisec_key_get(st, "AKother", 7, &got), APISEC_ERR_NOTFOUND);
+
+    apisec_store_close(st);
+    apisec_hmac_free(h);
+}
+
+
+/* more keys than the cache holds: the least recently used ones go */
+
+static void
+test_many(void)
+{
+    int              i, n, bad;
+    char             err[APISEC_ERR_LEN], ak[32], secret[32];
+    const char      *dir;
+    apisec_key_t     k, got;
+    apisec_wtxn_t   *w;
+    apisec_hmac_t   *h;
+    apisec_store_t  *st;
+
+    n = APISEC_KEY_CACHE_MAX + 100;
+
+    dir = new_store("many");
+    h = apisec_hmac_new();
+
+    CHECK_INT(apisec_store_open(&st, dir, mk, APISEC_OPEN_CACHE, 0, err,
+                                sizeof(err)),
+              APISEC_OK);
+
+    if (st == NULL || h == NULL) {
+        return;
+    }
+
+    CHECK_INT(apisec_store_begin(st, &w), APISEC_OK);
+
+    for (i = 0; i < n; i++) {
+        snprintf(ak, sizeof(ak), "AKmany%06d", i);
+        snprintf(secret, sizeof(secret), "secret-%06d", i);
+        make_key(st, &k, ak, secret);
+        CHECK_INT(apisec_key_put(w, &k, 0), APISEC_OK);
+    }
+
+    CHECK_INT(apisec_store_commit(w), APISEC_OK);
+
+    /* every key, then the first ones again: dropped, and read again */
+
+    bad = 0;
+
+    for (i = 0; i < n + 200; i++) {
+        snprintf(ak, sizeof(ak), "AKmany%06d", i % n);
+        snprintf(secret, sizeof(secret), "secret-%06d", i % n);
+
+        if (apisec_key_get(st, ak, strlen(ak), &got) != APISEC_OK
+            || strcmp(got.access_key, ak) != 0
+            || !hmac_is(st, h, &got, secret, ak))
+        {
+            bad++;
+        }
+    }
+
+    CHECK_INT(bad, 0);
+
+    apisec_store_close(st);
+    apisec_hmac_free(h);
+}
+
+
+int
+main(void)
+{
+    size_t  i;
+
+    if (mkdtemp(base) == NULL) {
+        perror("mkdtemp");
+        return 1;
+    }
+
+    for (i = 0; i < sizeof(mk); i++) {
+        mk[i] = (uint8_t) (0x40 + i);
+    }
+
+    test_prepared();
+    test_cache();
+    test_other_process();
+    test_many();
+
+    snprintf(dirbuf, sizeof(dirbuf), "%s/%s", base, "cache");
+    rm_rf(dirbuf);
+    snprintf(dirbuf, sizeof(dirbuf), "%s/%s", base, "other");
+    rm_rf(dirbuf);
+    snprintf(dirbuf, sizeof(dirbuf), "%s/%s", base, "many");
+    rm_rf(dirbuf);
+    (void) rmdir(base);
+
+    return UNIT_DONE();
+}
