@@ -88,8 +88,10 @@ void apisec_format_perms(unsigned perms, char *out);
 const char *apisec_status_name(int status);
 int apisec_parse_status(const char *s, size_t len, int *status);
 
-/* the value of a hex digit of either case, or -1 */
-int apisec_hex_value(int c);
+/* the value of a hex digit of either case, or -1: a table, for the hot path */
+extern const signed char  apisec_hex_values[256];
+
+#define apisec_hex_value(c)  apisec_hex_values[(unsigned char) (c)]
 
 /* 1 when valid, 0 when not */
 int apisec_valid_access_key(const char *s, size_t len);
