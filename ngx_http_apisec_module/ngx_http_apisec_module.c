@@ -2880,9 +2880,11 @@ ngx_http_apisec_flush(ngx_cycle_t *cycle, ngx_http_apisec_main_conf_t *amcf,
 
     if (rc != APISEC_OK) {
         ngx_log_error(NGX_LOG_ALERT, cycle->log, 0,
-                      "apisec: cannot write %i stamps and %i events to the "
-                      "store: %s: %s; they are kept for the next flush",
-                      n, nev, apisec_rc_str(rc), apisec_store_error(store));
+                      "apisec: cannot write %i stamps, %i events, %i windows "
+                      "of amount rules and %ui webhook cursors to the store: "
+                      "%s: %s; they are kept for the next flush",
+                      n, nev, nw, nh, apisec_rc_str(rc),
+                      apisec_store_error(store));
 
         ngx_http_apisec_metrics_flushed(amcf, now_ms, 0);
 
