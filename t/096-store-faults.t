@@ -16,8 +16,10 @@ use ApisecTest;
 my $s = 'StoreFaultsStoreFaultsStoreFaults';
 
 ApisecTest::setup(map_size => '1M', keys => [
-    map { { access_key => $_, account => 'acct-full', secret_key => "$s$_",
-            permissions => ['read'] } } qw(fullKey001 fullKey002),
+    (map { { access_key => $_, account => 'acct-full', secret_key => "$s$_",
+             permissions => ['read'] } } qw(fullKey001 fullKey002)),
+    { access_key => 'fullKey003', account => 'acct-full',
+      secret_key => "${s}fullKey003", permissions => ['read', 'withdraw'] },
 ]);
 
 # a signed GET of /amount/ by KEY of 1 in CURRENCY
@@ -56,6 +58,11 @@ our $Config = <<'END';
     location /api/ {
         apisec on;
     }
+
+    location /withdraw/ {
+        apisec on;
+        apisec_permission withdraw;
+    }
 END
 
 our $Files = <<'END';
@@ -63,6 +70,8 @@ our $Files = <<'END';
 amount
 >>> api/v1/account
 account
+>>> withdraw/v1
+withdrawn
 END
 
 master_on();
@@ -101,6 +110,15 @@ Test::More::is(main::outcome(main::read_get('fullKey002')), '200 ok',
 Test::More::is(main::outcome(main::amount('fullKey002', 'C9999')),
                '503 store-unavailable', 'another key\'s new window: refused too');
 
+# a withdrawal writes nothing on its way: its event waits in shared
+# memory, and every flush that fails puts it back
+Test::More::is(main::outcome("GET /withdraw/v1?amount=3&currency=BTC&recvWindow=60000"
+                             . "&timestamp={ts}&signature={sig}\nX-HK-APIKEY: fullKey003"),
+               '200 ok', 'a withdrawal passes');
+select undef, undef, undef, 1;
+Test::More::is(scalar(ApisecTest::events('fullKey003', 'withdrawal.requested')), 0,
+               'its event is not in the full store');
+
 # grown by apisecctl (its write records the new size in the store); a
 # worker looks for a bigger map at most once a second, from a read
 ApisecTest::ctl('--map-size', '8M', 'set', 'fullKey002', '--label', 'grown');
@@ -112,6 +130,10 @@ Test::More::is("@after", join(' ', ('200 ok') x 20),
 my %u = map { ($_->{currency} => "$_->{sum} $_->{count}") } main::usage('fullKey001');
 Test::More::is(scalar(grep { $u{$_} eq '1 1' } keys %u), $n + 10,
                'the windows from before and the new ones, each with its amount');
+select undef, undef, undef, 1;
+my @w = ApisecTest::events('fullKey003', 'withdrawal.requested');
+Test::More::is(scalar(@w), 1, 'the withdrawal\'s event is written once the map is grown, once');
+Test::More::is($w[0]{amount}, '3', 'with its amount');
 my $refused = sprintf 'C%04d', $n;
 Test::More::ok(!defined $u{$refused} || $u{$refused} eq '0 0',
                'the refused request counted nothing')
@@ -125,7 +147,8 @@ amount
 --- error_log eval
 [qr/\[alert\] .*apisec: the windows of amount rules cannot be written to store "[^"]*store": store is full: store "[^"]*store" is full: [\w ]+ needs more than the map size of 1048576 bytes \(raise map_size\); their requests are refused/,
  qr/\[error\] .*apisec: key "fullKey001" refused: store-unavailable, the rule's window cannot be written to the store/,
- qr/\[error\] .*apisec: key "fullKey002" refused: store-unavailable, the rule's window cannot be written to the store/]
+ qr/\[error\] .*apisec: key "fullKey002" refused: store-unavailable, the rule's window cannot be written to the store/,
+ qr/\[alert\] .*apisec: cannot write \d+ stamps, [1-9]\d* events, \d+ windows of amount rules and \d+ webhook cursors to the store: store is full: .*; they are kept for the next flush/]
 --- no_error_log
 [emerg]
 [crit]
