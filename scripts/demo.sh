@@ -1,7 +1,8 @@
 #!/bin/bash
 # The main job, end to end: a master key, a store with a demo key, nginx on
 # loopback with the example configuration, and signed requests that are
-# accepted and refused.
+# accepted and refused; then the security events, delivered as signed
+# webhooks to a receiver on loopback, and the metrics.
 #   scripts/demo.sh         run the demo (leaves nginx running)
 #   scripts/demo.sh stop    stop the demo's nginx
 set -euo pipefail
@@ -10,10 +11,16 @@ cd "$(dirname "$0")/.."
 top=$(pwd)
 dir=$top/build/demo
 port=${APISEC_DEMO_PORT:-8080}
+hook_port=${APISEC_DEMO_HOOK_PORT:-$((port + 1))}
 nginx=${NGINX_BINARY:-/usr/sbin/nginx}
 ctl=$top/build/apisecctl
 
 stop() {
+    if [ -f "$dir/receiver.pid" ]; then
+        kill "$(cat "$dir/receiver.pid")" 2>/dev/null || true
+        rm -f "$dir/receiver.pid"
+    fi
+
     if [ -f "$dir/logs/nginx.pid" ]; then
         "$nginx" -p "$dir" -c "$dir/nginx.conf" -s quit 2>/dev/null || true
         for _ in $(seq 50); do
@@ -74,6 +81,10 @@ http {
 
     apisec_store $dir/store;
     apisec_master_key $dir/master.key;
+    apisec_flush_interval 12s;              # events reach the store within 1 s
+
+    # every security event, signed, to a receiver (t/lib/receiver.pl)
+    apisec_webhook http://127.0.0.1:$hook_port/apisec secret=$dir/hook.secret;
 
     upstream exchange {
         server unix:$dir/backend.sock;
@@ -110,9 +121,21 @@ http {
             apisec_permission withdraw;
             proxy_pass http://exchange;
         }
+
+        location = /metrics {
+            apisec_status;                  # Prometheus text
+            allow 127.0.0.1;
+            deny all;
+        }
     }
 }
 EOF
+
+# the webhook receiver: it logs each request as a JSON line
+head -c 24 /dev/urandom | base64 > "$dir/hook.secret"
+chmod 600 "$dir/hook.secret"
+perl "$top/t/lib/receiver.pl" "$hook_port" "$dir/webhooks.log" > /dev/null 2>&1 &
+echo $! > "$dir/receiver.pid"
 
 say "nginx with the module, on 127.0.0.1:$port"
 "$nginx" -p "$dir" -c "$dir/nginx.conf" -t 2>&1 | sed 's/^/  /'
@@ -177,5 +200,33 @@ request "refused: after apisecctl disable (no reload)" GET /api/v1/account \
 say "what nginx logged (no secret, no signature)"
 grep 'apisec:' "$dir/logs/error.log" | grep refused | sed 's/^/  /'
 
+say "the security events, in the store's log (apisecctl events)"
+sleep 1.5
+"$ctl" events | sed 's/^/  /'
+
+say "... and delivered to the webhook receiver, each signed"
+for _ in $(seq 50); do
+    [ "$(wc -l < "$dir/webhooks.log" 2>/dev/null || echo 0)" -ge 1 ] && break
+    sleep 0.1
+done
+sleep 0.5
+perl -MJSON::PP -MDigest::SHA=hmac_sha256_hex -e '
+    my ($secret, $log) = @ARGV;
+    open my $fh, "<", $log or die "$log: $!\n";
+    while (<$fh>) {
+        my $r = decode_json($_);
+        my $ok = hmac_sha256_hex("$r->{ts}.$r->{body}", $secret) eq $r->{sig};
+        my $e = decode_json($r->{body});
+        printf "  POST %s  X-Apisec-Event-Id: %s  %s %s  signature %s\n",
+               $r->{path}, $r->{id}, $e->{type}, $e->{reason} // "",
+               $ok ? "verified" : "WRONG";
+    }' "$(cat "$dir/hook.secret")" "$dir/webhooks.log"
+
+say "the metrics (apisec_status): requests by result, webhooks"
+curl -s "http://127.0.0.1:$port/metrics" \
+    | grep -E '^apisec_(requests_total|webhook_delivered_total)\{' \
+    | grep -v ' 0$' | sed 's/^/  /'
+
 say "nginx is running on 127.0.0.1:$port (stop it with: make demo-stop)"
 echo "  store: $APISEC_STORE, key: $key"
+echo "  webhooks received: $dir/webhooks.log; metrics: http://127.0.0.1:$port/metrics"
