@@ -2378,8 +2378,9 @@ my $have_lmdb_utils = system('sh', '-c', 'command -v mdb_dump >/dev/null && '
     is($r->{out}, "restored a store of 5 keys and $n_events events from "
        . "$file into $rdir\n", 'restore: text output');
     is((stat $rdir)[2] & 07777, 0700, 'restore: the directory is mode 0700');
-    is_deeply([dir_names($rdir)], ['data.mdb'],
-              'restore: data.mdb, nothing else (lock.mdb comes at open)');
+    is_deeply([dir_names($rdir)], ['data.mdb', 'lock.mdb'],
+              'restore: data.mdb and the lock.mdb of the open that gave '
+              . 'the event log a new id, nothing else');
     is(list_json(@gr), $list, 'restored: the same keys, field by field');
     is(run(@gr, '--json', 'events')->{out}, $events, 'restored: same events');
     is(run(@gr, '--json', 'usage', 'b-imp1')->{out}, $usage,
