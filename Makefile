@@ -49,7 +49,8 @@ $(BUILD)/nginx/Makefile: config scripts/configure-nginx.sh | $(BUILD)/.deps-buil
 $(BUILD)/ngx_http_apisec_module.so: $(BUILD)/nginx/Makefile $(LIB_SRCS) \
         $(LIB_HDRS) $(MOD_SRCS)
 	$(MAKE) -C $(BUILD)/nginx -f objs/Makefile modules
-	cp $(BUILD)/nginx/objs/ngx_http_apisec_module.so $@
+	cp $(BUILD)/nginx/objs/ngx_http_apisec_module.so $@.tmp
+	mv -f $@.tmp $@
 
 $(BUILD)/apisecctl: $(CTL_SRCS) $(CTL_HDRS) $(LIB_SRCS) $(LIB_HDRS) \
         | $(BUILD)/.deps-build
@@ -123,7 +124,8 @@ $(ASAN)/ngx_http_apisec_module.so: $(ASAN)/nginx/Makefile $(LIB_SRCS) \
         $(LIB_HDRS) $(MOD_SRCS)
 	$(MAKE) -C $(ASAN)/nginx -f objs/Makefile modules \
 	    LINK='$$(CC) $(SAN_FLAGS) $(SAN_SHARED)'
-	cp $(ASAN)/nginx/objs/ngx_http_apisec_module.so $@
+	cp $(ASAN)/nginx/objs/ngx_http_apisec_module.so $@.tmp
+	mv -f $@.tmp $@
 
 $(ASAN)/apisecctl: $(CTL_SRCS) $(CTL_HDRS) $(LIB_SRCS) $(LIB_HDRS) \
         | $(BUILD)/.deps-asan
