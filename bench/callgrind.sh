@@ -88,12 +88,12 @@ measure() {
         # allocate stamps and rule entries; later ones do not), and gives
         # LuaJIT the time to compile the Lua peer
         send "$sc" "$keys" "$port" $((2 * sample))
-        callgrind_control --zero "$pid" > /dev/null
+        callgrind_control --zero "$pid" > /dev/null 2>&1
 
         send "$sc" "$keys" "$port" "$n1"
-        callgrind_control --dump="$sc-n1" "$pid" > /dev/null
+        callgrind_control --dump="$sc-n1" "$pid" > /dev/null 2>&1
         send "$sc" "$keys" "$port" "$n2"
-        callgrind_control --dump="$sc-n2" "$pid" > /dev/null
+        callgrind_control --dump="$sc-n2" "$pid" > /dev/null 2>&1
 
         d1=$(dumps "$pid" | sed -n '1p')
         d2=$(dumps "$pid" | sed -n '2p')
