@@ -24,7 +24,11 @@
 # Not under valgrind (TEST_NGINX_USE_VALGRIND): the requests carry the
 # default recvWindow of 5 s, so that a step of five minutes is far outside
 # it, and nginx under valgrind can take longer than that to answer; and
-# the preloaded libfaketime would run under valgrind too.
+# the preloaded libfaketime would run under valgrind too.  Not under the
+# sanitizers (make asan: APISEC_CHECK=asan): nginx gets the sanitizer
+# runtime by LD_PRELOAD, which takes the place of libfaketime, and the two
+# preloaded together hang at start (libfaketime's constructor calls into
+# the runtime's interceptors before they are ready).
 
 use lib 't/lib';
 use Test::Nginx::Socket;
@@ -35,6 +39,8 @@ my $lib = '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1';
 
 if ($ENV{TEST_NGINX_USE_VALGRIND}) {
     plan skip_all => 'nginx under valgrind with libfaketime preloaded';
+} elsif (($ENV{APISEC_CHECK} // '') eq 'asan') {
+    plan skip_all => 'nginx with the sanitizer runtime preloaded instead of libfaketime';
 } elsif (!-e $lib) {
     plan skip_all => "no $lib (Debian package libfaketime; scripts/deps.sh test)";
 } else {
