@@ -155,6 +155,8 @@ static void apisec_store_err(char *err, size_t errlen, const char *fmt, ...)
     __attribute__ ((format (printf, 3, 4)))
 #endif
     ;
+static int apisec_store_new_dir(const char *dir, int *made, char *err,
+    size_t errlen);
 static int apisec_store_probe(const char *dir, char *err, size_t errlen);
 static int apisec_store_env(const char *dir, unsigned flags, size_t map_size,
     MDB_env **envp, char *err, size_t errlen);
@@ -192,6 +194,7 @@ static int apisec_ip_valid(const apisec_cidr_t *c);
 static int apisec_enc_field(apisec_enc_t *e, unsigned tag, const void *data,
     size_t len);
 static int apisec_enc_int(apisec_enc_t *e, unsigned tag, uint64_t v);
+static void apisec_enc_be64(uint8_t *p, uint64_t v);
 static uint64_t apisec_dec_be64(const uint8_t *p);
 static const char *apisec_event_time(const char *json, size_t len);
 static int apisec_log_id_new(MDB_txn *txn, MDB_dbi meta);
@@ -281,6 +284,51 @@ apisec_store_probe(const char *dir, char *err, size_t errlen)
 }
 
 
+/*
+ * The directory of a new store (init, restore): made with mode 0700 when
+ * missing (*made 1), refused when it is not a directory or holds a store.
+ */
+
+static int
+apisec_store_new_dir(const char *dir, int *made, char *err, size_t errlen)
+{
+    int          rc;
+    struct stat  sb;
+
+    *made = 0;
+
+    if (mkdir(dir, 0700) == 0) {
+        *made = 1;
+
+    } else if (errno != EEXIST) {
+        apisec_store_err(err, errlen, "cannot create directory \"%s\": %s",
+                         dir, strerror(errno));
+        return APISEC_ERR_SYSTEM;
+    }
+
+    if (stat(dir, &sb) == -1) {
+        apisec_store_err(err, errlen, "cannot access \"%s\": %s",
+                         dir, strerror(errno));
+        return APISEC_ERR_SYSTEM;
+    }
+
+    if (!S_ISDIR(sb.st_mode)) {
+        apisec_store_err(err, errlen, "\"%s\" is not a directory", dir);
+        return APISEC_ERR_SYSTEM;
+    }
+
+    rc = apisec_store_probe(dir, err, errlen);
+
+    if (rc == APISEC_ERR_EXISTS) {
+        apisec_store_err(err, errlen, "an apisec store exists already at "
+                         "\"%s\"", dir);
+        return rc;
+    }
+
+    return (rc == APISEC_ERR_NOSTORE) ? APISEC_OK : rc;
+}
+
+
 static int
 apisec_store_env(const char *dir, unsigned flags, size_t map_size,
     MDB_env **envp, char *err, size_t errlen)
@@ -356,46 +404,21 @@ int
 apisec_store_init(const char *dir, const uint8_t *mk, size_t map_size,
     char *err, size_t errlen)
 {
-    int          rc, mrc;
+    int          rc, mrc, made;
     size_t       len;
     MDB_dbi      meta, keys, events;
     MDB_env     *env;
     MDB_txn     *txn;
     MDB_val      key, val;
     uint8_t      fmt[4], sealed[APISEC_MKCHECK_MAX];
-    struct stat  sb;
 
     if (dir == NULL || mk == NULL || dir[0] == '\0') {
         apisec_store_err(err, errlen, "no store directory given");
         return APISEC_ERR_INVALID;
     }
 
-    if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
-        apisec_store_err(err, errlen, "cannot create directory \"%s\": %s",
-                         dir, strerror(errno));
-        return APISEC_ERR_SYSTEM;
-    }
-
-    if (stat(dir, &sb) == -1) {
-        apisec_store_err(err, errlen, "cannot access \"%s\": %s",
-                         dir, strerror(errno));
-        return APISEC_ERR_SYSTEM;
-    }
-
-    if (!S_ISDIR(sb.st_mode)) {
-        apisec_store_err(err, errlen, "\"%s\" is not a directory", dir);
-        return APISEC_ERR_SYSTEM;
-    }
-
-    rc = apisec_store_probe(dir, err, errlen);
-
-    if (rc == APISEC_ERR_EXISTS) {
-        apisec_store_err(err, errlen, "an apisec store exists already at "
-                         "\"%s\"", dir);
-        return rc;
-    }
-
-    if (rc != APISEC_ERR_NOSTORE) {
+    rc = apisec_store_new_dir(dir, &made, err, errlen);
+    if (rc != APISEC_OK) {
         return rc;
     }
 
@@ -2579,25 +2602,8 @@ apisec_store_restore(const char *file, const char *dir, const uint8_t *mk,
     buf = NULL;
     made = 0;
 
-    if (mkdir(dir, 0700) == 0) {
-        made = 1;
-
-    } else if (errno != EEXIST) {
-        apisec_store_err(err, errlen, "cannot create directory \"%s\": %s",
-                         dir, strerror(errno));
-        rc = APISEC_ERR_SYSTEM;
-        goto failed;
-    }
-
-    rc = apisec_store_probe(dir, err, errlen);
-
-    if (rc == APISEC_ERR_EXISTS) {
-        apisec_store_err(err, errlen, "an apisec store exists already at "
-                         "\"%s\"", dir);
-        goto failed;
-    }
-
-    if (rc != APISEC_ERR_NOSTORE) {
+    rc = apisec_store_new_dir(dir, &made, err, errlen);
+    if (rc != APISEC_OK) {
         goto failed;
     }
 
@@ -2872,15 +2878,23 @@ apisec_enc_field(apisec_enc_t *e, unsigned tag, const void *data, size_t len)
 static int
 apisec_enc_int(apisec_enc_t *e, unsigned tag, uint64_t v)
 {
-    int      i;
     uint8_t  b[8];
 
-    for (i = 7; i >= 0; i--) {
-        b[i] = (uint8_t) v;
-        v >>= 8;
-    }
+    apisec_enc_be64(b, v);
 
     return apisec_enc_field(e, tag, b, sizeof(b));
+}
+
+
+static void
+apisec_enc_be64(uint8_t *p, uint64_t v)
+{
+    int  i;
+
+    for (i = 7; i >= 0; i--) {
+        p[i] = (uint8_t) v;
+        v >>= 8;
+    }
 }
 
 
@@ -3351,14 +3365,7 @@ apisec_event_append(apisec_wtxn_t *w, const char *type, int64_t time,
 
     json[n++] = '}';
 
-    kb[0] = (uint8_t) (seq >> 56);
-    kb[1] = (uint8_t) (seq >> 48);
-    kb[2] = (uint8_t) (seq >> 40);
-    kb[3] = (uint8_t) (seq >> 32);
-    kb[4] = (uint8_t) (seq >> 24);
-    kb[5] = (uint8_t) (seq >> 16);
-    kb[6] = (uint8_t) (seq >> 8);
-    kb[7] = (uint8_t) seq;
+    apisec_enc_be64(kb, seq);
 
     key.mv_data = kb;
     key.mv_size = sizeof(kb);
@@ -3412,14 +3419,7 @@ apisec_event_foreach(apisec_store_t *st, uint64_t since, apisec_event_cb cb,
 
     since++;
 
-    kb[0] = (uint8_t) (since >> 56);
-    kb[1] = (uint8_t) (since >> 48);
-    kb[2] = (uint8_t) (since >> 40);
-    kb[3] = (uint8_t) (since >> 32);
-    kb[4] = (uint8_t) (since >> 24);
-    kb[5] = (uint8_t) (since >> 16);
-    kb[6] = (uint8_t) (since >> 8);
-    kb[7] = (uint8_t) since;
+    apisec_enc_be64(kb, since);
 
     key.mv_data = kb;
     key.mv_size = sizeof(kb);
@@ -3527,7 +3527,7 @@ apisec_cursor_get(apisec_store_t *st, const char *name, uint64_t *seq)
 int
 apisec_cursor_put(apisec_wtxn_t *w, const char *name, uint64_t seq)
 {
-    int      rc, mrc, i;
+    int      rc, mrc;
     char     buf[APISEC_CURSOR_NAME_MAX + sizeof(APISEC_META_CURSOR)];
     uint8_t  vb[8];
     MDB_val  key, val;
@@ -3555,9 +3555,7 @@ apisec_cursor_put(apisec_wtxn_t *w, const char *name, uint64_t seq)
         return apisec_store_lmdb(w->st, mrc, "webhook cursor");
     }
 
-    for (i = 0; i < 8; i++) {
-        vb[i] = (uint8_t) (seq >> (56 - 8 * i));
-    }
+    apisec_enc_be64(vb, seq);
 
     val.mv_data = vb;
     val.mv_size = sizeof(vb);

@@ -146,6 +146,8 @@ static void ngx_http_apisec_hook_done(ngx_http_apisec_delivery_t *d,
 static void ngx_http_apisec_hook_close(ngx_http_apisec_delivery_t *d);
 static ngx_int_t ngx_http_apisec_status_handler(ngx_http_request_t *r);
 static int ngx_http_apisec_count_key(const apisec_key_t *k, void *arg);
+static u_char *ngx_http_apisec_prom_hook(u_char *p, const char *name,
+    ngx_http_apisec_webhook_t *hook, uint64_t value);
 
 
 /* what a step of the keys' walk counted, and where it stopped */
@@ -178,7 +180,7 @@ ngx_http_apisec_webhook(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_apisec_main_conf_t *amcf = conf;
 
-    u_char                      *p, *last, c;
+    u_char                      *p, *last;
     ngx_str_t                   *value, s, *type, file, cafile;
     ngx_int_t                    ms;
     ngx_uint_t                   i, j, k;
@@ -293,19 +295,11 @@ ngx_http_apisec_webhook(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             hook->name.data = value[i].data + 5;
             hook->name.len = value[i].len - 5;
 
-            for (j = 0; j < hook->name.len; j++) {
-                c = hook->name.data[j];
+            /* the characters of an access key, 64 at most */
 
-                if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-                      || (c >= '0' && c <= '9') || c == '-' || c == '_'
-                      || c == '.'))
-                {
-                    break;
-                }
-            }
-
-            if (hook->name.len == 0 || hook->name.len > 64
-                || j < hook->name.len)
+            if (hook->name.len > 64
+                || !apisec_valid_access_key((char *) hook->name.data,
+                                            hook->name.len))
             {
                 ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                    "invalid apisec_webhook \"%V\": letters, "
@@ -2131,26 +2125,14 @@ ngx_http_apisec_status_handler(ngx_http_request_t *r)
 
             acked = hs->used ? hs->acked : last;
 
-            p = ngx_sprintf(p, "apisec_webhook_backlog_events{subscriber=\"");
-            p = ngx_http_apisec_prom_label(p, hook[i].label.data,
-                                           hook[i].label.len);
-            p = ngx_sprintf(p, "\"} %uL\n", last > acked ? last - acked : 0);
-
-            p = ngx_sprintf(p, "apisec_webhook_delivered_total{subscriber=\"");
-            p = ngx_http_apisec_prom_label(p, hook[i].label.data,
-                                           hook[i].label.len);
-            p = ngx_sprintf(p, "\"} %uA\n", hs->delivered);
-
-            p = ngx_sprintf(p, "apisec_webhook_failures_total{subscriber=\"");
-            p = ngx_http_apisec_prom_label(p, hook[i].label.data,
-                                           hook[i].label.len);
-            p = ngx_sprintf(p, "\"} %uA\n", hs->failures);
-
-            p = ngx_sprintf(p, "apisec_webhook_last_success_timestamp_seconds"
-                            "{subscriber=\"");
-            p = ngx_http_apisec_prom_label(p, hook[i].label.data,
-                                           hook[i].label.len);
-            p = ngx_sprintf(p, "\"} %L\n", hs->last_ok);
+            p = ngx_http_apisec_prom_hook(p, "backlog_events", &hook[i],
+                                          last > acked ? last - acked : 0);
+            p = ngx_http_apisec_prom_hook(p, "delivered_total", &hook[i],
+                                          hs->delivered);
+            p = ngx_http_apisec_prom_hook(p, "failures_total", &hook[i],
+                                          hs->failures);
+            p = ngx_http_apisec_prom_hook(p, "last_success_timestamp_seconds",
+                                          &hook[i], (uint64_t) hs->last_ok);
         }
     }
 
@@ -2288,6 +2270,19 @@ ngx_http_apisec_keys_tick(ngx_event_t *ev)
     }
 
     ngx_shmtx_unlock(&m->shpool->mutex);
+}
+
+
+/* apisec_webhook_NAME{subscriber="LABEL"} VALUE */
+
+static u_char *
+ngx_http_apisec_prom_hook(u_char *p, const char *name,
+    ngx_http_apisec_webhook_t *hook, uint64_t value)
+{
+    p = ngx_sprintf(p, "apisec_webhook_%s{subscriber=\"", name);
+    p = ngx_http_apisec_prom_label(p, hook->label.data, hook->label.len);
+
+    return ngx_sprintf(p, "\"} %uL\n", value);
 }
 
 
