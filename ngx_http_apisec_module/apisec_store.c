@@ -80,16 +80,20 @@ struct apisec_kc_link_s {
     apisec_kc_link_t   *next;
 };
 
+/* what a request reads first, then the key's fields it reads (hot first) */
+
 struct apisec_kc_entry_s {
     apisec_kc_link_t    lru;            /* first: an entry is its link */
     apisec_kc_entry_t  *next;           /* in its bucket */
     uint32_t            hash;
+    unsigned            used;           /* since its last move (a clock) */
     size_t              txnid;          /* the snapshot it was last seen in */
+    apisec_hmac_key_t  *mac;            /* key.secret's, made on first use */
+    int64_t             memo[APISEC_KEY_MEMO_WORDS]; /* apisec_key_memo */
+    apisec_key_t        key;            /* the record decoded */
     size_t              len;            /* of rec */
     size_t              cap;
     uint8_t            *rec;            /* the record as stored */
-    apisec_hmac_key_t  *mac;            /* key.secret's, made on first use */
-    apisec_key_t        key;            /* the record decoded */
 };
 
 typedef struct {
@@ -168,9 +172,13 @@ static int apisec_store_remap(apisec_store_t *st);
 static int apisec_store_renew(apisec_store_t *st);
 static apisec_kc_t *apisec_kc_new(size_t max);
 static void apisec_kc_free(apisec_kc_t *kc);
+static int apisec_key_read(apisec_store_t *st, const char *ak, size_t aklen,
+    apisec_key_t *out, const apisec_key_t **found);
 static uint32_t apisec_kc_hash(const char *ak, size_t len);
 static apisec_kc_entry_t *apisec_kc_find(apisec_kc_t *kc, const char *ak,
     size_t len, uint32_t hash);
+static void apisec_kc_touch(apisec_kc_entry_t *e);
+static apisec_kc_entry_t *apisec_kc_victim(apisec_kc_t *kc);
 static void apisec_kc_use(apisec_kc_t *kc, apisec_kc_entry_t *e);
 static void apisec_kc_put(apisec_kc_t *kc, apisec_kc_entry_t *e,
     uint32_t hash, size_t txnid, const MDB_val *val, const apisec_key_t *k);
@@ -1111,6 +1119,45 @@ int
 apisec_key_get(apisec_store_t *st, const char *ak, size_t aklen,
     apisec_key_t *out)
 {
+    return apisec_key_read(st, ak, aklen, out, NULL);
+}
+
+
+int
+apisec_key_find(apisec_store_t *st, const char *ak, size_t aklen,
+    apisec_key_t *buf, const apisec_key_t **k)
+{
+    if (k == NULL) {
+        return APISEC_ERR_INVALID;
+    }
+
+    *k = NULL;
+
+    return apisec_key_read(st, ak, aklen, buf, k);
+}
+
+
+int64_t *
+apisec_key_memo(apisec_store_t *st)
+{
+    if (st == NULL || st->cache == NULL || st->cache->last == NULL) {
+        return NULL;
+    }
+
+    return st->cache->last->memo;
+}
+
+
+/*
+ * apisec_key_get and apisec_key_find: the record into out; with found, a
+ * key in the cache is not copied (*found is the entry's), and a key
+ * decoded is in out (*found is out)
+ */
+
+static int
+apisec_key_read(apisec_store_t *st, const char *ak, size_t aklen,
+    apisec_key_t *out, const apisec_key_t **found)
+{
     int                 rc, mrc;
     size_t              txnid;
     MDB_val             key, val;
@@ -1179,6 +1226,10 @@ apisec_key_get(apisec_store_t *st, const char *ak, size_t aklen,
 
     rc = apisec_store_record(st, &key, &val, out);
 
+    if (found != NULL && rc == APISEC_OK) {
+        *found = out;
+    }
+
     if (kc != NULL) {
         if (rc == APISEC_OK) {
             apisec_kc_put(kc, e, hash, txnid, &val, out);
@@ -1192,8 +1243,14 @@ apisec_key_get(apisec_store_t *st, const char *ak, size_t aklen,
 
 cached:
 
-    memcpy(out, &e->key, sizeof(apisec_key_t));
-    apisec_kc_use(kc, e);
+    if (found != NULL) {
+        *found = &e->key;
+
+    } else {
+        memcpy(out, &e->key, sizeof(apisec_key_t));
+    }
+
+    apisec_kc_touch(e);
     kc->last = e;
     rc = APISEC_OK;
 
@@ -1223,7 +1280,7 @@ apisec_key_hmac(apisec_store_t *st, apisec_hmac_t *h, const apisec_key_t *k,
 
     e = (st->cache != NULL) ? st->cache->last : NULL;
 
-    if (e != NULL
+    if (e != NULL && k != &e->key
         && (e->key.secret_len != k->secret_len
             || memcmp(e->key.secret, k->secret, k->secret_len) != 0
             || strcmp(e->key.access_key, k->access_key) != 0))
@@ -1364,11 +1421,50 @@ apisec_kc_find(apisec_kc_t *kc, const char *ak, size_t len, uint32_t hash)
 }
 
 
-/* e to the front of the LRU list (unlinked first when linked) */
+/*
+ * e used again: marked, not moved.  A move touches the neighbours' cache
+ * lines, and a request's key is mostly not in the processor's cache: the
+ * list is a clock (second chance), in order of the last move to its front,
+ * and an entry used since then is moved when it comes to the tail.
+ */
+
+static void
+apisec_kc_touch(apisec_kc_entry_t *e)
+{
+    if (!e->used) {
+        e->used = 1;
+    }
+}
+
+
+/* the entry to drop: the tail's, once those used since their move move */
+
+static apisec_kc_entry_t *
+apisec_kc_victim(apisec_kc_t *kc)
+{
+    size_t              n;
+    apisec_kc_entry_t  *e;
+
+    e = (apisec_kc_entry_t *) kc->lru.prev;
+
+    /* each is moved once at most: after n moves, the tail is unused */
+
+    for (n = 0; n < kc->n && e->used; n++) {
+        apisec_kc_use(kc, e);
+        e = (apisec_kc_entry_t *) kc->lru.prev;
+    }
+
+    return e;
+}
+
+
+/* e to the front of the list (unlinked first when linked), unmarked */
 
 static void
 apisec_kc_use(apisec_kc_t *kc, apisec_kc_entry_t *e)
 {
+    e->used = 0;
+
     if (e->lru.next != NULL) {
         e->lru.prev->next = e->lru.next;
         e->lru.next->prev = e->lru.prev;
@@ -1394,7 +1490,7 @@ apisec_kc_put(apisec_kc_t *kc, apisec_kc_entry_t *e, uint32_t hash,
     uint8_t  *rec;
 
     if (e == NULL && kc->n == kc->max) {
-        apisec_kc_drop(kc, (apisec_kc_entry_t *) kc->lru.prev);
+        apisec_kc_drop(kc, apisec_kc_victim(kc));
     }
 
     if (e == NULL) {

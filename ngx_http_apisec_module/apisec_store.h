@@ -55,6 +55,7 @@
 #define APISEC_OPEN_CACHE          0x02    /* keep the keys read, below */
 
 #define APISEC_KEY_CACHE_MAX       16384   /* keys kept by APISEC_OPEN_CACHE */
+#define APISEC_KEY_MEMO_WORDS      4       /* apisec_key_memo */
 
 
 typedef enum {
@@ -72,24 +73,30 @@ typedef enum {
 } apisec_rc_t;
 
 
+/*
+ * In the order a request reads the fields (nginx's workers read the key
+ * in place in their cache, and each cache line of it is a miss): the
+ * numbers, the access key and account, then the rest.
+ */
+
 typedef struct {
-    char           access_key[APISEC_KEY_MAX + 1];
-    char           account[APISEC_ACCOUNT_MAX + 1];
-    char           label[APISEC_LABEL_MAX + 1];
-    unsigned       perms;               /* APISEC_PERM_* */
     int            status;              /* APISEC_STATUS_* */
+    unsigned       perms;               /* APISEC_PERM_* */
     int64_t        created_at;          /* Unix seconds */
     int64_t        last_used_at;        /* 0: never used */
     int64_t        expires_at;          /* 0: no absolute expiry */
     int64_t        locked_until;        /* 0: not locked / until unlocked */
     unsigned       n_ips;
-    apisec_cidr_t  ips[APISEC_IPS_MAX];
     size_t         secret_len;          /* sealed secret, aad = access key */
-    uint8_t        secret[APISEC_SEALED_MAX];
     size_t         totp_len;            /* sealed TOTP secret, 0: none */
+    size_t         passhash_len;        /* 0 or APISEC_PASSHASH_LEN */
+    char           access_key[APISEC_KEY_MAX + 1];
+    char           account[APISEC_ACCOUNT_MAX + 1];
+    apisec_cidr_t  ips[APISEC_IPS_MAX];
+    uint8_t        secret[APISEC_SEALED_MAX];
+    char           label[APISEC_LABEL_MAX + 1];
     uint8_t        totp[APISEC_TOTP_SEALED_MAX];
     int64_t        totp_last_step;
-    size_t         passhash_len;        /* 0 or APISEC_PASSHASH_LEN */
     uint8_t        passhash[APISEC_PASSHASH_LEN];
 } apisec_key_t;
 
@@ -189,6 +196,27 @@ int apisec_store_restore(const char *file, const char *dir,
  */
 int apisec_key_get(apisec_store_t *st, const char *ak, size_t aklen,
     apisec_key_t *out);
+
+/*
+ * apisec_key_get without the copy: *k is the key in the handle's cache,
+ * valid until the next call on the handle, or, when the cache could not
+ * keep it (or without APISEC_OPEN_CACHE), buf, where it was decoded.  The
+ * hot path of nginx's workers: a key record is a few KiB, mostly its
+ * address list.
+ */
+int apisec_key_find(apisec_store_t *st, const char *ak, size_t aklen,
+    apisec_key_t *buf, const apisec_key_t **k);
+
+/*
+ * APISEC_KEY_MEMO_WORDS words of the caller's own, kept beside the cached
+ * key the last apisec_key_get or apisec_key_find found (0 when the key
+ * came into the cache; kept while it stays there, whatever the record
+ * says), valid until the next call on the handle; NULL without
+ * APISEC_OPEN_CACHE or when the last call left nothing in the cache.
+ * nginx's workers keep there the second they last stamped the key's use
+ * and where its rate rule's bucket is in shared memory.
+ */
+int64_t *apisec_key_memo(apisec_store_t *st);
 
 /*
  * HMAC-SHA256 of data under k's secret into mac (32 bytes).  With

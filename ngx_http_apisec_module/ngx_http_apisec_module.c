@@ -48,15 +48,15 @@ static apisec_err_t ngx_http_apisec_check(ngx_http_request_t *r,
     ngx_http_apisec_ctx_t *ctx, const char **detail);
 static void ngx_http_apisec_request(ngx_http_request_t *r,
     const apisec_scheme_t *s, ngx_http_apisec_ctx_t *ctx, apisec_req_t *req);
-static apisec_err_t ngx_http_apisec_key_state(apisec_key_t *k,
+static apisec_err_t ngx_http_apisec_key_state(const apisec_key_t *k,
     int64_t now, const char **detail);
 static apisec_err_t ngx_http_apisec_2fa(ngx_http_request_t *r,
-    ngx_http_apisec_ctx_t *ctx, apisec_store_t *store, apisec_key_t *k,
+    ngx_http_apisec_ctx_t *ctx, apisec_store_t *store, const apisec_key_t *k,
     int64_t now, const char **detail);
 static ngx_uint_t ngx_http_apisec_header(ngx_http_request_t *r,
     ngx_str_t *name, ngx_str_t *value);
 static ngx_int_t ngx_http_apisec_ip_allowed(ngx_http_request_t *r,
-    apisec_key_t *k);
+    const apisec_key_t *k);
 static apisec_store_t *ngx_http_apisec_store(ngx_log_t *log,
     ngx_http_apisec_main_conf_t *amcf);
 static ngx_int_t ngx_http_apisec_refuse(ngx_http_request_t *r,
@@ -436,6 +436,7 @@ ngx_http_apisec_handler(ngx_http_request_t *r)
 
     detail = "";
     err = ngx_http_apisec_check(r, ctx, &detail);
+    ctx->memo = NULL;
 
     if (err != APISEC_E_OK) {
         /* a refused request does not count against amount rules */
@@ -1240,7 +1241,9 @@ ngx_http_apisec_check(ngx_http_request_t *r, ngx_http_apisec_ctx_t *ctx,
     u_char                        mac[APISEC_SHA256_LEN];
     int64_t                       now_ms, window;
     ngx_time_t                   *tp;
-    apisec_key_t                  key;
+    int64_t                      *memo;
+    apisec_key_t                  buf;
+    const apisec_key_t           *key;
     apisec_req_t                  req;
     apisec_err_t                  err;
     apisec_auth_t                 auth;
@@ -1277,8 +1280,8 @@ ngx_http_apisec_check(ngx_http_request_t *r, ngx_http_apisec_ctx_t *ctx,
         return APISEC_E_STORE_UNAVAILABLE;
     }
 
-    rc = apisec_key_get(store, (const char *) ctx->access_key.data,
-                        ctx->access_key.len, &key);
+    rc = apisec_key_find(store, (const char *) ctx->access_key.data,
+                         ctx->access_key.len, &buf, &key);
 
     if (rc == APISEC_ERR_NOTFOUND) {
         *detail = "no such key in the store";
@@ -1293,21 +1296,25 @@ ngx_http_apisec_check(ngx_http_request_t *r, ngx_http_apisec_ctx_t *ctx,
         return APISEC_E_STORE_UNAVAILABLE;
     }
 
-    ctx->account.len = ngx_strlen(key.account);
+    /* the key's memo, valid until the next call on the store handle */
+
+    ctx->memo = apisec_key_memo(store);
+
+    ctx->account.len = ngx_strlen(key->account);
     ctx->account.data = ngx_pnalloc(r->pool, ctx->account.len);
     if (ctx->account.data == NULL) {
         *detail = "out of memory";
         return APISEC_E_STORE_UNAVAILABLE;
     }
 
-    ngx_memcpy(ctx->account.data, key.account, ctx->account.len);
+    ngx_memcpy(ctx->account.data, key->account, ctx->account.len);
 
     tp = ngx_timeofday();
     now_ms = (int64_t) tp->sec * 1000 + (int64_t) tp->msec;
 
     /* 2. status and absolute expiry */
 
-    err = ngx_http_apisec_key_state(&key, (int64_t) tp->sec, detail);
+    err = ngx_http_apisec_key_state(key, (int64_t) tp->sec, detail);
     if (err != APISEC_E_OK) {
         return err;
     }
@@ -1329,7 +1336,7 @@ ngx_http_apisec_check(ngx_http_request_t *r, ngx_http_apisec_ctx_t *ctx,
      * by the next flush, which checks the store's record again
      */
 
-    if (apisec_key_idle(&key, tp->sec, amcf->idle, amcf->idle_unbound_only)
+    if (apisec_key_idle(key, tp->sec, amcf->idle, amcf->idle_unbound_only)
         && (int64_t) tp->sec - ngx_http_apisec_stamp_get(amcf->stamp_zone,
                                                          ctx->access_key.data,
                                                          ctx->access_key.len)
@@ -1343,7 +1350,7 @@ ngx_http_apisec_check(ngx_http_request_t *r, ngx_http_apisec_ctx_t *ctx,
 
     /* 3. the client address in the key's allow-list */
 
-    if (key.n_ips > 0 && !ngx_http_apisec_ip_allowed(r, &key)) {
+    if (key->n_ips > 0 && !ngx_http_apisec_ip_allowed(r, key)) {
         *detail = "the client address is not in the key's allow-list";
         return APISEC_E_IP_NOT_ALLOWED;
     }
@@ -1377,7 +1384,7 @@ ngx_http_apisec_check(ngx_http_request_t *r, ngx_http_apisec_ctx_t *ctx,
     /* the store's HMAC: the key's secret is unsealed once, then kept ready */
 
     if (amcf->hmac == NULL
-        || apisec_key_hmac(store, amcf->hmac, &key, auth.canon,
+        || apisec_key_hmac(store, amcf->hmac, key, auth.canon,
                            auth.canon_len, mac)
            != APISEC_OK)
     {
@@ -1396,12 +1403,12 @@ ngx_http_apisec_check(ngx_http_request_t *r, ngx_http_apisec_ctx_t *ctx,
     }
 
     if (scheme->passphrase) {
-        if (key.passhash_len == 0) {
+        if (key->passhash_len == 0) {
             *detail = "the key has no passphrase";
             return APISEC_E_SIGNATURE_INVALID;
         }
 
-        if (!apisec_key_check_passphrase(store, amcf->hmac, &key,
+        if (!apisec_key_check_passphrase(store, amcf->hmac, key,
                                          (const char *) auth.passphrase.data,
                                          auth.passphrase.len))
         {
@@ -1412,7 +1419,7 @@ ngx_http_apisec_check(ngx_http_request_t *r, ngx_http_apisec_ctx_t *ctx,
 
     /* 5. the location's permission */
 
-    if ((key.perms & alcf->permission) == 0) {
+    if ((key->perms & alcf->permission) == 0) {
         *detail = "the key lacks the location's permission";
         return APISEC_E_PERMISSION_DENIED;
     }
@@ -1420,7 +1427,7 @@ ngx_http_apisec_check(ngx_http_request_t *r, ngx_http_apisec_ctx_t *ctx,
     /* 6. a TOTP code, once, where the location asks for one */
 
     if (alcf->twofa) {
-        err = ngx_http_apisec_2fa(r, ctx, store, &key, (int64_t) tp->sec,
+        err = ngx_http_apisec_2fa(r, ctx, store, key, (int64_t) tp->sec,
                                   detail);
         if (err != APISEC_E_OK) {
             return err;
@@ -1457,10 +1464,28 @@ ngx_http_apisec_check(ngx_http_request_t *r, ngx_http_apisec_ctx_t *ctx,
         }
     }
 
-    /* 8. the last use, in shared memory; the flush timer writes it */
+    /*
+     * 8. the last use, in shared memory; the flush timer writes it.  Once
+     * a second is enough (the store keeps seconds): the second this
+     * worker last stamped the key is kept beside it in the key cache, and
+     * a stamp of that second, whether still in the zone or written to the
+     * store by a flush since, already says it.
+     */
 
-    (void) ngx_http_apisec_stamp(amcf->stamp_zone, ctx->access_key.data,
-                                 ctx->access_key.len, tp->sec);
+    memo = ctx->memo;
+
+    if (memo != NULL && memo[NGX_HTTP_APISEC_MEMO_STAMP] == (int64_t) tp->sec)
+    {
+        return APISEC_E_OK;
+    }
+
+    if (ngx_http_apisec_stamp(amcf->stamp_zone, ctx->access_key.data,
+                              ctx->access_key.len, tp->sec)
+        == NGX_OK
+        && memo != NULL)
+    {
+        memo[NGX_HTTP_APISEC_MEMO_STAMP] = (int64_t) tp->sec;
+    }
 
     return APISEC_E_OK;
 }
@@ -1563,7 +1588,8 @@ ngx_http_apisec_request(ngx_http_request_t *r, const apisec_scheme_t *s,
 
 static apisec_err_t
 ngx_http_apisec_2fa(ngx_http_request_t *r, ngx_http_apisec_ctx_t *ctx,
-    apisec_store_t *store, apisec_key_t *k, int64_t now, const char **detail)
+    apisec_store_t *store, const apisec_key_t *k, int64_t now,
+    const char **detail)
 {
     ngx_log_t                     rlog;
     int                           rc;
@@ -1695,7 +1721,8 @@ ngx_http_apisec_header(ngx_http_request_t *r, ngx_str_t *name,
 
 
 static apisec_err_t
-ngx_http_apisec_key_state(apisec_key_t *k, int64_t now, const char **detail)
+ngx_http_apisec_key_state(const apisec_key_t *k, int64_t now,
+    const char **detail)
 {
     switch (k->status) {
 
@@ -1733,7 +1760,7 @@ ngx_http_apisec_key_state(apisec_key_t *k, int64_t now, const char **detail)
 
 
 static ngx_int_t
-ngx_http_apisec_ip_allowed(ngx_http_request_t *r, apisec_key_t *k)
+ngx_http_apisec_ip_allowed(ngx_http_request_t *r, const apisec_key_t *k)
 {
     int                   family;
     ngx_uint_t            i;

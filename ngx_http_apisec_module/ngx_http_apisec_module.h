@@ -209,6 +209,18 @@ typedef struct {
 } ngx_http_apisec_loc_conf_t;
 
 
+/*
+ * The words of a worker's memo beside a key in its key cache
+ * (apisec_key_memo): the second it last stamped the key's use, and the
+ * node of the key's bucket of its first rate rule by key, with the rule
+ * and the rules zone's count of freed nodes when it was found
+ */
+#define NGX_HTTP_APISEC_MEMO_STAMP     0
+#define NGX_HTTP_APISEC_MEMO_NODE      1
+#define NGX_HTTP_APISEC_MEMO_FREED     2
+#define NGX_HTTP_APISEC_MEMO_RULE      3
+
+
 typedef struct {
     apisec_err_t               err;
     ngx_str_t                  access_key;     /* as sent, once validated */
@@ -218,6 +230,8 @@ typedef struct {
     ngx_str_t                  amount;         /* as read, validated */
     time_t                     retry_after;    /* s, for rate-limited */
     ngx_array_t               *reserves;       /* ngx_http_apisec_reserve_t */
+    int64_t                   *memo;           /* apisec_key_memo, during
+                                                  the checks only */
     ngx_http_request_t        *request;
     ngx_queue_t                queue;          /* waiting for a write */
     unsigned                   reading_body:1;
@@ -260,7 +274,7 @@ ngx_int_t ngx_http_apisec_stamps_take(ngx_shm_zone_t *zone, ngx_pool_t *pool,
 ngx_shm_zone_t *ngx_http_apisec_rule_zone(ngx_conf_t *cf, size_t size);
 ngx_int_t ngx_http_apisec_rate(ngx_shm_zone_t *zone,
     ngx_http_apisec_rule_t *rule, ngx_str_t *who, int64_t now_ms,
-    time_t *retry);
+    time_t *retry, int64_t *memo);
 ngx_int_t ngx_http_apisec_window(ngx_shm_zone_t *zone, ngx_str_t *key,
     int64_t per, ngx_uint_t durable, apisec_window_t *stored,
     ngx_uint_t have_stored, int64_t now_ms,

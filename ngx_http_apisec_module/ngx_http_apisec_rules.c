@@ -636,8 +636,9 @@ ngx_http_apisec_rules_run(ngx_http_request_t *r, ngx_http_apisec_ctx_t *ctx,
     u_char                        *p;
     time_t                         retry;
     ngx_int_t                      rc;
+    int64_t                       *memo;
     ngx_str_t                     *who, what, key;
-    ngx_uint_t                     i;
+    ngx_uint_t                     i, memo_used;
     apisec_err_t                   err;
     ngx_http_apisec_rule_t        *rule;
     ngx_http_apisec_loc_conf_t    *alcf;
@@ -652,6 +653,7 @@ ngx_http_apisec_rules_run(ngx_http_request_t *r, ngx_http_apisec_ctx_t *ctx,
     }
 
     rule = alcf->rules->elts;
+    memo_used = 0;
 
     for (i = 0; i < alcf->rules->nelts; i++) {
 
@@ -715,6 +717,8 @@ ngx_http_apisec_rules_run(ngx_http_request_t *r, ngx_http_apisec_ctx_t *ctx,
             continue;
         }
 
+        memo = NULL;
+
         switch (rule[i].by) {
         case NGX_HTTP_APISEC_BY_ACCOUNT:
             who = &ctx->account;
@@ -724,12 +728,19 @@ ngx_http_apisec_rules_run(ngx_http_request_t *r, ngx_http_apisec_ctx_t *ctx,
             break;
         default:
             who = &ctx->access_key;
+
+            /* the key's memo: its first rate rule by key, or this one */
+
+            if (ctx->memo != NULL && !memo_used) {
+                memo = ctx->memo;
+                memo_used = 1;
+            }
         }
 
         retry = 1;
 
         rc = ngx_http_apisec_rate(amcf->rule_zone, &rule[i], who, now_ms,
-                                  &retry);
+                                  &retry, memo);
 
         if (rc == NGX_OK) {
             continue;

@@ -1,8 +1,13 @@
 /*
  * apisec: shared memory.
  *
- * Two zones, of one kind: a slab pool holding an rbtree and a queue in
- * order of insertion, under the pool's mutex (as limit_req's zones).
+ * Three zones, of one kind: a slab pool holding an index and a queue in
+ * order of insertion, under the pool's mutex (as limit_req's zones).  The
+ * index is a table of small rbtrees, one picked by the low bits of a
+ * node's hash (a bucket: the tree and its sentinel, one cache line), so
+ * that a lookup among a zone's thousands of nodes walks two or three of
+ * them and not twenty: each step is a cache miss in shared memory, and
+ * they were most of what a request cost apisec beside the HMAC.
  *
  * The replay guard: every signature accepted at a location with
  * "apisec_replay_guard on" is remembered, across all workers, until its
@@ -41,6 +46,15 @@
 #define NGX_HTTP_APISEC_RULE_EVENTS   1024  /* pending events, at most */
 #define NGX_HTTP_APISEC_HOUR_MS       3600000
 #define NGX_HTTP_APISEC_DIRTY_MAX     256   /* windows a flush writes */
+#define NGX_HTTP_APISEC_BUCKETS_MAX   (1 << 20)
+
+/*
+ * The layout of the zones' nodes, first in every zone: a reload that
+ * loads another build of the module finds the zones of the previous one
+ * (same name, same size), and must not read them as its own
+ */
+#define NGX_HTTP_APISEC_LAYOUT        0x6170697365630002ULL
+#define NGX_HTTP_APISEC_LRU_LAG       1000  /* ms: a rate node's moves */
 
 /* the kinds of node in the rules zone */
 #define NGX_HTTP_APISEC_NODE_RATE     0
@@ -54,8 +68,16 @@
 
 
 typedef struct {
-    ngx_rbtree_t                 rbtree;
+    ngx_rbtree_t                 tree;
     ngx_rbtree_node_t            sentinel;
+} ngx_http_apisec_bucket_t;
+
+
+typedef struct {
+    uint64_t                     layout;         /* NGX_HTTP_APISEC_LAYOUT */
+    ngx_http_apisec_bucket_t    *buckets;
+    ngx_uint_t                   mask;           /* buckets - 1 */
+    ngx_uint_t                   freed;          /* nodes freed, ever */
     ngx_queue_t                  queue;          /* newest at the head */
     ngx_uint_t                   entries;
     int64_t                      last_flush;     /* stamps: Unix ms */
@@ -71,6 +93,10 @@ typedef struct {
     ngx_rbtree_insert_pt         insert;
     const char                  *what;
 } ngx_http_apisec_zone_t;
+
+
+/* the tree of a node of this hash */
+#define ngx_http_apisec_tree(sh, key)  (&(sh)->buckets[(key) & (sh)->mask].tree)
 
 
 typedef struct {
@@ -134,6 +160,7 @@ typedef struct {
     int64_t                      last;           /* Unix ms */
     uint64_t                     excess;         /* milli-requests */
     uint64_t                     rate;           /* milli-requests an hour */
+    int64_t                      moved;          /* Unix ms: to the head */
     u_char                       data[1];        /* rule id, 0, client */
 } ngx_http_apisec_rate_node_t;
 
@@ -170,12 +197,17 @@ static ngx_http_apisec_replay_node_t *ngx_http_apisec_replay_lookup(
     ngx_http_apisec_sh_t *sh, ngx_rbtree_key_t key, const u_char *mac);
 static ngx_uint_t ngx_http_apisec_replay_expire(ngx_http_apisec_zone_t *z,
     int64_t now, ngx_uint_t n);
+static void ngx_http_apisec_node_free(ngx_http_apisec_zone_t *z,
+    ngx_rbtree_node_t *node);
 static void ngx_http_apisec_str_insert(ngx_rbtree_node_t *temp,
     ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
 static void *ngx_http_apisec_str_lookup(ngx_http_apisec_sh_t *sh,
     ngx_rbtree_key_t key, const u_char *data, size_t len);
 static ngx_http_apisec_stamp_node_t *ngx_http_apisec_stamp_node(
     ngx_http_apisec_zone_t *z, const u_char *ak, size_t len);
+static void ngx_http_apisec_rate_memo(ngx_http_apisec_zone_t *z,
+    int64_t *memo, ngx_http_apisec_rule_t *rule,
+    ngx_http_apisec_rate_node_t *rn);
 static uint64_t ngx_http_apisec_rate_leak(uint64_t excess, uint64_t rate,
     int64_t ms);
 static ngx_http_apisec_window_node_t *ngx_http_apisec_window_find(
@@ -255,12 +287,23 @@ ngx_http_apisec_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     ngx_http_apisec_zone_t  *oz = data;
 
     size_t                   len;
+    ngx_uint_t               i, n;
     ngx_http_apisec_zone_t  *z;
 
     z = shm_zone->data;
 
     if (oz != NULL) {
         /* a reload: keep what the previous cycle holds */
+
+        if (oz->sh->layout != NGX_HTTP_APISEC_LAYOUT) {
+            ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, 0,
+                          "%s was made by another version of apisec, "
+                          "whose entries this one cannot read: restart "
+                          "nginx (or change the zone's size) to load it",
+                          z->what);
+            return NGX_ERROR;
+        }
+
         z->sh = oz->sh;
         z->shpool = oz->shpool;
         return NGX_OK;
@@ -273,14 +316,39 @@ ngx_http_apisec_init_zone(ngx_shm_zone_t *shm_zone, void *data)
         return NGX_OK;
     }
 
-    z->sh = ngx_slab_alloc(z->shpool, sizeof(ngx_http_apisec_sh_t));
+    z->sh = ngx_slab_calloc(z->shpool, sizeof(ngx_http_apisec_sh_t));
     if (z->sh == NULL) {
         return NGX_ERROR;
     }
 
     z->shpool->data = z->sh;
+    z->sh->layout = NGX_HTTP_APISEC_LAYOUT;
 
-    ngx_rbtree_init(&z->sh->rbtree, &z->sh->sentinel, z->insert);
+    /*
+     * A bucket for every 1 KiB of the zone (a power of two, 64 at least):
+     * 6% of it, and a few nodes a bucket when the zone is full.
+     */
+
+    n = 64;
+    while (n < NGX_HTTP_APISEC_BUCKETS_MAX
+           && n * 2 * 1024 <= shm_zone->shm.size)
+    {
+        n *= 2;
+    }
+
+    z->sh->buckets = ngx_slab_alloc(z->shpool,
+                                    n * sizeof(ngx_http_apisec_bucket_t));
+    if (z->sh->buckets == NULL) {
+        return NGX_ERROR;
+    }
+
+    z->sh->mask = n - 1;
+
+    for (i = 0; i < n; i++) {
+        ngx_rbtree_init(&z->sh->buckets[i].tree, &z->sh->buckets[i].sentinel,
+                        z->insert);
+    }
+
     ngx_queue_init(&z->sh->queue);
     ngx_queue_init(&z->sh->events);
 
@@ -362,7 +430,7 @@ ngx_http_apisec_replay_record(ngx_shm_zone_t *zone, const u_char *mac,
 
     rn->mono = ngx_current_msec + (ngx_msec_t) ngx_max(expires - now, 0);
 
-    ngx_rbtree_insert(&z->sh->rbtree, node);
+    ngx_rbtree_insert(ngx_http_apisec_tree(z->sh, node->key), node);
     ngx_queue_insert_head(&z->sh->queue, &rn->queue);
     z->sh->entries++;
 
@@ -420,8 +488,8 @@ ngx_http_apisec_replay_lookup(ngx_http_apisec_sh_t *sh, ngx_rbtree_key_t key,
     ngx_rbtree_node_t              *node, *sentinel;
     ngx_http_apisec_replay_node_t  *rn;
 
-    node = sh->rbtree.root;
-    sentinel = sh->rbtree.sentinel;
+    node = ngx_http_apisec_tree(sh, key)->root;
+    sentinel = ngx_http_apisec_tree(sh, key)->sentinel;
 
     while (node != sentinel) {
 
@@ -482,8 +550,7 @@ ngx_http_apisec_replay_expire(ngx_http_apisec_zone_t *z, int64_t now,
         node = (ngx_rbtree_node_t *)
                    ((u_char *) rn - offsetof(ngx_rbtree_node_t, color));
 
-        ngx_rbtree_delete(&z->sh->rbtree, node);
-        ngx_slab_free_locked(z->shpool, node);
+        ngx_http_apisec_node_free(z, node);
 
         z->sh->entries--;
         freed++;
@@ -637,7 +704,7 @@ ngx_http_apisec_stamp_node(ngx_http_apisec_zone_t *z, const u_char *ak,
     sn->lock_type = 0;
     ngx_memcpy(sn->data, ak, len);
 
-    ngx_rbtree_insert(&z->sh->rbtree, node);
+    ngx_rbtree_insert(ngx_http_apisec_tree(z->sh, node->key), node);
     ngx_queue_insert_head(&z->sh->queue, &sn->queue);
     z->sh->entries++;
 
@@ -880,8 +947,7 @@ ngx_http_apisec_stamps_take(ngx_shm_zone_t *zone, ngx_pool_t *pool,
         node = (ngx_rbtree_node_t *)
                    ((u_char *) sn - offsetof(ngx_rbtree_node_t, color));
 
-        ngx_rbtree_delete(&z->sh->rbtree, node);
-        ngx_slab_free_locked(z->shpool, node);
+        ngx_http_apisec_node_free(z, node);
         z->sh->entries--;
     }
 
@@ -905,7 +971,7 @@ ngx_http_apisec_stamps_take(ngx_shm_zone_t *zone, ngx_pool_t *pool,
 
 ngx_int_t
 ngx_http_apisec_rate(ngx_shm_zone_t *zone, ngx_http_apisec_rule_t *rule,
-    ngx_str_t *who, int64_t now_ms, time_t *retry)
+    ngx_str_t *who, int64_t now_ms, time_t *retry, int64_t *memo)
 {
     u_char                       *p, buf[512];
     size_t                        len, n;
@@ -920,22 +986,58 @@ ngx_http_apisec_rate(ngx_shm_zone_t *zone, ngx_http_apisec_rule_t *rule,
 
     len = rule->id.len + 1 + ngx_min(who->len, sizeof(buf) - 2
                                                - rule->id.len);
-
-    p = ngx_cpymem(buf, rule->id.data, rule->id.len);
-    *p++ = '\0';
-    ngx_memcpy(p, who->data, len - rule->id.len - 1);
-
-    hash = ngx_crc32_short(buf, len);
+    hash = 0;
 
     ngx_shmtx_lock(&z->shpool->mutex);
 
     (void) ngx_http_apisec_rate_expire(z, now_ms, 0);
 
-    rn = ngx_http_apisec_str_lookup(z->sh, hash, buf, len);
+    /*
+     * The worker's memo of the node (beside the key in its key cache):
+     * still the node while no node of the zone was freed since
+     */
+
+    rn = NULL;
+
+    if (memo != NULL
+        && memo[NGX_HTTP_APISEC_MEMO_RULE] == (int64_t) (uintptr_t) rule
+        && memo[NGX_HTTP_APISEC_MEMO_FREED] == (int64_t) z->sh->freed)
+    {
+        rn = (ngx_http_apisec_rate_node_t *)
+                 (uintptr_t) memo[NGX_HTTP_APISEC_MEMO_NODE];
+    }
+
+    if (rn == NULL || rn->kind != NGX_HTTP_APISEC_NODE_RATE) {
+        /* the node's key: rule id, 0, client (its hash costs) */
+
+        p = ngx_cpymem(buf, rule->id.data, rule->id.len);
+        *p++ = '\0';
+        ngx_memcpy(p, who->data, len - rule->id.len - 1);
+
+        hash = ngx_crc32_short(buf, len);
+
+        rn = ngx_http_apisec_str_lookup(z->sh, hash, buf, len);
+    }
 
     if (rn != NULL && rn->kind == NGX_HTTP_APISEC_NODE_RATE) {
-        ngx_queue_remove(&rn->queue);
-        ngx_queue_insert_head(&z->sh->queue, &rn->queue);
+
+        /*
+         * To the queue's head at most once a second (each move touches
+         * the neighbours' cache lines): the queue is in order of the last
+         * move, and a node's last use is less than a second after its
+         * last move, so an entry idle longer than a minute and a second
+         * is never behind one that is not
+         */
+
+        if (now_ms - rn->moved >= NGX_HTTP_APISEC_LRU_LAG
+            || now_ms < rn->moved)
+        {
+            ngx_queue_remove(&rn->queue);
+            ngx_queue_insert_head(&z->sh->queue, &rn->queue);
+            rn->moved = now_ms;
+        }
+
+        ngx_http_apisec_rate_memo(z, memo, rule, rn);
 
         ms = now_ms - rn->last;
         rn->rate = rule->rate;
@@ -985,15 +1087,32 @@ ngx_http_apisec_rate(ngx_shm_zone_t *zone, ngx_http_apisec_rule_t *rule,
     rn->last = now_ms;
     rn->excess = 0;
     rn->rate = rule->rate;
+    rn->moved = now_ms;
     ngx_memcpy(rn->data, buf, len);
 
-    ngx_rbtree_insert(&z->sh->rbtree, node);
+    ngx_rbtree_insert(ngx_http_apisec_tree(z->sh, node->key), node);
     ngx_queue_insert_head(&z->sh->queue, &rn->queue);
     z->sh->entries++;
+
+    ngx_http_apisec_rate_memo(z, memo, rule, rn);
 
     ngx_shmtx_unlock(&z->shpool->mutex);
 
     return NGX_OK;
+}
+
+
+/* the worker's memo of rule's node rn (memo: NULL, or three words) */
+
+static void
+ngx_http_apisec_rate_memo(ngx_http_apisec_zone_t *z, int64_t *memo,
+    ngx_http_apisec_rule_t *rule, ngx_http_apisec_rate_node_t *rn)
+{
+    if (memo != NULL) {
+        memo[NGX_HTTP_APISEC_MEMO_NODE] = (int64_t) (uintptr_t) rn;
+        memo[NGX_HTTP_APISEC_MEMO_FREED] = (int64_t) z->sh->freed;
+        memo[NGX_HTTP_APISEC_MEMO_RULE] = (int64_t) (uintptr_t) rule;
+    }
 }
 
 
@@ -1081,8 +1200,7 @@ ngx_http_apisec_rate_expire(ngx_http_apisec_zone_t *z, int64_t now,
         node = (ngx_rbtree_node_t *)
                    ((u_char *) ln - offsetof(ngx_rbtree_node_t, color));
 
-        ngx_rbtree_delete(&z->sh->rbtree, node);
-        ngx_slab_free_locked(z->shpool, node);
+        ngx_http_apisec_node_free(z, node);
 
         z->sh->entries--;
         freed++;
@@ -1159,7 +1277,7 @@ ngx_http_apisec_window_node(ngx_http_apisec_zone_t *z, ngx_str_t *key,
     wn->saved = w->gen;
     ngx_memcpy(wn->data, key->data, key->len);
 
-    ngx_rbtree_insert(&z->sh->rbtree, node);
+    ngx_rbtree_insert(ngx_http_apisec_tree(z->sh, node->key), node);
     ngx_queue_insert_head(&z->sh->queue, &wn->queue);
     z->sh->entries++;
 
@@ -1589,6 +1707,21 @@ ngx_http_apisec_rule_events_take(ngx_shm_zone_t *zone, ngx_pool_t *pool,
 }
 
 
+/*
+ * A node out of its tree, and freed; called locked.  Every free is
+ * counted, so that a worker's memo of a node (ngx_http_apisec_rate) is
+ * known to be still the node while the count has not moved.
+ */
+
+static void
+ngx_http_apisec_node_free(ngx_http_apisec_zone_t *z, ngx_rbtree_node_t *node)
+{
+    ngx_rbtree_delete(ngx_http_apisec_tree(z->sh, node->key), node);
+    ngx_slab_free_locked(z->shpool, node);
+    z->sh->freed++;
+}
+
+
 /* nodes keyed by a byte string: ordered by its hash, then by the bytes */
 
 static void
@@ -1641,8 +1774,8 @@ ngx_http_apisec_str_lookup(ngx_http_apisec_sh_t *sh, ngx_rbtree_key_t key,
     ngx_rbtree_node_t           *node, *sentinel;
     ngx_http_apisec_str_node_t  *n;
 
-    node = sh->rbtree.root;
-    sentinel = sh->rbtree.sentinel;
+    node = ngx_http_apisec_tree(sh, key)->root;
+    sentinel = ngx_http_apisec_tree(sh, key)->sentinel;
 
     while (node != sentinel) {
 

@@ -35,6 +35,7 @@ static void test_prepared(void);
 static void test_cache(void);
 static void test_other_process(void);
 static void test_many(void);
+static void test_find_memo(void);
 
 
 static char     base[] = "/tmp/apisec-kc-XXXXXX";
@@ -516,6 +517,159 @@ test_many(void)
 }
 
 
+/*
+ * apisec_key_find: the cached key itself, not a copy; apisec_key_memo:
+ * the caller's words beside it, kept while the key stays in the cache
+ * (its record changed or not), zero for a key new to the cache, NULL
+ * when nothing was found or without the cache
+ */
+
+static void
+test_find_memo(void)
+{
+    int                  i;
+    char                 err[APISEC_ERR_LEN], ak[32], secret[32];
+    int64_t             *m, *ma;
+    const char          *dir;
+    apisec_key_t         a, b, buf, got;
+    apisec_wtxn_t       *w;
+    apisec_hmac_t       *h;
+    apisec_store_t      *st, *plain;
+    const apisec_key_t  *k, *k2;
+
+    dir = new_store("memo");
+    h = apisec_hmac_new();
+
+    CHECK_INT(apisec_store_open(&st, dir, mk, APISEC_OPEN_CACHE, 0, err,
+                                sizeof(err)),
+              APISEC_OK);
+
+    if (st == NULL || h == NULL) {
+        return;
+    }
+
+    make_key(st, &a, "AKmemoA", "secret-memo-A");
+    make_key(st, &b, "AKmemoB", "secret-memo-B");
+    CHECK_INT(put(st, &a), APISEC_OK);
+    CHECK_INT(put(st, &b), APISEC_OK);
+
+    /* first read: decoded, then in the cache; its memo is zero */
+
+    k = NULL;
+    CHECK_INT(apisec_key_find(st, "AKmemoA", 7, &buf, &k), APISEC_OK);
+    CHECK(k != NULL && memcmp(k, &a, sizeof(apisec_key_t)) == 0);
+    CHECK(hmac_is(st, h, k, "secret-memo-A", "symbol=ETHUSDT"));
+
+    m = apisec_key_memo(st);
+    CHECK(m != NULL);
+
+    if (m == NULL) {
+        return;
+    }
+
+    for (i = 0; i < APISEC_KEY_MEMO_WORDS; i++) {
+        CHECK(m[i] == 0);
+    }
+
+    m[0] = 1796170000;
+    m[APISEC_KEY_MEMO_WORDS - 1] = -7;
+    ma = m;
+
+    /* read again: the cache's own key (no copy), the same memo */
+
+    k2 = NULL;
+    CHECK_INT(apisec_key_find(st, "AKmemoA", 7, &buf, &k2), APISEC_OK);
+    CHECK(k2 != NULL && k2 != &buf && memcmp(k2, &a, sizeof(a)) == 0);
+    CHECK(apisec_key_memo(st) == ma);
+    CHECK(ma[0] == 1796170000 && ma[APISEC_KEY_MEMO_WORDS - 1] == -7);
+    CHECK(hmac_is(st, h, k2, "secret-memo-A", "symbol=ETHUSDT"));
+
+    /* another key: its own memo, zero; A's is kept */
+
+    CHECK_INT(apisec_key_find(st, "AKmemoB", 7, &buf, &k), APISEC_OK);
+    m = apisec_key_memo(st);
+    CHECK(m != NULL && m != ma && m[0] == 0);
+    CHECK(hmac_is(st, h, k, "secret-memo-B", "x"));
+
+    /* A's record changed: read anew, the memo stays with the key */
+
+    a.perms = APISEC_PERM_ALL;
+    CHECK_INT(put(st, &a), APISEC_OK);
+    CHECK_INT(apisec_key_find(st, "AKmemoA", 7, &buf, &k), APISEC_OK);
+    CHECK_INT(k->perms, APISEC_PERM_ALL);
+    m = apisec_key_memo(st);
+    CHECK(m != NULL && m[0] == 1796170000);
+
+    /* apisec_key_get copies, and leaves the same memo */
+
+    CHECK_INT(apisec_key_get(st, "AKmemoA", 7, &got), APISEC_OK);
+    CHECK(memcmp(&got, &a, sizeof(a)) == 0);
+    CHECK(apisec_key_memo(st) == m);
+
+    /* nothing found: no key, no memo */
+
+    CHECK_INT(apisec_key_find(st, "AKmemoC", 7, &buf, &k),
+              APISEC_ERR_NOTFOUND);
+    CHECK(k == NULL);
+    CHECK(apisec_key_memo(st) == NULL);
+    CHECK_INT(apisec_key_find(st, "AKmemoA", 7, &buf, NULL),
+              APISEC_ERR_INVALID);
+
+    /* deleted and made again: a new memo */
+
+    CHECK_INT(del(st, "AKmemoA"), APISEC_OK);
+    CHECK_INT(apisec_key_find(st, "AKmemoA", 7, &buf, &k),
+              APISEC_ERR_NOTFOUND);
+    CHECK_INT(put(st, &a), APISEC_OK);
+    CHECK_INT(apisec_key_find(st, "AKmemoA", 7, &buf, &k), APISEC_OK);
+    m = apisec_key_memo(st);
+    CHECK(m != NULL && m[0] == 0);
+
+    /* out of the cache (more keys than it holds): back with a zero memo */
+
+    m[0] = 42;
+
+    CHECK_INT(apisec_store_begin(st, &w), APISEC_OK);
+
+    for (i = 0; i < APISEC_KEY_CACHE_MAX + 10; i++) {
+        snprintf(ak, sizeof(ak), "AKmemo%06d", i);
+        snprintf(secret, sizeof(secret), "secret-%06d", i);
+        make_key(st, &got, ak, secret);
+        CHECK_INT(apisec_key_put(w, &got, 0), APISEC_OK);
+    }
+
+    CHECK_INT(apisec_store_commit(w), APISEC_OK);
+
+    for (i = 0; i < APISEC_KEY_CACHE_MAX + 10; i++) {
+        snprintf(ak, sizeof(ak), "AKmemo%06d", i);
+        (void) apisec_key_find(st, ak, strlen(ak), &buf, &k);
+    }
+
+    CHECK_INT(apisec_key_find(st, "AKmemoA", 7, &buf, &k), APISEC_OK);
+    m = apisec_key_memo(st);
+    CHECK(m != NULL && m[0] == 0);
+    CHECK(hmac_is(st, h, k, "secret-memo-A", "y"));
+
+    apisec_store_close(st);
+
+    /* without the cache: decoded into buf, and no memo */
+
+    CHECK_INT(apisec_store_open(&plain, dir, mk, 0, 0, err, sizeof(err)),
+              APISEC_OK);
+
+    if (plain != NULL) {
+        k = NULL;
+        CHECK_INT(apisec_key_find(plain, "AKmemoB", 7, &buf, &k), APISEC_OK);
+        CHECK(k == &buf && memcmp(&buf, &b, sizeof(b)) == 0);
+        CHECK(apisec_key_memo(plain) == NULL);
+        CHECK(hmac_is(plain, h, k, "secret-memo-B", "z"));
+        apisec_store_close(plain);
+    }
+
+    apisec_hmac_free(h);
+}
+
+
 int
 main(void)
 {
@@ -534,8 +688,11 @@ main(void)
     test_cache();
     test_other_process();
     test_many();
+    test_find_memo();
 
     snprintf(dirbuf, sizeof(dirbuf), "%s/%s", base, "cache");
+    rm_rf(dirbuf);
+    snprintf(dirbuf, sizeof(dirbuf), "%s/%s", base, "memo");
     rm_rf(dirbuf);
     snprintf(dirbuf, sizeof(dirbuf), "%s/%s", base, "other");
     rm_rf(dirbuf);
