@@ -131,7 +131,7 @@ if ($mode eq '--tsv') {
         incl($r, qr/^ngx_http_apisec_handler /),
         $hmac, $sha,
         incl($r, qr/^apisec_unseal /),
-        incl($r, qr/^apisec_key_get /),
+        incl($r, qr/^apisec_key_get /) + incl($r, qr/^apisec_key_find /),
         incl($r, qr/^ngx_http_lua_access_handler /);
     exit 0;
 }
@@ -239,8 +239,8 @@ if ($mode eq '--table') {
         . "inclusive; SHA-256: of "
         . "which the SHA-256 compression function (sha256_block_data_order);\n"
         . "beyond HMAC: over bare minus HMAC; unseal: AES-256-GCM opening "
-        . "of the key's secret; lookup: apisec_key_get (LMDB read "
-        . "transaction and record decoding)\n";
+        . "of the key's secret; lookup: apisec_key_find (or apisec_key_get: the "
+        . "key cache, the LMDB read transaction, record decoding)\n";
     exit 0;
 }
 
