@@ -36,10 +36,12 @@ struct apisec_hmac_s {
 };
 
 
-/* an HMAC context whose key is set once: only its message changes */
-struct apisec_hmac_key_s {
-    EVP_MAC_CTX  *ctx;
-};
+/*
+ * An HMAC context whose key is set once, only its message changes: the
+ * EVP_MAC_CTX itself (apisec_hmac_key_t is never defined), so that the
+ * caller's pointer is OpenSSL's context, one cache miss less a request
+ */
+#define apisec_hmac_key_ctx(k)  ((EVP_MAC_CTX *) (k))
 
 
 static void apisec_crypto_err(char *err, size_t errlen, const char *fmt, ...)
@@ -551,7 +553,7 @@ apisec_hmac_sha256(apisec_hmac_t *h, const uint8_t *key, size_t keylen,
 apisec_hmac_key_t *
 apisec_hmac_key_new(apisec_hmac_t *h, const uint8_t *key, size_t keylen)
 {
-    apisec_hmac_key_t  *k;
+    EVP_MAC_CTX  *ctx;
 
     if (h == NULL || (key == NULL && keylen != 0) || keylen > INT_MAX) {
         return NULL;
@@ -561,19 +563,14 @@ apisec_hmac_key_new(apisec_hmac_t *h, const uint8_t *key, size_t keylen)
         key = apisec_empty_key;
     }
 
-    k = calloc(1, sizeof(apisec_hmac_key_t));
-    if (k == NULL) {
+    ctx = apisec_mac_ctx(h->mac, "SHA256");
+
+    if (ctx == NULL || EVP_MAC_init(ctx, key, keylen, NULL) != 1) {
+        EVP_MAC_CTX_free(ctx);
         return NULL;
     }
 
-    k->ctx = apisec_mac_ctx(h->mac, "SHA256");
-
-    if (k->ctx == NULL || EVP_MAC_init(k->ctx, key, keylen, NULL) != 1) {
-        apisec_hmac_key_free(k);
-        return NULL;
-    }
-
-    return k;
+    return (apisec_hmac_key_t *) ctx;
 }
 
 
@@ -586,8 +583,7 @@ apisec_hmac_key_free(apisec_hmac_key_t *k)
 
     /* OpenSSL wipes the key and the pads' states as it frees them */
 
-    EVP_MAC_CTX_free(k->ctx);
-    free(k);
+    EVP_MAC_CTX_free(apisec_hmac_key_ctx(k));
 }
 
 
@@ -599,7 +595,7 @@ apisec_hmac_key_sha256(apisec_hmac_key_t *k, const uint8_t *data, size_t len,
         return -1;
     }
 
-    return apisec_mac_run(k->ctx, NULL, 0, data, len, out,
+    return apisec_mac_run(apisec_hmac_key_ctx(k), NULL, 0, data, len, out,
                           APISEC_SHA256_LEN);
 }
 

@@ -1243,6 +1243,12 @@ apisec_key_read(apisec_store_t *st, const char *ak, size_t aklen,
 
 cached:
 
+    /* the key's HMAC context, on its way while the caller checks the rest */
+
+    if (e->mac != NULL) {
+        apisec_prefetch(e->mac);
+    }
+
     if (found != NULL) {
         *found = &e->key;
 

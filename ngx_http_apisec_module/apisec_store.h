@@ -55,7 +55,7 @@
 #define APISEC_OPEN_CACHE          0x02    /* keep the keys read, below */
 
 #define APISEC_KEY_CACHE_MAX       16384   /* keys kept by APISEC_OPEN_CACHE */
-#define APISEC_KEY_MEMO_WORDS      4       /* apisec_key_memo */
+#define APISEC_KEY_MEMO_WORDS      6       /* apisec_key_memo */
 
 
 typedef enum {

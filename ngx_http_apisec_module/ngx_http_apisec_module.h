@@ -211,14 +211,17 @@ typedef struct {
 
 /*
  * The words of a worker's memo beside a key in its key cache
- * (apisec_key_memo): the second it last stamped the key's use, and the
- * node of the key's bucket of its first rate rule by key, with the rule
- * and the rules zone's count of freed nodes when it was found
+ * (apisec_key_memo): the second it last stamped the key's use; the node
+ * of the key's bucket of its first rate rule by key, with the rule and
+ * the rules zone's count of freed nodes when it was found; the key's
+ * stamp node, with the stamp zone's count
  */
-#define NGX_HTTP_APISEC_MEMO_STAMP     0
-#define NGX_HTTP_APISEC_MEMO_NODE      1
-#define NGX_HTTP_APISEC_MEMO_FREED     2
-#define NGX_HTTP_APISEC_MEMO_RULE      3
+#define NGX_HTTP_APISEC_MEMO_STAMP         0
+#define NGX_HTTP_APISEC_MEMO_NODE          1
+#define NGX_HTTP_APISEC_MEMO_FREED         2
+#define NGX_HTTP_APISEC_MEMO_RULE          3
+#define NGX_HTTP_APISEC_MEMO_STAMP_NODE    4
+#define NGX_HTTP_APISEC_MEMO_STAMP_FREED   5
 
 
 typedef struct {
@@ -254,7 +257,7 @@ ngx_int_t ngx_http_apisec_replay_record(ngx_shm_zone_t *zone,
     const u_char *mac, int64_t expires, int64_t now);
 ngx_shm_zone_t *ngx_http_apisec_stamp_zone(ngx_conf_t *cf, size_t size);
 ngx_int_t ngx_http_apisec_stamp(ngx_shm_zone_t *zone, const u_char *ak,
-    size_t len, int64_t t);
+    size_t len, int64_t t, int64_t *memo);
 int64_t ngx_http_apisec_stamp_get(ngx_shm_zone_t *zone, const u_char *ak,
     size_t len);
 ngx_int_t ngx_http_apisec_totp_use(ngx_shm_zone_t *zone, const u_char *ak,

@@ -568,7 +568,7 @@ ngx_http_apisec_replay_expire(ngx_http_apisec_zone_t *z, int64_t now,
 
 ngx_int_t
 ngx_http_apisec_stamp(ngx_shm_zone_t *zone, const u_char *ak, size_t len,
-    int64_t t)
+    int64_t t, int64_t *memo)
 {
     ngx_http_apisec_zone_t        *z;
     ngx_http_apisec_stamp_node_t  *sn;
@@ -577,11 +577,29 @@ ngx_http_apisec_stamp(ngx_shm_zone_t *zone, const u_char *ak, size_t len,
 
     ngx_shmtx_lock(&z->shpool->mutex);
 
-    sn = ngx_http_apisec_stamp_node(z, ak, len);
+    /* the worker's memo of the node: still it while nothing was freed */
+
+    sn = NULL;
+
+    if (memo != NULL
+        && memo[NGX_HTTP_APISEC_MEMO_STAMP_FREED] == (int64_t) z->sh->freed)
+    {
+        sn = (ngx_http_apisec_stamp_node_t *)
+                 (uintptr_t) memo[NGX_HTTP_APISEC_MEMO_STAMP_NODE];
+    }
 
     if (sn == NULL) {
-        ngx_shmtx_unlock(&z->shpool->mutex);
-        return NGX_ERROR;
+        sn = ngx_http_apisec_stamp_node(z, ak, len);
+
+        if (sn == NULL) {
+            ngx_shmtx_unlock(&z->shpool->mutex);
+            return NGX_ERROR;
+        }
+
+        if (memo != NULL) {
+            memo[NGX_HTTP_APISEC_MEMO_STAMP_NODE] = (int64_t) (uintptr_t) sn;
+            memo[NGX_HTTP_APISEC_MEMO_STAMP_FREED] = (int64_t) z->sh->freed;
+        }
     }
 
     if (t == 0) {
