@@ -36,12 +36,6 @@ struct apisec_hmac_s {
 };
 
 
-/*
- * An HMAC context whose key is set once, only its message changes: the
- * EVP_MAC_CTX itself (apisec_hmac_key_t is never defined), so that the
- * caller's pointer is OpenSSL's context, one cache miss less a request
- */
-#define apisec_hmac_key_ctx(k)  ((EVP_MAC_CTX *) (k))
 
 
 static void apisec_crypto_err(char *err, size_t errlen, const char *fmt, ...)
@@ -546,56 +540,6 @@ apisec_hmac_sha256(apisec_hmac_t *h, const uint8_t *key, size_t keylen,
     }
 
     return apisec_mac_run(h->ctx, key, keylen, data, len, out,
-                          APISEC_SHA256_LEN);
-}
-
-
-apisec_hmac_key_t *
-apisec_hmac_key_new(apisec_hmac_t *h, const uint8_t *key, size_t keylen)
-{
-    EVP_MAC_CTX  *ctx;
-
-    if (h == NULL || (key == NULL && keylen != 0) || keylen > INT_MAX) {
-        return NULL;
-    }
-
-    if (key == NULL) {
-        key = apisec_empty_key;
-    }
-
-    ctx = apisec_mac_ctx(h->mac, "SHA256");
-
-    if (ctx == NULL || EVP_MAC_init(ctx, key, keylen, NULL) != 1) {
-        EVP_MAC_CTX_free(ctx);
-        return NULL;
-    }
-
-    return (apisec_hmac_key_t *) ctx;
-}
-
-
-void
-apisec_hmac_key_free(apisec_hmac_key_t *k)
-{
-    if (k == NULL) {
-        return;
-    }
-
-    /* OpenSSL wipes the key and the pads' states as it frees them */
-
-    EVP_MAC_CTX_free(apisec_hmac_key_ctx(k));
-}
-
-
-int
-apisec_hmac_key_sha256(apisec_hmac_key_t *k, const uint8_t *data, size_t len,
-    uint8_t *out)
-{
-    if (k == NULL || out == NULL || (data == NULL && len != 0)) {
-        return -1;
-    }
-
-    return apisec_mac_run(apisec_hmac_key_ctx(k), NULL, 0, data, len, out,
                           APISEC_SHA256_LEN);
 }
 

@@ -54,19 +54,6 @@ void apisec_hmac_free(apisec_hmac_t *h);
 int apisec_hmac_sha256(apisec_hmac_t *h, const uint8_t *key, size_t keylen,
     const uint8_t *data, size_t len, uint8_t *out);
 
-/*
- * A key made ready for HMAC-SHA256 once (its pads hashed, by OpenSSL's
- * HMAC as above) and then used for many messages: for a secret that signs
- * request after request.  It holds what the key signs with: free it with
- * apisec_hmac_key_free, which wipes it.  NULL on failure.
- */
-typedef struct apisec_hmac_key_s  apisec_hmac_key_t;
-
-apisec_hmac_key_t *apisec_hmac_key_new(apisec_hmac_t *h, const uint8_t *key,
-    size_t keylen);
-void apisec_hmac_key_free(apisec_hmac_key_t *k);
-int apisec_hmac_key_sha256(apisec_hmac_key_t *k, const uint8_t *data,
-    size_t len, uint8_t *out);
 
 
 #define APISEC_TOTP_STEP        30      /* RFC 6238: 30 s steps */

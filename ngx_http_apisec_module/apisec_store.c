@@ -65,8 +65,9 @@
 
 /*
  * The cache of the keys a handle reads (APISEC_OPEN_CACHE): each record as
- * stored and as decoded, and its secret made ready for HMAC-SHA256, found
- * by access key in a hash table, the least recently used dropped first.
+ * stored and as decoded, and its secret unsealed at its first HMAC (wiped
+ * when the entry goes), found by access key in a hash table, the least
+ * recently used dropped first (a clock: apisec_kc_touch).
  * An entry is used while the store's last transaction is still the one it
  * was read in, or while the record's bytes in the store are the same; a
  * key that apisecctl changed is decoded again at its next request.
@@ -88,12 +89,14 @@ struct apisec_kc_entry_s {
     uint32_t            hash;
     unsigned            used;           /* since its last move (a clock) */
     size_t              txnid;          /* the snapshot it was last seen in */
-    apisec_hmac_key_t  *mac;            /* key.secret's, made on first use */
+    size_t              slen;           /* of plain; 0: not unsealed yet */
     int64_t             memo[APISEC_KEY_MEMO_WORDS]; /* apisec_key_memo */
     apisec_key_t        key;            /* the record decoded */
     size_t              len;            /* of rec */
     size_t              cap;
     uint8_t            *rec;            /* the record as stored */
+    uint8_t             plain[APISEC_SECRET_MAX]; /* key.secret unsealed,
+                                                     on first use */
 };
 
 typedef struct {
@@ -178,6 +181,7 @@ static uint32_t apisec_kc_hash(const char *ak, size_t len);
 static apisec_kc_entry_t *apisec_kc_find(apisec_kc_t *kc, const char *ak,
     size_t len, uint32_t hash);
 static void apisec_kc_touch(apisec_kc_entry_t *e);
+static void apisec_kc_forget(apisec_kc_entry_t *e);
 static apisec_kc_entry_t *apisec_kc_victim(apisec_kc_t *kc);
 static void apisec_kc_use(apisec_kc_t *kc, apisec_kc_entry_t *e);
 static void apisec_kc_put(apisec_kc_t *kc, apisec_kc_entry_t *e,
@@ -1243,10 +1247,10 @@ apisec_key_read(apisec_store_t *st, const char *ak, size_t aklen,
 
 cached:
 
-    /* the key's HMAC context, on its way while the caller checks the rest */
+    /* the key's secret, on its way while the caller checks the rest */
 
-    if (e->mac != NULL) {
-        apisec_prefetch(e->mac);
+    if (e->slen != 0) {
+        apisec_prefetch(e->plain);
     }
 
     if (found != NULL) {
@@ -1276,7 +1280,6 @@ apisec_key_hmac(apisec_store_t *st, apisec_hmac_t *h, const apisec_key_t *k,
     char                secret[APISEC_SECRET_MAX];
     size_t              slen;
     apisec_kc_entry_t  *e;
-    apisec_hmac_key_t  *hk;
 
     if (st == NULL || h == NULL || k == NULL || mac == NULL) {
         return APISEC_ERR_INVALID;
@@ -1294,31 +1297,33 @@ apisec_key_hmac(apisec_store_t *st, apisec_hmac_t *h, const apisec_key_t *k,
         e = NULL;
     }
 
-    hk = (e != NULL) ? e->mac : NULL;
-    n = 0;
+    /*
+     * The secret is unsealed once and kept in the entry (wiped when the
+     * entry goes or the sealed secret changes); the HMAC runs in the
+     * handle's one context, which stays in the processor's cache, where a
+     * context prepared for each key is several objects of OpenSSL's
+     * scattered over the heap: measured, the key set again each time is
+     * the cheaper (docs/benchmarks.md)
+     */
 
-    if (hk == NULL) {
+    if (e != NULL && e->slen != 0) {
+        n = apisec_hmac_sha256(h, e->plain, e->slen, data, len, mac);
+
+    } else {
         rc = apisec_key_get_secret(st, k, secret, sizeof(secret), &slen);
         if (rc != APISEC_OK) {
             return rc;
         }
 
-        if (e != NULL) {
-            /* made ready once, for the key's next requests */
-            hk = apisec_hmac_key_new(h, (const uint8_t *) secret, slen);
-            e->mac = hk;
-        }
+        n = apisec_hmac_sha256(h, (const uint8_t *) secret, slen, data, len,
+                               mac);
 
-        if (hk == NULL) {
-            n = apisec_hmac_sha256(h, (const uint8_t *) secret, slen, data,
-                                   len, mac);
+        if (e != NULL && n == 0 && slen <= sizeof(e->plain)) {
+            memcpy(e->plain, secret, slen);
+            e->slen = slen;
         }
 
         apisec_wipe(secret, sizeof(secret));
-    }
-
-    if (hk != NULL) {
-        n = apisec_hmac_key_sha256(hk, data, len, mac);
     }
 
     if (n != 0) {
@@ -1373,7 +1378,7 @@ apisec_kc_free(apisec_kc_t *kc)
     for (i = 0; i <= kc->mask; i++) {
         for (e = kc->buckets[i]; e != NULL; e = next) {
             next = e->next;
-            apisec_hmac_key_free(e->mac);
+            apisec_kc_forget(e);
             free(e->rec);
             free(e);
         }
@@ -1522,14 +1527,13 @@ apisec_kc_put(apisec_kc_t *kc, apisec_kc_entry_t *e, uint32_t hash,
         e->cap = val->mv_size;
     }
 
-    /* a secret sealed again (rotated) is made ready again */
+    /* a secret sealed again (rotated) is unsealed again */
 
-    if (e->mac != NULL
+    if (e->slen != 0
         && (e->key.secret_len != k->secret_len
             || memcmp(e->key.secret, k->secret, k->secret_len) != 0))
     {
-        apisec_hmac_key_free(e->mac);
-        e->mac = NULL;
+        apisec_kc_forget(e);
     }
 
     memcpy(e->rec, val->mv_data, val->mv_size);
@@ -1542,7 +1546,17 @@ apisec_kc_put(apisec_kc_t *kc, apisec_kc_entry_t *e, uint32_t hash,
 }
 
 
-/* unlinks and frees e (and wipes its prepared key) */
+/* e's unsealed secret wiped */
+
+static void
+apisec_kc_forget(apisec_kc_entry_t *e)
+{
+    apisec_wipe(e->plain, sizeof(e->plain));
+    e->slen = 0;
+}
+
+
+/* unlinks and frees e (and wipes its secret) */
 
 static void
 apisec_kc_drop(apisec_kc_t *kc, apisec_kc_entry_t *e)
@@ -1566,7 +1580,7 @@ apisec_kc_drop(apisec_kc_t *kc, apisec_kc_entry_t *e)
 
     kc->n--;
 
-    apisec_hmac_key_free(e->mac);
+    apisec_kc_forget(e);
     free(e->rec);
     apisec_wipe(&e->key, sizeof(apisec_key_t));
     free(e);

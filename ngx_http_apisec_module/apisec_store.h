@@ -220,10 +220,12 @@ int64_t *apisec_key_memo(apisec_store_t *st);
 
 /*
  * HMAC-SHA256 of data under k's secret into mac (32 bytes).  With
- * APISEC_OPEN_CACHE and k as the last apisec_key_get found it, the secret
- * is unsealed once and its HMAC key kept ready in the cache until the
- * record's sealed secret changes; otherwise it is unsealed for this once.
- * The secret itself never leaves the store's functions.
+ * APISEC_OPEN_CACHE and k as the last apisec_key_get (or apisec_key_find)
+ * found it, the secret is unsealed once and kept in the cache, in the
+ * handle's memory only, until the record's sealed secret changes or the
+ * key leaves the cache (then wiped); otherwise it is unsealed for this
+ * once.  The HMAC runs in h's one context.  The secret itself never
+ * leaves the store's functions.
  */
 int apisec_key_hmac(apisec_store_t *st, apisec_hmac_t *h,
     const apisec_key_t *k, const uint8_t *data, size_t len, uint8_t *mac);

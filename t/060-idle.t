@@ -41,6 +41,8 @@ ApisecTest::setup(keys => [
       last_used_at => ApisecTest::ago(5 * $D)),
     k('hupKey01', created_at => ApisecTest::ago(10 * $D),
       last_used_at => ApisecTest::ago(5 * $D)),
+    k('tickKey01', created_at => ApisecTest::ago(10 * $D),
+      last_used_at => ApisecTest::ago(5 * $D)),
 ]);
 
 # the seconds since a record's last use
@@ -248,3 +250,24 @@ select undef, undef, undef, 1.5;
 Test::More::cmp_ok(main::since_use('hupKey01'), '<=', 4,
                    'the use before the reload reached the store');
 --- error_code: 200
+
+
+
+=== TEST 13: a key used tick after tick: every use reaches the store (a worker stamps a key once a second, and finds its stamp again after a flush has freed it)
+--- init
+my $req = "GET /api/v1/account?timestamp={ts}&signature={sig}\n"
+          . "X-HK-APIKEY: tickKey01";
+my ($last, @st);
+for (1 .. 4) {
+    $last = time;
+    push @st, (ApisecTest::send_signed($req))[0];
+    select undef, undef, undef, 1.1;
+    Test::More::cmp_ok(main::since_use('tickKey01'), '<=', time - $last,
+                       'the store has the use of that second');
+}
+Test::More::is("@st", '200 200 200 200', 'all accepted');
+--- apisec_request
+GET /api/v1/account?timestamp={ts}&signature={sig}
+X-HK-APIKEY: tickKey01
+--- error_code: 200
+--- response_body_like: account=acct-tickKey01

@@ -27,6 +27,7 @@ ApisecTest::setup(keys => [
     k('rateKeyC1', 'acct-third'),
     k('lockKey01', 'acct-lock'),
     k('lockKey02', 'acct-lock'),
+    k('memoKey01', 'acct-memo'),
 ]);
 
 # a signed GET of /api/v1/account by KEY, with more header lines
@@ -391,3 +392,41 @@ X-Real-IP: 10.9.9.9
 {"code":"store-unavailable","msg":"The key store is unavailable."}
 --- error_log eval
 qr/\[alert\] .*apisec: the rule zone is full of entries used in the last minute; raise apisec_rule_zone/
+
+
+
+=== TEST 14: one key at two locations, each with its own rule by key, in turns: two buckets (a worker remembers where a key's bucket is, for one rule at a time)
+--- config
+    location /api/ {
+        apisec on;
+        apisec_rule rate 1r/m burst=2 name=api;
+        proxy_pass http://apisec_backend;
+    }
+
+    location /other/ {
+        apisec on;
+        apisec_rule rate 1r/m burst=4 name=other;
+        proxy_pass http://apisec_backend;
+    }
+--- init
+my $other = "GET /other/v1/account?timestamp={ts}&signature={sig}\n"
+            . "X-HK-APIKEY: memoKey01";
+my @st;
+for (1 .. 3) {
+    push @st, (ApisecTest::send_signed(main::req('memoKey01')))[0];
+    push @st, (ApisecTest::send_signed($other))[0];
+}
+Test::More::is("@st", '200 200 200 200 200 200',
+               'three in turns at each: within both bursts');
+Test::More::is((ApisecTest::send_signed(main::req('memoKey01')))[0], 429,
+               'the fourth at /api/ is over its burst');
+Test::More::is(join(' ', map { (ApisecTest::send_signed($other))[0] } 1 .. 2),
+               '200 200', '/other/ still has two');
+--- apisec_request
+GET /other/v1/account?timestamp={ts}&signature={sig}
+X-HK-APIKEY: memoKey01
+--- error_code: 429
+--- response_body chomp
+{"code":"rate-limited","msg":"Too many requests."}
+--- error_log eval
+qr/apisec: key "memoKey01" refused: rate-limited, rule "other" \(rate\)/
