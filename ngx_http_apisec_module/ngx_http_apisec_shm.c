@@ -47,13 +47,6 @@
 #define NGX_HTTP_APISEC_HOUR_MS       3600000
 #define NGX_HTTP_APISEC_DIRTY_MAX     256   /* windows a flush writes */
 #define NGX_HTTP_APISEC_BUCKETS_MAX   (1 << 20)
-
-/*
- * The layout of the zones' nodes, first in every zone: a reload that
- * loads another build of the module finds the zones of the previous one
- * (same name, same size), and must not read them as its own
- */
-#define NGX_HTTP_APISEC_LAYOUT        0x6170697365630002ULL
 #define NGX_HTTP_APISEC_LRU_LAG       1000  /* ms: a rate node's moves */
 
 /* the kinds of node in the rules zone */
@@ -74,7 +67,6 @@ typedef struct {
 
 
 typedef struct {
-    uint64_t                     layout;         /* NGX_HTTP_APISEC_LAYOUT */
     ngx_http_apisec_bucket_t    *buckets;
     ngx_uint_t                   mask;           /* buckets - 1 */
     ngx_uint_t                   freed;          /* nodes freed, ever */
@@ -293,16 +285,12 @@ ngx_http_apisec_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     z = shm_zone->data;
 
     if (oz != NULL) {
-        /* a reload: keep what the previous cycle holds */
-
-        if (oz->sh->layout != NGX_HTTP_APISEC_LAYOUT) {
-            ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, 0,
-                          "%s was made by another version of apisec, "
-                          "whose entries this one cannot read: restart "
-                          "nginx (or change the zone's size) to load it",
-                          z->what);
-            return NGX_ERROR;
-        }
+        /*
+         * A reload: keep what the previous cycle holds.  It is the same
+         * build's (nginx reuses a zone of the same tag, the module's
+         * address: a reload keeps the library loaded, and one loaded from
+         * another path has another address, and zones of its own)
+         */
 
         z->sh = oz->sh;
         z->shpool = oz->shpool;
@@ -322,7 +310,6 @@ ngx_http_apisec_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     }
 
     z->shpool->data = z->sh;
-    z->sh->layout = NGX_HTTP_APISEC_LAYOUT;
 
     /*
      * A bucket for every 1 KiB of the zone (a power of two, 64 at least):
