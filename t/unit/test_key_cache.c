@@ -24,6 +24,8 @@
 
 static void rm_rf(const char *dir);
 static const char *new_store(const char *name);
+static const char *cached_store(const char *name, apisec_store_t **st,
+    apisec_hmac_t **h);
 static void make_key(apisec_store_t *st, apisec_key_t *k, const char *ak,
     const char *secret);
 static int put(apisec_store_t *st, const apisec_key_t *k);
@@ -81,6 +83,32 @@ new_store(const char *name)
     }
 
     return dirbuf;
+}
+
+
+/* a new store NAME opened with APISEC_OPEN_CACHE, and an HMAC context */
+
+static const char *
+cached_store(const char *name, apisec_store_t **st, apisec_hmac_t **h)
+{
+    char         err[APISEC_ERR_LEN];
+    const char  *dir;
+
+    dir = new_store(name);
+    *h = apisec_hmac_new();
+    *st = NULL;
+
+    CHECK_INT(apisec_store_open(st, dir, mk, APISEC_OPEN_CACHE, 0, err,
+                                sizeof(err)),
+              APISEC_OK);
+
+    if (*st == NULL || *h == NULL) {
+        apisec_store_close(*st);
+        apisec_hmac_free(*h);
+        return NULL;
+    }
+
+    return dir;
 }
 
 
@@ -318,21 +346,15 @@ test_rekeyed(void)
 static void
 test_cache(void)
 {
-    char             err[APISEC_ERR_LEN];
     uint8_t          mac[APISEC_SHA256_LEN];
     const char      *dir;
     apisec_key_t     a, b, got, stale;
     apisec_hmac_t   *h;
     apisec_store_t  *st;
 
-    dir = new_store("cache");
-    h = apisec_hmac_new();
+    dir = cached_store("cache", &st, &h);
 
-    CHECK_INT(apisec_store_open(&st, dir, mk, APISEC_OPEN_CACHE, 0, err,
-                                sizeof(err)),
-              APISEC_OK);
-
-    if (st == NULL || h == NULL) {
+    if (dir == NULL) {
         return;
     }
 
@@ -467,7 +489,7 @@ static void
 test_many(void)
 {
     int              i, n, bad;
-    char             err[APISEC_ERR_LEN], ak[32], secret[32];
+    char             ak[32], secret[32];
     const char      *dir;
     apisec_key_t     k, got;
     apisec_wtxn_t   *w;
@@ -476,14 +498,9 @@ test_many(void)
 
     n = APISEC_KEY_CACHE_MAX + 100;
 
-    dir = new_store("many");
-    h = apisec_hmac_new();
+    dir = cached_store("many", &st, &h);
 
-    CHECK_INT(apisec_store_open(&st, dir, mk, APISEC_OPEN_CACHE, 0, err,
-                                sizeof(err)),
-              APISEC_OK);
-
-    if (st == NULL || h == NULL) {
+    if (dir == NULL) {
         return;
     }
 
@@ -541,14 +558,9 @@ test_find_memo(void)
     apisec_store_t      *st, *plain;
     const apisec_key_t  *k, *k2;
 
-    dir = new_store("memo");
-    h = apisec_hmac_new();
+    dir = cached_store("memo", &st, &h);
 
-    CHECK_INT(apisec_store_open(&st, dir, mk, APISEC_OPEN_CACHE, 0, err,
-                                sizeof(err)),
-              APISEC_OK);
-
-    if (st == NULL || h == NULL) {
+    if (dir == NULL) {
         return;
     }
 
