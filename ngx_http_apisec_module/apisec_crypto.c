@@ -36,8 +36,6 @@ struct apisec_hmac_s {
 };
 
 
-
-
 static void apisec_crypto_err(char *err, size_t errlen, const char *fmt, ...)
 #if defined(__GNUC__) || defined(__clang__)
     __attribute__ ((format (printf, 3, 4)))

@@ -55,7 +55,6 @@ int apisec_hmac_sha256(apisec_hmac_t *h, const uint8_t *key, size_t keylen,
     const uint8_t *data, size_t len, uint8_t *out);
 
 
-
 #define APISEC_TOTP_STEP        30      /* RFC 6238: 30 s steps */
 #define APISEC_TOTP_DIGITS      6
 #define APISEC_TOTP_SECRET_LEN  20      /* 160 bits, as RFC 4226 advises */

@@ -22,16 +22,6 @@
 #define APISEC_PERM_ALL        0x07
 
 #define APISEC_STATUS_ACTIVE    0
-/*
- * A hint that p's cache line is needed soon (of memory the caller knows
- * the address of before it can use it); never faults, whatever p is
- */
-#if defined(__GNUC__) || defined(__clang__)
-#define apisec_prefetch(p)      __builtin_prefetch(p)
-#else
-#define apisec_prefetch(p)
-#endif
-
 #define APISEC_STATUS_DISABLED  1
 #define APISEC_STATUS_EXPIRED   2
 #define APISEC_STATUS_LOCKED    3
@@ -48,6 +38,16 @@
 #define APISEC_TIME_LEN         20      /* "YYYY-MM-DDThh:mm:ssZ" */
 #define APISEC_CIDR_LEN         64      /* room for any formatted CIDR */
 #define APISEC_PERMS_LEN        32      /* "read,trade,withdraw" */
+
+/*
+ * A hint that p's cache line is needed soon (of memory the caller knows
+ * the address of before it can use it); never faults, whatever p is
+ */
+#if defined(__GNUC__) || defined(__clang__)
+#define apisec_prefetch(p)      __builtin_prefetch(p)
+#else
+#define apisec_prefetch(p)
+#endif
 
 
 typedef struct {

@@ -1241,7 +1241,6 @@ ngx_http_apisec_check(ngx_http_request_t *r, ngx_http_apisec_ctx_t *ctx,
     u_char                        mac[APISEC_SHA256_LEN];
     int64_t                       now_ms, window;
     ngx_time_t                   *tp;
-    u_char                       *p;
     int64_t                      *memo;
     apisec_key_t                  buf;
     const apisec_key_t           *key;
@@ -1304,14 +1303,10 @@ ngx_http_apisec_check(ngx_http_request_t *r, ngx_http_apisec_ctx_t *ctx,
     /*
      * the node of the key's rate bucket, known from the memo, on its way
      * into the cache while checks 2 to 6 run: most of what check 7 costs
-     * is this miss (a prefetch of a stale address is harmless)
+     * is this miss
      */
 
-    if (ctx->memo != NULL && ctx->memo[NGX_HTTP_APISEC_MEMO_NODE] != 0) {
-        p = (u_char *) (uintptr_t) ctx->memo[NGX_HTTP_APISEC_MEMO_NODE];
-        apisec_prefetch(p);
-        apisec_prefetch(p + 64);       /* the node's second line */
-    }
+    ngx_http_apisec_rate_prefetch(ctx->memo);
 
     ctx->account.len = ngx_strlen(key->account);
     ctx->account.data = ngx_pnalloc(r->pool, ctx->account.len);

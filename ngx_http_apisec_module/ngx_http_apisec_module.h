@@ -278,6 +278,7 @@ ngx_shm_zone_t *ngx_http_apisec_rule_zone(ngx_conf_t *cf, size_t size);
 ngx_int_t ngx_http_apisec_rate(ngx_shm_zone_t *zone,
     ngx_http_apisec_rule_t *rule, ngx_str_t *who, int64_t now_ms,
     time_t *retry, int64_t *memo);
+void ngx_http_apisec_rate_prefetch(const int64_t *memo);
 ngx_int_t ngx_http_apisec_window(ngx_shm_zone_t *zone, ngx_str_t *key,
     int64_t per, ngx_uint_t durable, apisec_window_t *stored,
     ngx_uint_t have_stored, int64_t now_ms,

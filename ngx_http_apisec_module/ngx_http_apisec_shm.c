@@ -472,11 +472,13 @@ ngx_http_apisec_replay_lookup(ngx_http_apisec_sh_t *sh, ngx_rbtree_key_t key,
     const u_char *mac)
 {
     ngx_int_t                       rc;
+    ngx_rbtree_t                   *tree;
     ngx_rbtree_node_t              *node, *sentinel;
     ngx_http_apisec_replay_node_t  *rn;
 
-    node = ngx_http_apisec_tree(sh, key)->root;
-    sentinel = ngx_http_apisec_tree(sh, key)->sentinel;
+    tree = ngx_http_apisec_tree(sh, key);
+    node = tree->root;
+    sentinel = tree->sentinel;
 
     while (node != sentinel) {
 
@@ -1107,7 +1109,29 @@ ngx_http_apisec_rate(ngx_shm_zone_t *zone, ngx_http_apisec_rule_t *rule,
 }
 
 
-/* the worker's memo of rule's node rn (memo: NULL, or three words) */
+/*
+ * The node the memo names, on its way into the processor's cache before
+ * ngx_http_apisec_rate needs it (its head and its second line: the
+ * bucket's state); a node freed since is harmless to prefetch
+ */
+
+void
+ngx_http_apisec_rate_prefetch(const int64_t *memo)
+{
+    u_char  *p;
+
+    if (memo == NULL || memo[NGX_HTTP_APISEC_MEMO_NODE] == 0) {
+        return;
+    }
+
+    p = (u_char *) (uintptr_t) memo[NGX_HTTP_APISEC_MEMO_NODE];
+
+    apisec_prefetch(p);
+    apisec_prefetch(p + offsetof(ngx_http_apisec_rate_node_t, moved));
+}
+
+
+/* the worker's memo of rule's node rn, in memo's rate words (or none) */
 
 static void
 ngx_http_apisec_rate_memo(ngx_http_apisec_zone_t *z, int64_t *memo,
@@ -1776,11 +1800,13 @@ ngx_http_apisec_str_lookup(ngx_http_apisec_sh_t *sh, ngx_rbtree_key_t key,
     const u_char *data, size_t len)
 {
     ngx_int_t                    rc;
+    ngx_rbtree_t                *tree;
     ngx_rbtree_node_t           *node, *sentinel;
     ngx_http_apisec_str_node_t  *n;
 
-    node = ngx_http_apisec_tree(sh, key)->root;
-    sentinel = ngx_http_apisec_tree(sh, key)->sentinel;
+    tree = ngx_http_apisec_tree(sh, key);
+    node = tree->root;
+    sentinel = tree->sentinel;
 
     while (node != sentinel) {
 
