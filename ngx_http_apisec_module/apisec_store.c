@@ -32,6 +32,8 @@
 #define APISEC_META_MKCHECK         "mkcheck"
 #define APISEC_META_CURSOR          "cursor:"
 #define APISEC_META_LOG_ID          "log_id"
+#define APISEC_META_CACHE           "cache"
+#define APISEC_CACHE_LOCAL          (1ULL << 63)
 #define APISEC_LOG_ID_BYTES         16
 #define APISEC_MKCHECK_AAD          "apisec-mkcheck"
 #define APISEC_MKCHECK_TEXT         "apisec master key check, v1"
@@ -68,9 +70,10 @@
  * stored and as decoded, and its secret unsealed at its first HMAC (wiped
  * when the entry goes), found by access key in a hash table, the least
  * recently used dropped first (a clock: apisec_kc_touch).
- * An entry is used while the store's last transaction is still the one it
- * was read in, or while the record's bytes in the store are the same; a
- * key that apisecctl changed is decoded again at its next request.
+ * An entry is used while the store's generation of keys is still the one
+ * it was read in (apisec_kc_generation), or while the record's bytes in
+ * the store are the same; a key that apisecctl changed is decoded again at
+ * its next request.
  */
 
 typedef struct apisec_kc_link_s  apisec_kc_link_t;
@@ -88,7 +91,7 @@ struct apisec_kc_entry_s {
     apisec_kc_entry_t  *next;           /* in its bucket */
     uint32_t            hash;
     unsigned            used;           /* since its last move (a clock) */
-    size_t              txnid;          /* the snapshot it was last seen in */
+    uint64_t            gen;            /* the generation it was seen in */
     size_t              slen;           /* of plain; 0: not unsealed yet */
     int64_t             memo[APISEC_KEY_MEMO_WORDS]; /* apisec_key_memo */
     apisec_key_t        key;            /* the record decoded */
@@ -106,6 +109,9 @@ typedef struct {
     size_t              max;
     apisec_kc_link_t    lru;            /* lru.next: most recently used */
     apisec_kc_entry_t  *last;           /* of the last apisec_key_get */
+    size_t              txnid;          /* the snapshot gen is of */
+    uint64_t            gen;            /* the keys' generation in it */
+    uint64_t            local;          /* generations made up here */
 } apisec_kc_t;
 
 
@@ -138,6 +144,8 @@ struct apisec_wtxn_s {
     apisec_store_t  *st;
     MDB_txn         *txn;
     int              failed;        /* rc of a failed put or delete */
+    unsigned         dirty;         /* something was written */
+    unsigned         keys_changed;  /* a key record, beyond a last use */
 };
 
 
@@ -178,6 +186,9 @@ static void apisec_kc_free(apisec_kc_t *kc);
 static int apisec_key_read(apisec_store_t *st, const char *ak, size_t aklen,
     apisec_key_t *out, const apisec_key_t **found);
 static uint32_t apisec_kc_hash(const char *ak, size_t len);
+static void apisec_kc_generation(apisec_store_t *st, apisec_kc_t *kc,
+    size_t txnid);
+static int apisec_store_generation(apisec_wtxn_t *w);
 static apisec_kc_entry_t *apisec_kc_find(apisec_kc_t *kc, const char *ak,
     size_t len, uint32_t hash);
 static void apisec_kc_touch(apisec_kc_entry_t *e);
@@ -185,7 +196,7 @@ static void apisec_kc_forget(apisec_kc_entry_t *e);
 static apisec_kc_entry_t *apisec_kc_victim(apisec_kc_t *kc);
 static void apisec_kc_use(apisec_kc_t *kc, apisec_kc_entry_t *e);
 static void apisec_kc_put(apisec_kc_t *kc, apisec_kc_entry_t *e,
-    uint32_t hash, size_t txnid, const MDB_val *val, const apisec_key_t *k);
+    uint32_t hash, const MDB_val *val, const apisec_key_t *k);
 static void apisec_kc_drop(apisec_kc_t *kc, apisec_kc_entry_t *e);
 static void apisec_store_grow(apisec_store_t *st);
 static int apisec_store_record(apisec_store_t *st, const MDB_val *key,
@@ -1141,6 +1152,28 @@ apisec_key_find(apisec_store_t *st, const char *ak, size_t aklen,
 }
 
 
+int
+apisec_key_reread(apisec_store_t *st, const char *ak, size_t aklen,
+    apisec_key_t *buf, const apisec_key_t **k)
+{
+    apisec_kc_entry_t  *e;
+
+    if (st != NULL && st->cache != NULL && ak != NULL && aklen > 0
+        && aklen <= APISEC_KEY_MAX)
+    {
+        e = apisec_kc_find(st->cache, ak, aklen, apisec_kc_hash(ak, aklen));
+
+        /* no generation is this one: the entry is compared with the store */
+
+        if (e != NULL) {
+            e->gen = APISEC_CACHE_LOCAL;
+        }
+    }
+
+    return apisec_key_find(st, ak, aklen, buf, k);
+}
+
+
 int64_t *
 apisec_key_memo(apisec_store_t *st)
 {
@@ -1186,17 +1219,21 @@ apisec_key_read(apisec_store_t *st, const char *ak, size_t aklen,
     kc = st->cache;
     e = NULL;
     hash = 0;
-    txnid = 0;
 
     if (kc != NULL) {
         kc->last = NULL;
         hash = apisec_kc_hash(ak, aklen);
         txnid = mdb_txn_id(st->rtxn);
+
+        if (txnid != kc->txnid) {
+            apisec_kc_generation(st, kc, txnid);
+        }
+
         e = apisec_kc_find(kc, ak, aklen, hash);
 
-        /* a key in the cache was valid when it was decoded */
+        /* a key in the cache is as stored while no key changed since */
 
-        if (e != NULL && e->txnid == txnid) {
+        if (e != NULL && e->gen == kc->gen) {
             goto cached;
         }
     }
@@ -1224,7 +1261,7 @@ apisec_key_read(apisec_store_t *st, const char *ak, size_t aklen,
     if (e != NULL && e->len == val.mv_size
         && memcmp(e->rec, val.mv_data, val.mv_size) == 0)
     {
-        e->txnid = txnid;
+        e->gen = kc->gen;
         goto cached;
     }
 
@@ -1236,7 +1273,7 @@ apisec_key_read(apisec_store_t *st, const char *ak, size_t aklen,
 
     if (kc != NULL) {
         if (rc == APISEC_OK) {
-            apisec_kc_put(kc, e, hash, txnid, &val, out);
+            apisec_kc_put(kc, e, hash, &val, out);
 
         } else if (e != NULL) {
             apisec_kc_drop(kc, e);
@@ -1358,6 +1395,7 @@ apisec_kc_new(size_t max)
 
     kc->mask = n - 1;
     kc->max = max;
+    kc->txnid = (size_t) -1;
     kc->lru.prev = &kc->lru;
     kc->lru.next = &kc->lru;
 
@@ -1412,6 +1450,87 @@ apisec_kc_hash(const char *ak, size_t len)
     }
 
     return (uint32_t) (h ^ (h >> 32));
+}
+
+
+/*
+ * The generation of the keys in the snapshot txnid.  Every commit of this
+ * code writes meta "cache": the generation, moved on when a key record
+ * changed (beyond a last use: apisec_key_touch) or when a commit not of
+ * this code came before (apisec_store_generation), and the commit's own
+ * transaction id.  When the snapshot's last commit is not the one that
+ * wrote it (a writer that does not keep it: an older apisecctl, mdb_load),
+ * the generation is one made up here, that no entry has: every key is
+ * looked at again.  So the flushes of last uses, a few a minute, keep the
+ * cache, and anything else empties it.
+ */
+
+static void
+apisec_kc_generation(apisec_store_t *st, apisec_kc_t *kc, size_t txnid)
+{
+    MDB_val   key, val;
+    uint64_t  gen;
+
+    key.mv_data = APISEC_META_CACHE;
+    key.mv_size = sizeof(APISEC_META_CACHE) - 1;
+
+    gen = 0;
+
+    if (mdb_get(st->rtxn, st->meta, &key, &val) == MDB_SUCCESS
+        && val.mv_size == 16
+        && apisec_dec_be64((const uint8_t *) val.mv_data + 8)
+           == (uint64_t) txnid)
+    {
+        gen = apisec_dec_be64(val.mv_data) & ~APISEC_CACHE_LOCAL;
+
+    } else {
+        gen = APISEC_CACHE_LOCAL | ++kc->local;
+    }
+
+    kc->txnid = txnid;
+    kc->gen = gen;
+}
+
+
+/* meta "cache" of the commit of w (apisec_kc_generation) */
+
+static int
+apisec_store_generation(apisec_wtxn_t *w)
+{
+    int       mrc;
+    size_t    txnid;
+    MDB_val   key, val;
+    uint8_t   buf[16];
+    uint64_t  gen, last;
+
+    key.mv_data = APISEC_META_CACHE;
+    key.mv_size = sizeof(APISEC_META_CACHE) - 1;
+
+    txnid = mdb_txn_id(w->txn);
+    gen = 0;
+    last = 0;
+
+    mrc = mdb_get(w->txn, w->st->meta, &key, &val);
+
+    if (mrc == MDB_SUCCESS && val.mv_size == 16) {
+        gen = apisec_dec_be64(val.mv_data) & ~APISEC_CACHE_LOCAL;
+        last = apisec_dec_be64((const uint8_t *) val.mv_data + 8);
+
+    } else if (mrc != MDB_SUCCESS && mrc != MDB_NOTFOUND) {
+        return mrc;
+    }
+
+    if (w->keys_changed || last + 1 != (uint64_t) txnid) {
+        gen = (gen + 1) & ~APISEC_CACHE_LOCAL;
+    }
+
+    apisec_enc_be64(buf, gen);
+    apisec_enc_be64(buf + 8, (uint64_t) txnid);
+
+    val.mv_data = buf;
+    val.mv_size = sizeof(buf);
+
+    return mdb_put(w->txn, w->st->meta, &key, &val, 0);
 }
 
 
@@ -1496,7 +1615,7 @@ apisec_kc_use(apisec_kc_t *kc, apisec_kc_entry_t *e)
 
 static void
 apisec_kc_put(apisec_kc_t *kc, apisec_kc_entry_t *e, uint32_t hash,
-    size_t txnid, const MDB_val *val, const apisec_key_t *k)
+    const MDB_val *val, const apisec_key_t *k)
 {
     uint8_t  *rec;
 
@@ -1538,7 +1657,7 @@ apisec_kc_put(apisec_kc_t *kc, apisec_kc_entry_t *e, uint32_t hash,
 
     memcpy(e->rec, val->mv_data, val->mv_size);
     e->len = val->mv_size;
-    e->txnid = txnid;
+    e->gen = kc->gen;
     memcpy(&e->key, k, sizeof(apisec_key_t));
 
     apisec_kc_use(kc, e);
@@ -1783,7 +1902,15 @@ apisec_store_commit(apisec_wtxn_t *w)
         return rc;
     }
 
-    mrc = mdb_txn_commit(w->txn);
+    mrc = w->dirty ? apisec_store_generation(w) : MDB_SUCCESS;
+
+    if (mrc != MDB_SUCCESS) {
+        mdb_txn_abort(w->txn);
+
+    } else {
+        mrc = mdb_txn_commit(w->txn);
+    }
+
     free(w);
 
     rc = (mrc == MDB_SUCCESS) ? APISEC_OK
@@ -1871,6 +1998,9 @@ apisec_key_put(apisec_wtxn_t *w, const apisec_key_t *k, int overwrite)
     val.mv_data = buf;
     val.mv_size = len;
 
+    w->dirty = 1;
+    w->keys_changed = 1;
+
     mrc = mdb_put(w->txn, w->st->keys, &key, &val,
                   overwrite ? 0 : MDB_NOOVERWRITE);
 
@@ -1908,6 +2038,9 @@ apisec_key_del(apisec_wtxn_t *w, const char *ak, size_t aklen)
 
     key.mv_data = (void *) ak;
     key.mv_size = aklen;
+
+    w->dirty = 1;
+    w->keys_changed = 1;
 
     mrc = mdb_del(w->txn, w->st->keys, &key, NULL);
 
@@ -3360,6 +3493,7 @@ int
 apisec_key_touch(apisec_wtxn_t *w, const char *ak, size_t aklen, int64_t t)
 {
     int           rc;
+    unsigned      changed;
     apisec_key_t  k;
 
     rc = apisec_key_get_w(w, ak, aklen, &k);
@@ -3373,7 +3507,13 @@ apisec_key_touch(apisec_wtxn_t *w, const char *ak, size_t aklen, int64_t t)
 
     k.last_used_at = t;
 
-    return apisec_key_put(w, &k, 1);
+    /* a later last use is not a change a cache must see (apisec_key_read) */
+
+    changed = w->keys_changed;
+    rc = apisec_key_put(w, &k, 1);
+    w->keys_changed = changed;
+
+    return rc;
 }
 
 
@@ -3487,6 +3627,8 @@ apisec_event_append(apisec_wtxn_t *w, const char *type, int64_t time,
     key.mv_size = sizeof(kb);
     val.mv_data = json;
     val.mv_size = (size_t) n;
+
+    w->dirty = 1;
 
     mrc = mdb_put(w->txn, w->st->events, &key, &val, MDB_APPEND);
     if (mrc != MDB_SUCCESS) {
@@ -3676,6 +3818,8 @@ apisec_cursor_put(apisec_wtxn_t *w, const char *name, uint64_t seq)
     val.mv_data = vb;
     val.mv_size = sizeof(vb);
 
+    w->dirty = 1;
+
     mrc = mdb_put(w->txn, w->st->meta, &key, &val, 0);
     if (mrc != MDB_SUCCESS) {
         w->failed = (mrc == MDB_MAP_FULL) ? APISEC_ERR_MAP_FULL
@@ -3815,6 +3959,8 @@ apisec_store_new_log_id(apisec_store_t *st)
         return rc;
     }
 
+    w->dirty = 1;
+
     mrc = apisec_log_id_new(w->txn, st->meta);
     if (mrc != MDB_SUCCESS) {
         apisec_store_abort(w);
@@ -3906,6 +4052,8 @@ apisec_event_prune(apisec_wtxn_t *w, int64_t before, uint64_t upto,
         {
             break;
         }
+
+        w->dirty = 1;
 
         mrc = mdb_cursor_del(cur, 0);
         if (mrc != MDB_SUCCESS) {
@@ -4024,6 +4172,8 @@ apisec_usage_put(apisec_wtxn_t *txn, const char *key, size_t len,
 
     v.mv_data = buf;
     v.mv_size = n;
+
+    txn->dirty = 1;
 
     mrc = mdb_put(txn->txn, st->usage, &k, &v, 0);
 

@@ -208,6 +208,15 @@ int apisec_key_find(apisec_store_t *st, const char *ak, size_t aklen,
     apisec_key_t *buf, const apisec_key_t **k);
 
 /*
+ * apisec_key_find, the record read from the store even when the cache
+ * holds it: a cached record can be behind the store in its last use only
+ * (the flushes of last uses keep the cache), so a key that looks idle is
+ * read again before it is refused.
+ */
+int apisec_key_reread(apisec_store_t *st, const char *ak, size_t aklen,
+    apisec_key_t *buf, const apisec_key_t **k);
+
+/*
  * APISEC_KEY_MEMO_WORDS words of the caller's own, kept beside the cached
  * key the last apisec_key_get or apisec_key_find found (0 when the key
  * came into the cache; kept while it stays there, whatever the record

@@ -1238,6 +1238,7 @@ ngx_http_apisec_check(ngx_http_request_t *r, ngx_http_apisec_ctx_t *ctx,
 {
     ngx_log_t                     rlog;
     int                           rc;
+    ngx_uint_t                    fresh;
     u_char                        mac[APISEC_SHA256_LEN];
     int64_t                       now_ms, window;
     ngx_time_t                   *tp;
@@ -1282,6 +1283,9 @@ ngx_http_apisec_check(ngx_http_request_t *r, ngx_http_apisec_ctx_t *ctx,
 
     rc = apisec_key_find(store, (const char *) ctx->access_key.data,
                          ctx->access_key.len, &buf, &key);
+    fresh = 0;
+
+found:
 
     if (rc == APISEC_ERR_NOTFOUND) {
         *detail = "no such key in the store";
@@ -1350,6 +1354,15 @@ ngx_http_apisec_check(ngx_http_request_t *r, ngx_http_apisec_ctx_t *ctx,
                                                          ctx->access_key.len)
            > (int64_t) amcf->idle)
     {
+        /* the cache may be behind the store in the last use: look again */
+
+        if (!fresh) {
+            rc = apisec_key_reread(store, (const char *) ctx->access_key.data,
+                                   ctx->access_key.len, &buf, &key);
+            fresh = 1;
+            goto found;
+        }
+
         (void) ngx_http_apisec_stamp(amcf->stamp_zone, ctx->access_key.data,
                                      ctx->access_key.len, 0, NULL);
         *detail = "the key was idle longer than apisec_idle_expiry";

@@ -45,6 +45,9 @@ ApisecTest::setup(keys => [
       last_used_at => ApisecTest::ago(5 * $D)),
 ]);
 
+# imported by TEST 14 itself (it must be new then); signed with this secret
+$ApisecTest::Secret{keptKey01} = "${s}keptKey01";
+
 # a record's last use, Unix seconds (0: never used)
 sub used_at {
     my ($key) = @_;
@@ -279,3 +282,29 @@ GET /api/v1/account?timestamp={ts}&signature={sig}
 X-HK-APIKEY: tickKey01
 --- error_code: 200
 --- response_body_like: account=acct-tickKey01
+
+
+
+=== TEST 14: a key used every 1.4 s, idle after 2 s: always accepted, though each worker's cache keeps the record it read first (flushes of last uses keep the cache; a key that looks idle is read again before it is refused)
+--- http_config
+    apisec_flush_interval 500ms;
+    apisec_idle_expiry 2s;
+--- init
+ApisecTest::import_keys(main::k('keptKey01', created_at => ApisecTest::ago(0)));
+my $req = "GET /api/v1/account?timestamp={ts}&signature={sig}\n"
+          . "X-HK-APIKEY: keptKey01";
+my @st;
+for (1 .. 5) {
+    push @st, (ApisecTest::send_signed($req))[0];
+    select undef, undef, undef, 1.4;
+}
+Test::More::is("@st", '200 200 200 200 200', 'all accepted');
+Test::More::cmp_ok(main::since_use('keptKey01'), '<=', 2,
+                   'the store has the last use');
+--- apisec_request
+GET /api/v1/account?recvWindow=60000&timestamp={ts}&signature={sig}
+X-HK-APIKEY: keptKey01
+--- error_code: 200
+--- response_body_like: account=acct-keptKey01
+--- no_error_log
+refused: key-expired

@@ -5,7 +5,8 @@
  * APISEC_OPEN_CACHE (apisec_key_get, apisec_key_find, apisec_key_memo,
  * apisec_key_hmac): a key changed, rotated, disabled or deleted, by this
  * handle or by another process, is seen at its next read; more keys than
- * the cache holds.
+ * the cache holds; flushes of last uses keep the cache, any other write,
+ * by any writer, empties it (the cache's generation).
  */
 
 
@@ -17,6 +18,8 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <lmdb.h>
 
 #include "unit.h"
 #include "apisec_store.h"
@@ -39,6 +42,9 @@ static void test_cache(void);
 static void test_other_process(void);
 static void test_many(void);
 static void test_find_memo(void);
+static int touch(apisec_store_t *st, const char *ak, int64_t t);
+static int raw_child(const char *dir, const char *ak, int status);
+static void test_generation(void);
 
 
 static char     base[] = "/tmp/apisec-kc-XXXXXX";
@@ -686,6 +692,213 @@ test_find_memo(void)
 }
 
 
+/* a flush's way: ak's last use t, alone in a transaction */
+
+static int
+touch(apisec_store_t *st, const char *ak, int64_t t)
+{
+    int             rc;
+    apisec_wtxn_t  *w;
+
+    rc = apisec_store_begin(st, &w);
+    if (rc != APISEC_OK) {
+        return rc;
+    }
+
+    rc = apisec_key_touch(w, ak, strlen(ak), t);
+    if (rc != APISEC_OK) {
+        apisec_store_abort(w);
+        return rc;
+    }
+
+    return apisec_store_commit(w);
+}
+
+
+/*
+ * Another process gives key ak the status with plain LMDB, as a writer
+ * that does not keep meta "cache" would (an older apisecctl, mdb_load)
+ */
+
+static int
+raw_child(const char *dir, const char *ak, int status)
+{
+    int           wst;
+    pid_t         pid;
+    size_t        len;
+    MDB_env      *env;
+    MDB_txn      *txn;
+    MDB_dbi       keys;
+    MDB_val       key, val;
+    uint8_t       buf[APISEC_RECORD_MAX];
+    apisec_key_t  k;
+
+    fflush(NULL);
+    pid = fork();
+
+    if (pid == 0) {
+        key.mv_data = (void *) ak;
+        key.mv_size = strlen(ak);
+
+        if (mdb_env_create(&env) != 0
+            || mdb_env_set_maxdbs(env, 8) != 0
+            || mdb_env_set_mapsize(env, 0) != 0
+            || mdb_env_open(env, dir, 0, 0600) != 0
+            || mdb_txn_begin(env, NULL, 0, &txn) != 0
+            || mdb_dbi_open(txn, "keys", 0, &keys) != 0
+            || mdb_get(txn, keys, &key, &val) != 0
+            || apisec_key_decode(val.mv_data, val.mv_size, &k) != APISEC_OK)
+        {
+            _exit(2);
+        }
+
+        k.status = status;
+
+        if (apisec_key_encode(&k, buf, sizeof(buf), &len) != APISEC_OK) {
+            _exit(3);
+        }
+
+        val.mv_data = buf;
+        val.mv_size = len;
+
+        if (mdb_put(txn, keys, &key, &val, 0) != 0
+            || mdb_txn_commit(txn) != 0)
+        {
+            _exit(4);
+        }
+
+        mdb_env_close(env);
+        _exit(0);
+    }
+
+    if (pid < 0 || waitpid(pid, &wst, 0) != pid) {
+        return -1;
+    }
+
+    return WIFEXITED(wst) ? WEXITSTATUS(wst) : -1;
+}
+
+
+/*
+ * The cache's generation: a flush of last uses alone (apisec_key_touch)
+ * keeps a cached key as it was, its last use behind the store's, and
+ * apisec_key_reread reads it again; a key written in the same transaction
+ * as last uses, a key written by another process, and a key written by a
+ * writer that does not keep meta "cache" (before a flush of last uses, or
+ * read at once) are seen at their next read
+ */
+
+static void
+test_generation(void)
+{
+    const char          *dir;
+    apisec_key_t         a, b, buf;
+    apisec_wtxn_t       *w;
+    apisec_hmac_t       *h;
+    apisec_store_t      *st;
+    const apisec_key_t  *k, *k2;
+
+    dir = cached_store("gen", &st, &h);
+
+    if (dir == NULL) {
+        return;
+    }
+
+    make_key(st, &a, "AKgenA", "secret-A");
+    make_key(st, &b, "AKgenB", "secret-B");
+    CHECK_INT(put(st, &a), APISEC_OK);
+    CHECK_INT(put(st, &b), APISEC_OK);
+
+    /* the first read decodes into buf, the second finds the entry */
+
+    k = NULL;
+    CHECK_INT(apisec_key_find(st, "AKgenA", 6, &buf, &k), APISEC_OK);
+    CHECK_INT(apisec_key_find(st, "AKgenA", 6, &buf, &k), APISEC_OK);
+    CHECK(k != NULL && k != &buf && k->last_used_at == 0);
+
+    /* last uses flushed: the cached key, behind the store */
+
+    CHECK_INT(touch(st, "AKgenA", 1800000000), APISEC_OK);
+    CHECK_INT(touch(st, "AKgenB", 1800000000), APISEC_OK);
+
+    k2 = NULL;
+    CHECK_INT(apisec_key_find(st, "AKgenA", 6, &buf, &k2), APISEC_OK);
+    CHECK(k2 == k && k2->last_used_at == 0);
+    CHECK(hmac_is(st, h, k2, "secret-A", "q=1"));
+
+    /* read again: the store's last use, in the same entry from then on */
+
+    k2 = NULL;
+    CHECK_INT(apisec_key_reread(st, "AKgenA", 6, &buf, &k2), APISEC_OK);
+    CHECK(k2 != NULL && k2->last_used_at == 1800000000);
+    CHECK(hmac_is(st, h, k2, "secret-A", "q=2"));
+    CHECK_INT(apisec_key_find(st, "AKgenA", 6, &buf, &k2), APISEC_OK);
+    CHECK(k2 == k && k2->last_used_at == 1800000000);
+    CHECK_INT(apisec_key_reread(st, "AKgenX", 6, &buf, &k2),
+              APISEC_ERR_NOTFOUND);
+
+    CHECK_INT(touch(st, "AKgenA", 1800000100), APISEC_OK);
+    CHECK_INT(apisec_key_find(st, "AKgenA", 6, &buf, &k2), APISEC_OK);
+    CHECK_INT(k2->last_used_at, 1800000000);
+
+    /* another key changed: every key is compared with the store */
+
+    b.perms = APISEC_PERM_ALL;
+    CHECK_INT(put(st, &b), APISEC_OK);
+    CHECK_INT(apisec_key_find(st, "AKgenA", 6, &buf, &k2), APISEC_OK);
+    CHECK_INT(k2->last_used_at, 1800000100);
+
+    /* a last use and a change in one transaction: the change is seen */
+
+    CHECK_INT(apisec_store_begin(st, &w), APISEC_OK);
+    CHECK_INT(apisec_key_touch(w, "AKgenA", 6, 1800000200), APISEC_OK);
+    CHECK_INT(apisec_key_get_w(w, "AKgenA", 6, &a), APISEC_OK);
+    a.status = APISEC_STATUS_DISABLED;
+    CHECK_INT(apisec_key_put(w, &a, 1), APISEC_OK);
+    CHECK_INT(apisec_key_touch(w, "AKgenB", 6, 1800000200), APISEC_OK);
+    CHECK_INT(apisec_store_commit(w), APISEC_OK);
+
+    CHECK_INT(apisec_key_find(st, "AKgenA", 6, &buf, &k2), APISEC_OK);
+    CHECK_INT(k2->status, APISEC_STATUS_DISABLED);
+    CHECK_INT(k2->last_used_at, 1800000200);
+
+    /* another process (this code): seen */
+
+    CHECK_INT(in_child(dir, "AKgenA", NULL, APISEC_STATUS_ACTIVE), 0);
+    CHECK_INT(apisec_key_find(st, "AKgenA", 6, &buf, &k2), APISEC_OK);
+    CHECK_INT(k2->status, APISEC_STATUS_ACTIVE);
+
+    /* plain LMDB, read at once: seen */
+
+    CHECK_INT(raw_child(dir, "AKgenA", APISEC_STATUS_DISABLED), 0);
+    CHECK_INT(apisec_key_find(st, "AKgenA", 6, &buf, &k2), APISEC_OK);
+    CHECK_INT(k2->status, APISEC_STATUS_DISABLED);
+
+    /* plain LMDB, then a flush of last uses before the next read: seen */
+
+    CHECK_INT(raw_child(dir, "AKgenA", APISEC_STATUS_ACTIVE), 0);
+    CHECK_INT(touch(st, "AKgenB", 1800000300), APISEC_OK);
+    CHECK_INT(apisec_key_find(st, "AKgenA", 6, &buf, &k2), APISEC_OK);
+    CHECK_INT(k2->status, APISEC_STATUS_ACTIVE);
+
+    CHECK_INT(raw_child(dir, "AKgenA", APISEC_STATUS_DISABLED), 0);
+    CHECK_INT(touch(st, "AKgenB", 1800000400), APISEC_OK);
+    CHECK_INT(touch(st, "AKgenB", 1800000500), APISEC_OK);
+    CHECK_INT(apisec_key_find(st, "AKgenA", 6, &buf, &k2), APISEC_OK);
+    CHECK_INT(k2->status, APISEC_STATUS_DISABLED);
+
+    /* deleted after a flush of last uses */
+
+    CHECK_INT(touch(st, "AKgenA", 1800000600), APISEC_OK);
+    CHECK_INT(del(st, "AKgenA"), APISEC_OK);
+    CHECK_INT(apisec_key_find(st, "AKgenA", 6, &buf, &k2),
+              APISEC_ERR_NOTFOUND);
+
+    apisec_store_close(st);
+    apisec_hmac_free(h);
+}
+
+
 int
 main(void)
 {
@@ -705,6 +918,7 @@ main(void)
     test_other_process();
     test_many();
     test_find_memo();
+    test_generation();
 
     snprintf(dirbuf, sizeof(dirbuf), "%s/%s", base, "cache");
     rm_rf(dirbuf);
@@ -713,6 +927,8 @@ main(void)
     snprintf(dirbuf, sizeof(dirbuf), "%s/%s", base, "other");
     rm_rf(dirbuf);
     snprintf(dirbuf, sizeof(dirbuf), "%s/%s", base, "many");
+    rm_rf(dirbuf);
+    snprintf(dirbuf, sizeof(dirbuf), "%s/%s", base, "gen");
     rm_rf(dirbuf);
     (void) rmdir(base);
 
