@@ -118,6 +118,9 @@ typedef struct {
 struct apisec_store_s {
     MDB_env        *env;
     MDB_txn        *rtxn;           /* renewable, reset between calls */
+    size_t          rtxnid;         /* its snapshot, while live */
+    unsigned        rlive;          /* renewed, not reset yet */
+    unsigned        hold;           /* key reads keep it live */
     MDB_dbi         meta;
     MDB_dbi         keys;
     MDB_dbi         events;
@@ -181,6 +184,7 @@ static int apisec_store_check(apisec_store_t *st, MDB_txn *txn, char *err,
 static int apisec_store_lmdb(apisec_store_t *st, int mrc, const char *what);
 static int apisec_store_remap(apisec_store_t *st);
 static int apisec_store_renew(apisec_store_t *st);
+static void apisec_store_reset(apisec_store_t *st);
 static apisec_kc_t *apisec_kc_new(size_t max);
 static void apisec_kc_free(apisec_kc_t *kc);
 static int apisec_key_read(apisec_store_t *st, const char *ak, size_t aklen,
@@ -788,6 +792,7 @@ apisec_store_open(apisec_store_t **stp, const char *dir, const uint8_t *mk,
 
     if (mrc == MDB_SUCCESS) {
         mrc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &st->rtxn);
+        st->rlive = (mrc == MDB_SUCCESS);
     }
 
     if (mrc != MDB_SUCCESS) {
@@ -798,7 +803,7 @@ apisec_store_open(apisec_store_t **stp, const char *dir, const uint8_t *mk,
         goto failed;
     }
 
-    mdb_txn_reset(st->rtxn);
+    apisec_store_reset(st);
 
     if ((!st->has_events || !st->has_usage || !st->has_log_id)
         && !(flags & APISEC_OPEN_RDONLY))
@@ -967,6 +972,10 @@ apisec_store_remap(apisec_store_t *st)
         return MDB_MAP_RESIZED;
     }
 
+    /* from the reading thread only (a threaded handle's writes do not) */
+
+    apisec_store_reset(st);
+
     if (!st->threaded) {
         return mdb_env_set_mapsize(st->env, 0);
     }
@@ -1024,6 +1033,7 @@ apisec_store_grow(apisec_store_t *st)
         if (st->rtxn != NULL) {
             mdb_txn_abort(st->rtxn);
             st->rtxn = NULL;
+            st->rlive = 0;
         }
 
         if (mdb_env_set_mapsize(st->env, 0) == MDB_SUCCESS
@@ -1044,6 +1054,10 @@ static int
 apisec_store_renew(apisec_store_t *st)
 {
     int  mrc, i;
+
+    /* a snapshot kept by apisec_store_hold: a fresh one */
+
+    apisec_store_reset(st);
 
     if (__atomic_load_n(&st->grow, __ATOMIC_RELAXED)) {
         apisec_store_grow(st);
@@ -1082,7 +1096,37 @@ apisec_store_renew(apisec_store_t *st)
         }
     }
 
+    if (mrc == MDB_SUCCESS) {
+        st->rlive = 1;
+        st->rtxnid = mdb_txn_id(st->rtxn);
+    }
+
     return mrc;
+}
+
+
+static void
+apisec_store_reset(apisec_store_t *st)
+{
+    if (st->rlive) {
+        mdb_txn_reset(st->rtxn);
+        st->rlive = 0;
+    }
+}
+
+
+void
+apisec_store_hold(apisec_store_t *st, int on)
+{
+    if (st == NULL) {
+        return;
+    }
+
+    st->hold = (on != 0);
+
+    if (!on) {
+        apisec_store_reset(st);
+    }
 }
 
 
@@ -1170,6 +1214,12 @@ apisec_key_reread(apisec_store_t *st, const char *ak, size_t aklen,
         }
     }
 
+    /* and in a fresh snapshot, when one was held */
+
+    if (st != NULL) {
+        apisec_store_reset(st);
+    }
+
     return apisec_key_find(st, ak, aklen, buf, k);
 }
 
@@ -1211,9 +1261,14 @@ apisec_key_read(apisec_store_t *st, const char *ak, size_t aklen,
         return APISEC_ERR_NOTFOUND;
     }
 
-    mrc = apisec_store_renew(st);
-    if (mrc != MDB_SUCCESS) {
-        return apisec_store_lmdb(st, mrc, "cannot begin a read transaction");
+    /* the snapshot kept since the last read (apisec_store_hold), or anew */
+
+    if (!st->rlive || !st->hold) {
+        mrc = apisec_store_renew(st);
+        if (mrc != MDB_SUCCESS) {
+            return apisec_store_lmdb(st, mrc,
+                                     "cannot begin a read transaction");
+        }
     }
 
     kc = st->cache;
@@ -1223,7 +1278,7 @@ apisec_key_read(apisec_store_t *st, const char *ak, size_t aklen,
     if (kc != NULL) {
         kc->last = NULL;
         hash = apisec_kc_hash(ak, aklen);
-        txnid = mdb_txn_id(st->rtxn);
+        txnid = st->rtxnid;
 
         if (txnid != kc->txnid) {
             apisec_kc_generation(st, kc, txnid);
@@ -1303,7 +1358,9 @@ cached:
 
 done:
 
-    mdb_txn_reset(st->rtxn);
+    if (!st->hold) {
+        apisec_store_reset(st);
+    }
 
     return rc;
 }
@@ -2256,7 +2313,7 @@ apisec_store_stat(apisec_store_t *st, apisec_store_stat_t *stat)
     }
 
     mrc = mdb_stat(st->rtxn, st->keys, &ms);
-    mdb_txn_reset(st->rtxn);
+    apisec_store_reset(st);
 
     if (mrc != MDB_SUCCESS) {
         return apisec_store_lmdb(st, mrc, "key count");
@@ -3776,7 +3833,7 @@ apisec_cursor_get(apisec_store_t *st, const char *name, uint64_t *seq)
                                "webhook cursor");
     }
 
-    mdb_txn_reset(st->rtxn);
+    apisec_store_reset(st);
 
     return rc;
 }
@@ -3872,7 +3929,7 @@ apisec_event_last(apisec_store_t *st, uint64_t *seq)
                                "event log");
     }
 
-    mdb_txn_reset(st->rtxn);
+    apisec_store_reset(st);
 
     return rc;
 }
@@ -3942,7 +3999,7 @@ apisec_store_log_id(apisec_store_t *st, char *out)
                                "event log id");
     }
 
-    mdb_txn_reset(st->rtxn);
+    apisec_store_reset(st);
 
     return rc;
 }
@@ -4115,7 +4172,7 @@ apisec_usage_get(apisec_store_t *st, const char *key, size_t len,
         rc = apisec_store_lmdb(st, mrc, "usage lookup");
     }
 
-    mdb_txn_reset(st->rtxn);
+    apisec_store_reset(st);
 
     return rc;
 }

@@ -211,7 +211,8 @@ int apisec_key_find(apisec_store_t *st, const char *ak, size_t aklen,
  * apisec_key_find, the record read from the store even when the cache
  * holds it: a cached record can be behind the store in its last use only
  * (the flushes of last uses keep the cache), so a key that looks idle is
- * read again before it is refused.
+ * read again before it is refused.  In a fresh snapshot, when one was held
+ * (apisec_store_hold).
  */
 int apisec_key_reread(apisec_store_t *st, const char *ak, size_t aklen,
     apisec_key_t *buf, const apisec_key_t **k);
@@ -393,6 +394,16 @@ int apisec_usage_foreach(apisec_store_t *st, const char *prefix, size_t plen,
  * process is then adopted only by this thread's reads.
  */
 void apisec_store_set_threaded(apisec_store_t *st);
+
+/*
+ * With on, the key reads (apisec_key_get, apisec_key_find) keep their
+ * read transaction's snapshot from one read to the next, until
+ * apisec_store_hold(st, 0): nginx's workers keep one for the requests of
+ * one turn of the event loop.  Every other read, and a remap, takes a
+ * fresh one; a write is not held back by it (LMDB's readers do not block
+ * its writer).
+ */
+void apisec_store_hold(apisec_store_t *st, int on);
 
 
 /* the record codec (exposed for unit tests and fuzzing) */

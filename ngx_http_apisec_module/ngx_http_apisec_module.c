@@ -79,6 +79,7 @@ static char *ngx_http_apisec_idle_expiry(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static void ngx_http_apisec_wipe_key(void *data);
 static void ngx_http_apisec_flush_handler(ngx_event_t *ev);
+static void ngx_http_apisec_release(ngx_event_t *ev);
 static void ngx_http_apisec_flush(ngx_cycle_t *cycle,
     ngx_http_apisec_main_conf_t *amcf, ngx_uint_t force);
 static int ngx_http_apisec_flush_failures(apisec_wtxn_t *txn,
@@ -1279,6 +1280,17 @@ ngx_http_apisec_check(ngx_http_request_t *r, ngx_http_apisec_ctx_t *ctx,
     if (store == NULL) {
         *detail = "the store is not open";
         return APISEC_E_STORE_UNAVAILABLE;
+    }
+
+    /*
+     * one snapshot of the store for the requests of this turn of the event
+     * loop, let go before the loop waits again: a change to a key is seen
+     * by the requests of the next turn
+     */
+
+    if (!amcf->release.posted) {
+        apisec_store_hold(store, 1);
+        ngx_post_event(&amcf->release, &ngx_posted_events);
     }
 
     rc = apisec_key_find(store, (const char *) ctx->access_key.data,
@@ -2667,6 +2679,10 @@ ngx_http_apisec_init_process(ngx_cycle_t *cycle)
 
     ngx_add_timer(&amcf->flush_event, amcf->flush_interval / 12);
 
+    amcf->release.handler = ngx_http_apisec_release;
+    amcf->release.data = amcf;
+    amcf->release.log = cycle->log;
+
     /* the webhooks: delivered by the worker that holds the lease */
 
     return ngx_http_apisec_hooks_init(cycle, amcf);
@@ -2700,6 +2716,10 @@ ngx_http_apisec_exit_process(ngx_cycle_t *cycle)
                           amcf->flushes, amcf->batches, amcf->batched);
         }
 
+        if (amcf->release.posted) {
+            ngx_delete_posted_event(&amcf->release);
+        }
+
         apisec_store_close(amcf->store);
         amcf->store = NULL;
     }
@@ -2710,6 +2730,19 @@ ngx_http_apisec_exit_process(ngx_cycle_t *cycle)
     }
 
     apisec_wipe(amcf->master_key, sizeof(amcf->master_key));
+}
+
+
+/* the end of a turn of the event loop: the store's snapshot goes */
+
+static void
+ngx_http_apisec_release(ngx_event_t *ev)
+{
+    ngx_http_apisec_main_conf_t  *amcf;
+
+    amcf = ev->data;
+
+    apisec_store_hold(amcf->store, 0);
 }
 
 

@@ -173,6 +173,9 @@ typedef struct {
     ngx_thread_pool_t         *thread_pool;
 #endif
     ngx_event_t                flush_event;    /* per worker */
+    ngx_event_t                release;        /* posted: the store's
+                                                  snapshot goes at the end
+                                                  of the loop's turn */
     ngx_uint_t                 flushes;        /* write txns of the timer */
     ngx_uint_t                 batches;        /* window writes (threads) */
     ngx_uint_t                 batched;        /* requests they carried */

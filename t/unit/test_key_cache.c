@@ -45,6 +45,7 @@ static void test_find_memo(void);
 static int touch(apisec_store_t *st, const char *ak, int64_t t);
 static int raw_child(const char *dir, const char *ak, int status);
 static void test_generation(void);
+static void test_hold(void);
 
 
 static char     base[] = "/tmp/apisec-kc-XXXXXX";
@@ -899,6 +900,89 @@ test_generation(void)
 }
 
 
+/*
+ * apisec_store_hold: key reads keep one snapshot until it is let go (a
+ * change by another process or by this handle is seen after), every other
+ * read and apisec_key_reread take a fresh one, writes go on meanwhile
+ */
+
+static void
+test_hold(void)
+{
+    uint64_t             seq;
+    const char          *dir;
+    apisec_key_t         a, buf, got;
+    apisec_wtxn_t       *w;
+    apisec_hmac_t       *h;
+    apisec_store_t      *st;
+    const apisec_key_t  *k;
+
+    dir = cached_store("hold", &st, &h);
+
+    if (dir == NULL) {
+        return;
+    }
+
+    make_key(st, &a, "AKholdA", "secret-A");
+    CHECK_INT(put(st, &a), APISEC_OK);
+
+    apisec_store_hold(st, 1);
+
+    CHECK_INT(apisec_key_find(st, "AKholdA", 7, &buf, &k), APISEC_OK);
+    CHECK_INT(k->status, APISEC_STATUS_ACTIVE);
+
+    /* disabled by another process: not in the snapshot held */
+
+    CHECK_INT(in_child(dir, "AKholdA", NULL, APISEC_STATUS_DISABLED), 0);
+    CHECK_INT(apisec_key_find(st, "AKholdA", 7, &buf, &k), APISEC_OK);
+    CHECK_INT(k->status, APISEC_STATUS_ACTIVE);
+    CHECK(hmac_is(st, h, k, "secret-A", "q=1"));
+
+    /* other reads and writes meanwhile */
+
+    CHECK_INT(apisec_event_last(st, &seq), APISEC_OK);
+    CHECK_INT(apisec_store_begin(st, &w), APISEC_OK);
+    CHECK_INT(apisec_event_append(w, "test.event", 1800000000, "AKholdA",
+                                  "acct", NULL, NULL), APISEC_OK);
+    CHECK_INT(apisec_store_commit(w), APISEC_OK);
+
+    /* a key read after them takes a fresh snapshot, and holds it */
+
+    CHECK_INT(apisec_key_get(st, "AKholdA", 7, &got), APISEC_OK);
+    CHECK_INT(got.status, APISEC_STATUS_DISABLED);
+
+    CHECK_INT(in_child(dir, "AKholdA", NULL, APISEC_STATUS_ACTIVE), 0);
+    CHECK_INT(apisec_key_get(st, "AKholdA", 7, &got), APISEC_OK);
+    CHECK_INT(got.status, APISEC_STATUS_DISABLED);
+
+    /* read again: a fresh snapshot */
+
+    CHECK_INT(apisec_key_reread(st, "AKholdA", 7, &buf, &k), APISEC_OK);
+    CHECK_INT(k->status, APISEC_STATUS_ACTIVE);
+
+    /* let go: the next read sees the store */
+
+    CHECK_INT(in_child(dir, "AKholdA", NULL, APISEC_STATUS_DISABLED), 0);
+    CHECK_INT(apisec_key_get(st, "AKholdA", 7, &got), APISEC_OK);
+    CHECK_INT(got.status, APISEC_STATUS_ACTIVE);
+
+    apisec_store_hold(st, 0);
+
+    CHECK_INT(apisec_key_get(st, "AKholdA", 7, &got), APISEC_OK);
+    CHECK_INT(got.status, APISEC_STATUS_DISABLED);
+
+    /* not held: every read sees the store */
+
+    CHECK_INT(in_child(dir, "AKholdA", NULL, APISEC_STATUS_ACTIVE), 0);
+    CHECK_INT(apisec_key_get(st, "AKholdA", 7, &got), APISEC_OK);
+    CHECK_INT(got.status, APISEC_STATUS_ACTIVE);
+
+    apisec_store_hold(NULL, 1);
+    apisec_store_close(st);
+    apisec_hmac_free(h);
+}
+
+
 int
 main(void)
 {
@@ -919,6 +1003,7 @@ main(void)
     test_many();
     test_find_memo();
     test_generation();
+    test_hold();
 
     snprintf(dirbuf, sizeof(dirbuf), "%s/%s", base, "cache");
     rm_rf(dirbuf);
@@ -929,6 +1014,8 @@ main(void)
     snprintf(dirbuf, sizeof(dirbuf), "%s/%s", base, "many");
     rm_rf(dirbuf);
     snprintf(dirbuf, sizeof(dirbuf), "%s/%s", base, "gen");
+    rm_rf(dirbuf);
+    snprintf(dirbuf, sizeof(dirbuf), "%s/%s", base, "hold");
     rm_rf(dirbuf);
     (void) rmdir(base);
 
