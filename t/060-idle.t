@@ -78,7 +78,7 @@ __DATA__
 
 === TEST 1: last used 89 days 23 hours ago: accepted, and the store says "now" within a tick
 --- apisec_request
-GET /api/v1/account?timestamp={ts}&signature={sig}
+GET /api/v1/account?recvWindow=60000&timestamp={ts}&signature={sig}
 X-HK-APIKEY: idleUnder01
 @prime: 1
 --- init
@@ -224,7 +224,7 @@ X-HK-APIKEY: boundOld02
 --- http_config
     apisec_flush_interval 6s;
 --- apisec_request
-GET /api/v1/account?timestamp={ts}&signature={sig}
+GET /api/v1/account?recvWindow=60000&timestamp={ts}&signature={sig}
 X-HK-APIKEY: reloadKey01
 @prime: 1
 --- init
@@ -250,7 +250,7 @@ qr/\[alert\] .* worker process \d+ exited on signal 9/
 --- http_config
     apisec_flush_interval 1h;
 --- apisec_request
-GET /api/v1/account?timestamp={ts}&signature={sig}
+GET /api/v1/account?recvWindow=60000&timestamp={ts}&signature={sig}
 X-HK-APIKEY: hupKey01
 @prime: 1
 --- init
@@ -278,7 +278,7 @@ for (1 .. 4) {
 }
 Test::More::is("@st", '200 200 200 200', 'all accepted');
 --- apisec_request
-GET /api/v1/account?timestamp={ts}&signature={sig}
+GET /api/v1/account?recvWindow=60000&timestamp={ts}&signature={sig}
 X-HK-APIKEY: tickKey01
 --- error_code: 200
 --- response_body_like: account=acct-tickKey01

@@ -241,7 +241,7 @@ GET /open/
         proxy_pass http://apisec_backend;
     }
 --- apisec_request
-GET /api/v1/account?timestamp={ts}&signature={sig}
+GET /api/v1/account?recvWindow=60000&timestamp={ts}&signature={sig}
 X-HK-APIKEY: rateKeyA1
 @prime: 1
 @repeat: 2
@@ -352,7 +352,7 @@ Test::More::ok(!defined $k->{locked_until}, 'until unlocked');
 Test::More::is(main::send_n(1, 'lockKey02'), '401', 'refused by the store');
 ApisecTest::ctl('enable', 'lockKey02');
 --- apisec_request
-GET /api/v1/account?timestamp={ts}&signature={sig}
+GET /api/v1/account?recvWindow=60000&timestamp={ts}&signature={sig}
 X-HK-APIKEY: lockKey02
 --- error_code: 429
 --- error_log eval
@@ -384,7 +384,7 @@ for ($i = 0; $i < 3000; $i++) {
 Test::More::is($st, 503, "full after $i addresses");
 Test::More::cmp_ok($i, '>', 100, 'after many addresses');
 --- apisec_request
-GET /api/v1/account?timestamp={ts}&signature={sig}
+GET /api/v1/account?recvWindow=60000&timestamp={ts}&signature={sig}
 X-HK-APIKEY: rateKeyB1
 X-Real-IP: 10.9.9.9
 --- error_code: 503
@@ -423,7 +423,7 @@ Test::More::is((ApisecTest::send_signed(main::req('memoKey01')))[0], 429,
 Test::More::is(join(' ', map { (ApisecTest::send_signed($other))[0] } 1 .. 2),
                '200 200', '/other/ still has two');
 --- apisec_request
-GET /other/v1/account?timestamp={ts}&signature={sig}
+GET /other/v1/account?recvWindow=60000&timestamp={ts}&signature={sig}
 X-HK-APIKEY: memoKey01
 --- error_code: 429
 --- response_body chomp

@@ -18,7 +18,11 @@ package ApisecTest;
 # the http block at the store, adds a backend that echoes what it sees,
 # and turns an "--- apisec_request" section into a freshly signed request
 # (timestamps must be fresh, so they cannot be computed when the file is
-# parsed).  The section is the request as sent, with placeholders:
+# parsed).  It is signed as the block starts, before nginx and the block's
+# "--- init": after an init that takes seconds (under valgrind, on a
+# loaded machine), the request says recvWindow=60000, or its timestamp is
+# out of the default 5 s window when it is sent.  The section is the
+# request as sent, with placeholders:
 #
 #   --- apisec_request
 #   POST /api/order?symbol=BTCUSDT&signature={sig}
