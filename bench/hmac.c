@@ -14,6 +14,8 @@
  *         copied into one EVP_MD_CTX per MAC (EVP_MD_CTX_copy_ex)
  *      3: SHA256_* with the pads hashed again for every MAC
  *      4: SHA256_* with the pads' states per key (copied as structs)
+ *      5: an HMAC by hand over one EVP_MD_CTX, the pads hashed again for
+ *         every MAC (EVP_DigestInit_ex; no state per key)
  *
  * Every mode's MAC of the first message is checked against mode 0's.
  */
@@ -194,6 +196,18 @@ main(int argc, char **argv)
             SHA256_Update(&c, opad, KEYLEN);
             SHA256_Update(&c, inner, sizeof(inner));
             SHA256_Final(mac, &c);
+            break;
+
+        case 5:
+            pads(keys[k], ipad, opad);
+            EVP_DigestInit_ex(md, sha256, NULL);
+            EVP_DigestUpdate(md, ipad, KEYLEN);
+            EVP_DigestUpdate(md, msg, MSGLEN);
+            EVP_DigestFinal_ex(md, inner, &mdlen);
+            EVP_DigestInit_ex(md, sha256, NULL);
+            EVP_DigestUpdate(md, opad, KEYLEN);
+            EVP_DigestUpdate(md, inner, sizeof(inner));
+            EVP_DigestFinal_ex(md, mac, &mdlen);
             break;
 
         default:

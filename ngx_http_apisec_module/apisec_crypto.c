@@ -29,10 +29,22 @@
 #define APISEC_MASTER_KEY_FILE_MAX  (2 * APISEC_MASTER_KEY_LEN + 1)
 
 
+/*
+ * HMAC (RFC 2104) composed over EVP_MD: the digests fetched once, one
+ * digest context reused for every MAC.  Not EVP_MAC: OpenSSL 3.0's MAC
+ * layer costs more than the HMAC itself (a key copied, and two digest
+ * contexts freed and allocated again, for every MAC; docs/benchmarks.md,
+ * bench/hmac.c), and this is the one signature check of every request.
+ * The unit tests hold it to RFC 4231's and RFC 6238's vectors and to
+ * EVP_MAC's output for keys and messages of every length about a block.
+ */
+
+#define APISEC_HMAC_BLOCK  64           /* SHA-1's and SHA-256's block */
+
 struct apisec_hmac_s {
-    EVP_MAC      *mac;
-    EVP_MAC_CTX  *ctx;
-    EVP_MAC_CTX  *sha1;         /* TOTP (RFC 6238), made on first use */
+    EVP_MD       *sha256;
+    EVP_MD       *sha1;         /* TOTP (RFC 6238), fetched on first use */
+    EVP_MD_CTX   *ctx;
 };
 
 
@@ -42,18 +54,16 @@ static void apisec_crypto_err(char *err, size_t errlen, const char *fmt, ...)
 #endif
     ;
 static int apisec_b64_value(int c);
-static EVP_MAC_CTX *apisec_mac_ctx(EVP_MAC *mac, const char *digest);
-static int apisec_mac_run(EVP_MAC_CTX *ctx, const uint8_t *key,
-    size_t keylen, const uint8_t *data, size_t len, uint8_t *out,
-    size_t outlen);
+static EVP_MD *apisec_hmac_digest(const char *name);
+static int apisec_hmac_run(EVP_MD_CTX *ctx, const EVP_MD *md,
+    const uint8_t *key, size_t keylen, const uint8_t *data, size_t len,
+    uint8_t *out, size_t outlen);
 
 
 static const char  apisec_alnum[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
 static const char  apisec_hex_lower[] = "0123456789abcdef";
-
-static const uint8_t  apisec_empty_key[1];
 
 static const char  apisec_b64[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -420,54 +430,96 @@ done:
 }
 
 
-/* a context of the HMAC of digest, no key yet */
+/* a digest of HMAC_BLOCK-byte blocks (SHA-1 or SHA-256), or NULL */
 
-static EVP_MAC_CTX *
-apisec_mac_ctx(EVP_MAC *mac, const char *digest)
+static EVP_MD *
+apisec_hmac_digest(const char *name)
 {
-    OSSL_PARAM    params[2];
-    EVP_MAC_CTX  *ctx;
+    EVP_MD  *md;
 
-    ctx = EVP_MAC_CTX_new(mac);
-    if (ctx == NULL) {
+    md = EVP_MD_fetch(NULL, name, NULL);
+
+    if (md != NULL && EVP_MD_get_block_size(md) != APISEC_HMAC_BLOCK) {
+        EVP_MD_free(md);
         return NULL;
     }
 
-    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
-                                                 (char *) digest, 0);
-    params[1] = OSSL_PARAM_construct_end();
-
-    if (EVP_MAC_CTX_set_params(ctx, params) != 1) {
-        EVP_MAC_CTX_free(ctx);
-        return NULL;
-    }
-
-    return ctx;
+    return md;
 }
 
 
 /*
- * One MAC of data into out[outlen]: with key, or with key NULL under the
- * key the context already holds (EVP_MAC_init() then only starts again
- * from the key's hashed pads).  On failure out is wiped and -1 returned.
+ * One HMAC of data under key into out[outlen] (the digest's size), in
+ * ctx: H((K ^ opad) || H((K ^ ipad) || data)), K the key padded with
+ * zeros to the block, or its digest when it is longer.  Every copy of
+ * the key is wiped; on failure out is wiped too and -1 returned.
  */
 
 static int
-apisec_mac_run(EVP_MAC_CTX *ctx, const uint8_t *key, size_t keylen,
-    const uint8_t *data, size_t len, uint8_t *out, size_t outlen)
+apisec_hmac_run(EVP_MD_CTX *ctx, const EVP_MD *md, const uint8_t *key,
+    size_t keylen, const uint8_t *data, size_t len, uint8_t *out,
+    size_t outlen)
 {
-    size_t  n;
+    int           rc;
+    size_t        i;
+    uint8_t       k[APISEC_HMAC_BLOCK], pad[APISEC_HMAC_BLOCK];
+    uint8_t       inner[EVP_MAX_MD_SIZE];
+    unsigned int  n;
 
-    if (EVP_MAC_init(ctx, key, keylen, NULL) != 1
-        || (len > 0 && EVP_MAC_update(ctx, data, len) != 1)
-        || EVP_MAC_final(ctx, out, &n, outlen) != 1
-        || n != outlen)
-    {
-        apisec_wipe(out, outlen);
-        return -1;
+    rc = -1;
+    memset(k, 0, sizeof(k));
+
+    if (keylen > sizeof(k)) {
+        if (EVP_DigestInit_ex(ctx, md, NULL) != 1
+            || EVP_DigestUpdate(ctx, key, keylen) != 1
+            || EVP_DigestFinal_ex(ctx, k, &n) != 1)
+        {
+            goto done;
+        }
+
+    } else if (keylen > 0) {
+        memcpy(k, key, keylen);
     }
 
-    return 0;
+    for (i = 0; i < sizeof(k); i++) {
+        pad[i] = k[i] ^ 0x36;
+    }
+
+    if (EVP_DigestInit_ex(ctx, md, NULL) != 1
+        || EVP_DigestUpdate(ctx, pad, sizeof(pad)) != 1
+        || (len > 0 && EVP_DigestUpdate(ctx, data, len) != 1)
+        || EVP_DigestFinal_ex(ctx, inner, &n) != 1
+        || n != outlen)
+    {
+        goto done;
+    }
+
+    for (i = 0; i < sizeof(k); i++) {
+        pad[i] = k[i] ^ 0x5c;
+    }
+
+    if (EVP_DigestInit_ex(ctx, md, NULL) != 1
+        || EVP_DigestUpdate(ctx, pad, sizeof(pad)) != 1
+        || EVP_DigestUpdate(ctx, inner, outlen) != 1
+        || EVP_DigestFinal_ex(ctx, out, &n) != 1
+        || n != outlen)
+    {
+        goto done;
+    }
+
+    rc = 0;
+
+done:
+
+    apisec_wipe(k, sizeof(k));
+    apisec_wipe(pad, sizeof(pad));
+    apisec_wipe(inner, sizeof(inner));
+
+    if (rc != 0) {
+        apisec_wipe(out, outlen);
+    }
+
+    return rc;
 }
 
 
@@ -481,23 +533,17 @@ apisec_hmac_new(void)
         return NULL;
     }
 
-    h->mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-    if (h->mac == NULL) {
-        goto failed;
-    }
+    h->sha256 = apisec_hmac_digest("SHA256");
+    h->ctx = EVP_MD_CTX_new();
 
-    h->ctx = apisec_mac_ctx(h->mac, "SHA256");
-    if (h->ctx == NULL) {
-        goto failed;
+    if (h->sha256 == NULL || h->ctx == NULL
+        || EVP_MD_get_size(h->sha256) != APISEC_SHA256_LEN)
+    {
+        apisec_hmac_free(h);
+        return NULL;
     }
 
     return h;
-
-failed:
-
-    apisec_hmac_free(h);
-
-    return NULL;
 }
 
 
@@ -508,12 +554,9 @@ apisec_hmac_free(apisec_hmac_t *h)
         return;
     }
 
-    if (h->sha1 != NULL) {
-        EVP_MAC_CTX_free(h->sha1);
-    }
-
-    EVP_MAC_CTX_free(h->ctx);
-    EVP_MAC_free(h->mac);
+    EVP_MD_CTX_free(h->ctx);
+    EVP_MD_free(h->sha1);
+    EVP_MD_free(h->sha256);
     free(h);
 }
 
@@ -523,22 +566,13 @@ apisec_hmac_sha256(apisec_hmac_t *h, const uint8_t *key, size_t keylen,
     const uint8_t *data, size_t len, uint8_t *out)
 {
     if (h == NULL || out == NULL || (key == NULL && keylen != 0)
-        || (data == NULL && len != 0) || keylen > INT_MAX)
+        || (data == NULL && len != 0))
     {
         return -1;
     }
 
-    /*
-     * EVP_MAC_init() with a NULL key would reuse the previous key: an
-     * empty key is passed as a non-NULL pointer of length 0.
-     */
-
-    if (key == NULL) {
-        key = apisec_empty_key;
-    }
-
-    return apisec_mac_run(h->ctx, key, keylen, data, len, out,
-                          APISEC_SHA256_LEN);
+    return apisec_hmac_run(h->ctx, h->sha256, key, keylen, data, len, out,
+                           APISEC_SHA256_LEN);
 }
 
 
@@ -834,7 +868,7 @@ apisec_totp(apisec_hmac_t *h, const uint8_t *secret, size_t len,
     }
 
     if (h->sha1 == NULL) {
-        h->sha1 = apisec_mac_ctx(h->mac, "SHA1");
+        h->sha1 = apisec_hmac_digest("SHA1");
         if (h->sha1 == NULL) {
             return -1;
         }
@@ -845,8 +879,8 @@ apisec_totp(apisec_hmac_t *h, const uint8_t *secret, size_t len,
         step >>= 8;
     }
 
-    if (apisec_mac_run(h->sha1, secret, len, msg, sizeof(msg), mac,
-                       sizeof(mac))
+    if (apisec_hmac_run(h->ctx, h->sha1, secret, len, msg, sizeof(msg), mac,
+                        sizeof(mac))
         != 0)
     {
         return -1;

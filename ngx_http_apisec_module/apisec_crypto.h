@@ -46,7 +46,10 @@ int apisec_unseal(const uint8_t *mk, const uint8_t *aad, size_t aadlen,
     size_t *outlen);
 
 
-/* a reusable HMAC-SHA256 context: EVP_MAC fetched once, EVP_MAC_CTX reused */
+/*
+ * A reusable HMAC context (SHA-256, and SHA-1 for TOTP): RFC 2104 over
+ * EVP_MD, the digests fetched once, one EVP_MD_CTX reused
+ */
 typedef struct apisec_hmac_s  apisec_hmac_t;
 
 apisec_hmac_t *apisec_hmac_new(void);

@@ -1394,10 +1394,11 @@ apisec_key_hmac(apisec_store_t *st, apisec_hmac_t *h, const apisec_key_t *k,
     /*
      * The secret is unsealed once and kept in the entry (wiped when the
      * entry goes or the sealed secret changes); the HMAC runs in the
-     * handle's one context, which stays in the processor's cache, where a
-     * context prepared for each key is several objects of OpenSSL's
-     * scattered over the heap: measured, the key set again each time is
-     * the cheaper (docs/benchmarks.md)
+     * handle's one digest context, which stays in the processor's cache,
+     * where contexts prepared for each key are objects of OpenSSL's
+     * scattered over the heap, copied (a free and an allocation) for each
+     * use: measured, the pads hashed again each time are the cheaper
+     * (docs/benchmarks.md)
      */
 
     if (e != NULL && e->slen != 0) {

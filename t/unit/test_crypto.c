@@ -1,5 +1,7 @@
 /*
- * Unit tests of apisec_crypto.c: HMAC-SHA256 (RFC 4231), sealing,
+ * Unit tests of apisec_crypto.c: HMAC-SHA256 (RFC 4231, and the same
+ * MACs as OpenSSL's EVP_MAC for keys and messages of every length about
+ * a block, SHA-256 and SHA-1), sealing,
  * constant-time comparison, hex, base64 (RFC 4648), random identifiers,
  * the master key file, TOTP (the RFC 6238 vectors, the window of one
  * step either side, malformed codes, oathtool's codes) and base32
@@ -13,6 +15,10 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
 
 #include "unit.h"
 #include "apisec_crypto.h"
@@ -28,6 +34,9 @@ static int write_file(const char *path, const void *data, size_t len,
 static const char *b64(const char *in, size_t n);
 static int unb64(const char *in, uint8_t *out, size_t cap);
 static void test_hmac(void);
+static int evp_hmac(const char *digest, const uint8_t *key, size_t keylen,
+    const uint8_t *data, size_t len, uint8_t *out, size_t outlen);
+static void test_hmac_evp(void);
 static void test_seal(void);
 static void test_ct_equal(void);
 static void test_hex(void);
@@ -212,6 +221,129 @@ test_hmac(void)
 
     apisec_hmac_free(h);
     apisec_hmac_free(NULL);
+}
+
+
+/* the reference: OpenSSL's own HMAC, through EVP_MAC */
+
+static int
+evp_hmac(const char *digest, const uint8_t *key, size_t keylen,
+    const uint8_t *data, size_t len, uint8_t *out, size_t outlen)
+{
+    int           rc;
+    size_t        n;
+    EVP_MAC      *mac;
+    OSSL_PARAM    params[2];
+    EVP_MAC_CTX  *ctx;
+
+    static const uint8_t  empty[1];
+
+    mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    ctx = (mac != NULL) ? EVP_MAC_CTX_new(mac) : NULL;
+
+    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+                                                 (char *) digest, 0);
+    params[1] = OSSL_PARAM_construct_end();
+
+    rc = (ctx != NULL
+          && EVP_MAC_init(ctx, keylen ? key : empty, keylen, params) == 1
+          && EVP_MAC_update(ctx, data, len) == 1
+          && EVP_MAC_final(ctx, out, &n, outlen) == 1
+          && n == outlen)
+         ? 0 : -1;
+
+    EVP_MAC_CTX_free(ctx);
+    EVP_MAC_free(mac);
+
+    return rc;
+}
+
+
+/*
+ * The HMAC composed over EVP_MD against EVP_MAC's: every key length from
+ * 0 to 2 blocks and a half (the key padded, exactly a block, hashed
+ * first), messages of lengths about the block and the padding's edges,
+ * one context reused throughout, in turns with SHA-1 (TOTP: its code is
+ * the RFC 4226 truncation of the reference's MAC)
+ */
+
+static void
+test_hmac_evp(void)
+{
+    int             bad, badtotp;
+    size_t          kl, ml, i;
+    uint8_t         key[160], msg[300], got[APISEC_SHA256_LEN];
+    uint8_t         want[APISEC_SHA256_LEN], want1[20], step[8];
+    unsigned        code, off, bin;
+    apisec_hmac_t  *h;
+
+    static const size_t  mlens[] = { 0, 1, 8, 55, 56, 63, 64, 65, 119, 120,
+                                     128, 150, 299 };
+
+    h = apisec_hmac_new();
+    CHECK(h != NULL);
+
+    if (h == NULL) {
+        return;
+    }
+
+    for (i = 0; i < sizeof(key); i++) {
+        key[i] = (uint8_t) (i * 151 + 7);
+    }
+
+    for (i = 0; i < sizeof(msg); i++) {
+        msg[i] = (uint8_t) (i * 31 + 3);
+    }
+
+    bad = 0;
+    badtotp = 0;
+
+    for (kl = 0; kl <= sizeof(key); kl++) {
+        for (i = 0; i < sizeof(mlens) / sizeof(mlens[0]); i++) {
+            ml = mlens[i];
+
+            if (apisec_hmac_sha256(h, key, kl, msg, ml, got) != 0
+                || evp_hmac("SHA256", key, kl, msg, ml, want, sizeof(want))
+                   != 0
+                || memcmp(got, want, sizeof(got)) != 0)
+            {
+                bad++;
+            }
+        }
+
+        if (kl == 0) {
+            continue;
+        }
+
+        /* TOTP's HMAC-SHA1 of the step kl, in the same context */
+
+        for (i = 0; i < 8; i++) {
+            step[i] = (uint8_t) ((uint64_t) kl >> (56 - 8 * i));
+        }
+
+        if (apisec_totp(h, key, kl, (uint64_t) kl, 8, &code) != 0
+            || evp_hmac("SHA1", key, kl, step, sizeof(step), want1,
+                        sizeof(want1))
+               != 0)
+        {
+            badtotp++;
+            continue;
+        }
+
+        off = want1[19] & 0x0f;
+        bin = ((unsigned) (want1[off] & 0x7f) << 24)
+              | ((unsigned) want1[off + 1] << 16)
+              | ((unsigned) want1[off + 2] << 8) | want1[off + 3];
+
+        if (code != bin % 100000000) {
+            badtotp++;
+        }
+    }
+
+    CHECK(bad == 0);
+    CHECK(badtotp == 0);
+
+    apisec_hmac_free(h);
 }
 
 
@@ -1117,6 +1249,7 @@ main(void)
     }
 
     test_hmac();
+    test_hmac_evp();
     test_seal();
     test_ct_equal();
     test_hex();
