@@ -832,53 +832,73 @@ ngx_http_apisec_metrics_flushed(ngx_http_apisec_main_conf_t *amcf,
 
 /*
  * The cursors for the flush: the subscribers whose cursor moved since
- * the store last had it (ngx_http_apisec_hooks_write), then, once the
- * transaction has committed, what the store has (_saved).
+ * the store last had it, taken in the event loop (_take, which gives the
+ * lowest cursor of all, below which events may be pruned), written in
+ * the flush's transaction, wherever it runs (_write: it reads only what
+ * _take set), then, once the transaction has committed, what the store
+ * has (_saved).
  */
 
-int
-ngx_http_apisec_hooks_write(ngx_http_apisec_main_conf_t *amcf,
-    apisec_wtxn_t *txn, uint64_t *min_acked)
+uint64_t
+ngx_http_apisec_hooks_take(ngx_http_apisec_main_conf_t *amcf)
 {
-    int                            rc;
+    uint64_t                       min_acked;
     ngx_uint_t                     i;
     ngx_http_apisec_webhook_t     *hook;
     ngx_http_apisec_hook_sh_t     *hs;
     ngx_http_apisec_metrics_t     *m;
 
-    *min_acked = UINT64_MAX;
+    min_acked = UINT64_MAX;
 
     if (amcf->webhooks == NULL || amcf->metrics_zone == NULL) {
-        return APISEC_OK;
+        return min_acked;
     }
 
     m = amcf->metrics_zone->data;
     hook = amcf->webhooks->elts;
 
+    ngx_shmtx_lock(&m->shpool->mutex);
+
     for (i = 0; i < amcf->webhooks->nelts; i++) {
         hook[i].saving = 0;
-
-        ngx_shmtx_lock(&m->shpool->mutex);
-
         hs = hook[i].slot;
 
         if (hs == NULL || !hs->used) {
             /* not started yet: nothing may be pruned */
-            *min_acked = 0;
-            ngx_shmtx_unlock(&m->shpool->mutex);
+            min_acked = 0;
             continue;
         }
 
-        if (hs->acked < *min_acked) {
-            *min_acked = hs->acked;
+        if (hs->acked < min_acked) {
+            min_acked = hs->acked;
         }
 
         if (hs->acked > hs->stored) {
             hook[i].saving = hs->acked;
         }
+    }
 
-        ngx_shmtx_unlock(&m->shpool->mutex);
+    ngx_shmtx_unlock(&m->shpool->mutex);
 
+    return min_acked;
+}
+
+
+int
+ngx_http_apisec_hooks_write(ngx_http_apisec_main_conf_t *amcf,
+    apisec_wtxn_t *txn)
+{
+    int                         rc;
+    ngx_uint_t                  i;
+    ngx_http_apisec_webhook_t  *hook;
+
+    if (amcf->webhooks == NULL) {
+        return APISEC_OK;
+    }
+
+    hook = amcf->webhooks->elts;
+
+    for (i = 0; i < amcf->webhooks->nelts; i++) {
         if (hook[i].saving == 0) {
             continue;
         }

@@ -18,6 +18,35 @@
 #define NGX_HTTP_APISEC_PRUNE_MAX  10000    /* events pruned a flush */
 
 
+/*
+ * A flush (ngx_http_apisec_flush): what it takes from shared memory, in
+ * its own pool, and what its transaction did
+ */
+
+typedef struct {
+    ngx_http_apisec_main_conf_t   *amcf;
+    ngx_pool_t                    *pool;
+    ngx_log_t                     *log;
+    apisec_store_t                *store;
+    int64_t                        now_ms;
+    time_t                         now;
+    ngx_http_apisec_stamp_t       *st;
+    ngx_int_t                      n;
+    ngx_http_apisec_rule_event_t  *ev;
+    ngx_int_t                      nev;
+    ngx_http_apisec_dirty_t       *dw;
+    ngx_int_t                      nw;
+    ngx_uint_t                     nh;             /* cursors that moved */
+    uint64_t                       min_acked;      /* the lowest cursor */
+    int                            rc;
+    ngx_uint_t                     expired;
+    size_t                         pruned;
+    ngx_uint_t                     threaded;       /* in a thread */
+    ngx_atomic_t                   written;        /* by the thread */
+    char                           err[APISEC_ERR_LEN];
+} ngx_http_apisec_flush_t;
+
+
 static ngx_int_t ngx_http_apisec_handler(ngx_http_request_t *r);
 static void ngx_http_apisec_body_handler(ngx_http_request_t *r);
 static ngx_uint_t ngx_http_apisec_content_types(ngx_http_request_t *r);
@@ -37,9 +66,6 @@ static void ngx_http_apisec_batch_thread(void *data, ngx_log_t *log);
 static void ngx_http_apisec_batch_done(ngx_event_t *ev);
 static void ngx_http_apisec_batch_wait_handler(ngx_event_t *ev);
 #endif
-static int ngx_http_apisec_flush_windows(ngx_cycle_t *cycle,
-    ngx_http_apisec_main_conf_t *amcf, apisec_wtxn_t *txn,
-    ngx_http_apisec_dirty_t *d, ngx_int_t n);
 static ngx_int_t ngx_http_apisec_signed_body(ngx_http_request_t *r,
     const apisec_scheme_t *s);
 static ngx_int_t ngx_http_apisec_gather_body(ngx_http_request_t *r,
@@ -82,9 +108,18 @@ static void ngx_http_apisec_flush_handler(ngx_event_t *ev);
 static void ngx_http_apisec_release(ngx_event_t *ev);
 static void ngx_http_apisec_flush(ngx_cycle_t *cycle,
     ngx_http_apisec_main_conf_t *amcf, ngx_uint_t force);
+static void ngx_http_apisec_flush_write(ngx_http_apisec_flush_t *f);
+#if (NGX_THREADS)
+static void ngx_http_apisec_flush_thread(void *data, ngx_log_t *log);
+static void ngx_http_apisec_flush_event(ngx_event_t *ev);
+#endif
+static void ngx_http_apisec_flush_done(ngx_http_apisec_flush_t *f);
+static void ngx_http_apisec_flush_wait(ngx_http_apisec_main_conf_t *amcf);
+static int ngx_http_apisec_flush_windows(apisec_wtxn_t *txn,
+    ngx_http_apisec_dirty_t *d, ngx_int_t n);
 static int ngx_http_apisec_flush_failures(apisec_wtxn_t *txn,
     ngx_http_apisec_stamp_t *st, int64_t now);
-static int ngx_http_apisec_flush_lock(ngx_cycle_t *cycle, apisec_wtxn_t *txn,
+static int ngx_http_apisec_flush_lock(ngx_log_t *log, apisec_wtxn_t *txn,
     ngx_http_apisec_stamp_t *st, int64_t now);
 
 static ngx_int_t ngx_http_apisec_add_variables(ngx_conf_t *cf);
@@ -1872,10 +1907,12 @@ ngx_http_apisec_store(ngx_log_t *log, ngx_http_apisec_main_conf_t *amcf)
         return NULL;
     }
 
-    if (amcf->amount_durable) {
+#if (NGX_THREADS)
+    if (amcf->thread_pool != NULL) {
         /* the thread pool writes through this handle too */
         apisec_store_set_threaded(amcf->store);
     }
+#endif
 
     ngx_log_error(NGX_LOG_INFO, log, 0, "apisec: store \"%V\" open",
                   &amcf->store_path);
@@ -2453,8 +2490,11 @@ ngx_http_apisec_init_main_conf(ngx_conf_t *cf, void *conf)
     }
 
 #if (NGX_THREADS)
-    if (amcf->amount_durable) {
-        /* the pool that writes the windows ("default" made when missing) */
+    if (amcf->amount_durable || amcf->store_path.len != 0) {
+        /*
+         * the pool that writes the flushes and the windows ("default"
+         * made when missing)
+         */
         amcf->thread_pool = ngx_thread_pool_add(cf, &amcf->thread_pool_name);
         if (amcf->thread_pool == NULL) {
             return NGX_CONF_ERROR;
@@ -2704,7 +2744,13 @@ ngx_http_apisec_exit_process(ngx_cycle_t *cycle)
     /* no more deliveries from this worker; the lease goes */
     ngx_http_apisec_hooks_exit(amcf);
 
-    if (amcf->store != NULL) {
+    if (amcf->flush_out != NULL) {
+        ngx_http_apisec_flush_wait(amcf);
+    }
+
+    /* a thread still in a transaction keeps the store open */
+
+    if (amcf->store != NULL && amcf->flush_out == NULL) {
         /* a graceful exit (shutdown, reload): what is stamped is written */
         ngx_http_apisec_flush(cycle, amcf, 1);
 
@@ -2730,6 +2776,43 @@ ngx_http_apisec_exit_process(ngx_cycle_t *cycle)
     }
 
     apisec_wipe(amcf->master_key, sizeof(amcf->master_key));
+}
+
+
+/*
+ * At exit, a flush still out: nginx's thread pools have run every task
+ * queued before their exit (ngx_thread_pool_module's exit_process comes
+ * before a dynamic module's), but the event that would end it in the
+ * event loop will not come; it is ended here.  Should its thread still
+ * be writing, it is waited for (its commit is a disk sync), 10 s at
+ * most; after that its results are left alone (and its stamps are lost,
+ * as those of a worker killed in a flush).
+ */
+
+static void
+ngx_http_apisec_flush_wait(ngx_http_apisec_main_conf_t *amcf)
+{
+    ngx_uint_t                i;
+    ngx_http_apisec_flush_t  *f;
+
+    f = amcf->flush_out;
+
+    for (i = 0; !f->written && i < 10000; i++) {
+        ngx_msleep(1);
+    }
+
+    ngx_memory_barrier();
+
+    if (!f->written) {
+        ngx_log_error(NGX_LOG_ALERT, f->log, 0,
+                      "apisec: a flush still writing at exit: %i stamps "
+                      "and %i events may be lost", f->n, f->nev);
+        return;
+    }
+
+    amcf->flush_out = NULL;
+
+    ngx_http_apisec_flush_done(f);
 }
 
 
@@ -2766,28 +2849,33 @@ ngx_http_apisec_flush_handler(ngx_event_t *ev)
 /*
  * Write the stamps in one transaction: last uses, and the keys found idle,
  * marked expired (with a key.expired event) if the store's record still
- * says so.  It runs from the timer (or at exit), never for a request.
+ * says so; with them the rule events, the windows the store lacks and
+ * the webhooks' cursors.  It runs from the timer (or at exit), never for
+ * a request.  What is written is taken from shared memory here, in the
+ * event loop; the transaction runs in a thread of the pool when there is
+ * one (its commit waits for the disk), and what it did is told to shared
+ * memory back in the event loop (ngx_http_apisec_flush_done).  At exit
+ * it all runs here.
  */
 
 static void
 ngx_http_apisec_flush(ngx_cycle_t *cycle, ngx_http_apisec_main_conf_t *amcf,
     ngx_uint_t force)
 {
-    int                            rc;
-    size_t                         pruned;
-    int64_t                        now_ms, min_ms;
-    uint64_t                       min_acked;
-    ngx_int_t                      n, i, nev, nw;
-    ngx_uint_t                     expired, dropped, nh;
-    ngx_pool_t                    *pool;
-    ngx_time_t                    *tp;
-    apisec_key_t                   k;
-    apisec_wtxn_t                 *txn;
-    apisec_store_stat_t            stat;
-    apisec_store_t                *store;
-    ngx_http_apisec_stamp_t       *st;
-    ngx_http_apisec_rule_event_t  *ev;
-    ngx_http_apisec_dirty_t       *dw;
+    int64_t                   now_ms, min_ms;
+    ngx_int_t                 n, nev, nw;
+    ngx_uint_t                dropped, nh;
+    ngx_pool_t               *pool;
+    ngx_time_t               *tp;
+    apisec_store_t           *store;
+    ngx_http_apisec_flush_t  *f;
+#if (NGX_THREADS)
+    ngx_thread_task_t        *task;
+#endif
+
+    if (amcf->flush_out != NULL) {
+        return;             /* the last one is still being written */
+    }
 
     store = ngx_http_apisec_store(cycle->log, amcf);
 
@@ -2807,9 +2895,32 @@ ngx_http_apisec_flush(ngx_cycle_t *cycle, ngx_http_apisec_main_conf_t *amcf,
         return;
     }
 
+#if (NGX_THREADS)
+    task = ngx_thread_task_alloc(pool, sizeof(ngx_http_apisec_flush_t));
+    if (task == NULL) {
+        ngx_destroy_pool(pool);
+        return;
+    }
+
+    f = task->ctx;
+#else
+    f = ngx_pcalloc(pool, sizeof(ngx_http_apisec_flush_t));
+    if (f == NULL) {
+        ngx_destroy_pool(pool);
+        return;
+    }
+#endif
+
+    f->amcf = amcf;
+    f->pool = pool;
+    f->log = cycle->log;
+    f->store = store;
+    f->now_ms = now_ms;
+    f->now = tp->sec;
+
     dropped = 0;
     n = ngx_http_apisec_stamps_take(amcf->stamp_zone, pool, now_ms, min_ms,
-                                    &st, &dropped);
+                                    &f->st, &dropped);
 
     if (dropped) {
         ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
@@ -2826,13 +2937,12 @@ ngx_http_apisec_flush(ngx_cycle_t *cycle, ngx_http_apisec_main_conf_t *amcf,
     /* the rule events waiting, on the same schedule */
 
     nev = 0;
-    ev = NULL;
 
     if (amcf->rule_zone != NULL) {
         dropped = 0;
         /* events at every tick: the webhooks wait for them */
         nev = ngx_http_apisec_rule_events_take(amcf->rule_zone, pool, now_ms,
-                                               0, &ev, &dropped);
+                                               0, &f->ev, &dropped);
 
         if (dropped) {
             ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
@@ -2854,10 +2964,9 @@ ngx_http_apisec_flush(ngx_cycle_t *cycle, ngx_http_apisec_main_conf_t *amcf,
      */
 
     nw = 0;
-    dw = NULL;
 
     if (amcf->rule_zone != NULL) {
-        nw = ngx_http_apisec_windows_dirty(amcf->rule_zone, pool, &dw);
+        nw = ngx_http_apisec_windows_dirty(amcf->rule_zone, pool, &f->dw);
 
         if (nw == NGX_ERROR) {
             nw = 0;
@@ -2874,11 +2983,61 @@ ngx_http_apisec_flush(ngx_cycle_t *cycle, ngx_http_apisec_main_conf_t *amcf,
         return;
     }
 
-    rc = apisec_store_begin(store, &txn);
+    f->n = n;
+    f->nev = nev;
+    f->nw = nw;
+    f->nh = nh;
+    f->min_acked = ngx_http_apisec_hooks_take(amcf);
 
-    expired = 0;
+#if (NGX_THREADS)
+    if (!force && amcf->thread_pool != NULL) {
+        task->handler = ngx_http_apisec_flush_thread;
+        task->event.data = f;
+        task->event.handler = ngx_http_apisec_flush_event;
 
-    for (i = 0; rc == APISEC_OK && i < n; i++) {
+        f->threaded = 1;
+
+        if (ngx_thread_task_post(amcf->thread_pool, task) == NGX_OK) {
+            amcf->flush_out = f;
+            return;
+        }
+
+        f->threaded = 0;
+
+        /* the pool's queue is full: written here, the loop waits */
+    }
+#endif
+
+    ngx_http_apisec_flush_write(f);
+    ngx_http_apisec_flush_done(f);
+}
+
+
+/* the flush's one write transaction: in a thread, or in the event loop */
+
+static void
+ngx_http_apisec_flush_write(ngx_http_apisec_flush_t *f)
+{
+    int                            rc;
+    ngx_int_t                      i;
+    apisec_key_t                   k;
+    apisec_wtxn_t                 *txn;
+    ngx_http_apisec_stamp_t       *st;
+    ngx_http_apisec_rule_event_t  *ev;
+    ngx_http_apisec_main_conf_t   *amcf;
+
+    /*
+     * In a thread, only the write transaction: the handle's read
+     * transaction (apisec_store_stat, key reads) is the event loop's
+     */
+
+    amcf = f->amcf;
+    st = f->st;
+    ev = f->ev;
+
+    rc = apisec_store_begin(f->store, &txn);
+
+    for (i = 0; rc == APISEC_OK && i < f->n; i++) {
 
         if (st[i].totp_step != 0) {
             rc = apisec_key_totp_used(txn, st[i].access_key, st[i].len,
@@ -2886,11 +3045,11 @@ ngx_http_apisec_flush(ngx_cycle_t *cycle, ngx_http_apisec_main_conf_t *amcf,
         }
 
         if (rc == APISEC_OK && st[i].totp_failed) {
-            rc = ngx_http_apisec_flush_failures(txn, &st[i], tp->sec);
+            rc = ngx_http_apisec_flush_failures(txn, &st[i], f->now);
         }
 
         if (rc == APISEC_OK && st[i].lock) {
-            rc = ngx_http_apisec_flush_lock(cycle, txn, &st[i], tp->sec);
+            rc = ngx_http_apisec_flush_lock(f->log, txn, &st[i], f->now);
         }
 
         if (rc != APISEC_OK) {
@@ -2904,14 +3063,14 @@ ngx_http_apisec_flush(ngx_cycle_t *cycle, ngx_http_apisec_main_conf_t *amcf,
             rc = apisec_key_get_w(txn, st[i].access_key, st[i].len, &k);
 
             if (rc == APISEC_OK && k.status == APISEC_STATUS_ACTIVE
-                && apisec_key_idle(&k, tp->sec, amcf->idle,
+                && apisec_key_idle(&k, f->now, amcf->idle,
                                    amcf->idle_unbound_only))
             {
-                rc = apisec_key_expire_idle(txn, &k, tp->sec, amcf->idle,
+                rc = apisec_key_expire_idle(txn, &k, f->now, amcf->idle,
                                             "nginx");
                 if (rc == APISEC_OK) {
-                    expired++;
-                    ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
+                    f->expired++;
+                    ngx_log_error(NGX_LOG_WARN, f->log, 0,
                                   "apisec: key \"%s\" of account \"%s\" "
                                   "expired: idle longer than %T s",
                                   k.access_key, k.account, amcf->idle);
@@ -2924,14 +3083,14 @@ ngx_http_apisec_flush(ngx_cycle_t *cycle, ngx_http_apisec_main_conf_t *amcf,
         }
     }
 
-    for (i = 0; rc == APISEC_OK && i < nev; i++) {
-        rc = apisec_event_append(txn, ev[i].type, tp->sec,
+    for (i = 0; rc == APISEC_OK && i < f->nev; i++) {
+        rc = apisec_event_append(txn, ev[i].type, f->now,
                                  ev[i].access_key, ev[i].account,
                                  ev[i].extra, NULL);
     }
 
-    if (rc == APISEC_OK && nw > 0) {
-        rc = ngx_http_apisec_flush_windows(cycle, amcf, txn, dw, nw);
+    if (rc == APISEC_OK && f->nw > 0) {
+        rc = ngx_http_apisec_flush_windows(txn, f->dw, f->nw);
     }
 
     /*
@@ -2939,17 +3098,14 @@ ngx_http_apisec_flush(ngx_cycle_t *cycle, ngx_http_apisec_main_conf_t *amcf,
      * subscriber has (a bounded number a flush)
      */
 
-    pruned = 0;
-    min_acked = 0;
-
     if (rc == APISEC_OK) {
-        rc = ngx_http_apisec_hooks_write(amcf, txn, &min_acked);
+        rc = ngx_http_apisec_hooks_write(amcf, txn);
     }
 
     if (rc == APISEC_OK && amcf->event_retention > 0) {
-        rc = apisec_event_prune(txn, tp->sec - amcf->event_retention,
-                                min_acked, NGX_HTTP_APISEC_PRUNE_MAX,
-                                &pruned);
+        rc = apisec_event_prune(txn, f->now - amcf->event_retention,
+                                f->min_acked, NGX_HTTP_APISEC_PRUNE_MAX,
+                                &f->pruned);
     }
 
     if (rc == APISEC_OK) {
@@ -2959,23 +3115,78 @@ ngx_http_apisec_flush(ngx_cycle_t *cycle, ngx_http_apisec_main_conf_t *amcf,
         apisec_store_abort(txn);
     }
 
+    f->rc = rc;
+
     if (rc != APISEC_OK) {
-        ngx_log_error(NGX_LOG_ALERT, cycle->log, 0,
+        (void) snprintf(f->err, sizeof(f->err), "%s: %s", apisec_rc_str(rc),
+                        apisec_store_error(f->store));
+    }
+}
+
+
+#if (NGX_THREADS)
+
+static void
+ngx_http_apisec_flush_thread(void *data, ngx_log_t *log)
+{
+    ngx_http_apisec_flush_t *f = data;
+
+    ngx_http_apisec_flush_write(f);
+
+    ngx_memory_barrier();
+    f->written = 1;
+}
+
+
+static void
+ngx_http_apisec_flush_event(ngx_event_t *ev)
+{
+    ngx_http_apisec_flush_t *f = ev->data;
+
+    f->amcf->flush_out = NULL;
+
+    ngx_http_apisec_flush_done(f);
+}
+
+#endif
+
+
+/*
+ * Back in the event loop: on success the locks are the store's and the
+ * cursors are saved; on failure everything taken goes back to shared
+ * memory, for the next flush.  The flush's pool goes.
+ */
+
+static void
+ngx_http_apisec_flush_done(ngx_http_apisec_flush_t *f)
+{
+    ngx_int_t                     i;
+    apisec_store_stat_t           stat;
+    ngx_http_apisec_stamp_t      *st;
+    ngx_http_apisec_dirty_t      *dw;
+    ngx_http_apisec_main_conf_t  *amcf;
+
+    amcf = f->amcf;
+    st = f->st;
+    dw = f->dw;
+
+    if (f->rc != APISEC_OK) {
+        ngx_log_error(NGX_LOG_ALERT, f->log, 0,
                       "apisec: cannot write %i stamps, %i events, %i windows "
                       "of amount rules and %ui webhook cursors to the store: "
-                      "%s: %s; they are kept for the next flush",
-                      n, nev, nw, nh, apisec_rc_str(rc),
-                      apisec_store_error(store));
+                      "%s; they are kept for the next flush",
+                      f->n, f->nev, f->nw, f->nh, f->err);
 
-        ngx_http_apisec_metrics_flushed(amcf, now_ms, 0);
+        ngx_http_apisec_metrics_flushed(amcf, f->now_ms, 0);
 
         /* the events go back to the head of the queue, in order */
 
-        if (nev > 0) {
-            ngx_http_apisec_rule_events_requeue(amcf->rule_zone, ev, nev);
+        if (f->nev > 0) {
+            ngx_http_apisec_rule_events_requeue(amcf->rule_zone, f->ev,
+                                                f->nev);
         }
 
-        for (i = 0; i < n; i++) {
+        for (i = 0; i < f->n; i++) {
             (void) ngx_http_apisec_stamp(amcf->stamp_zone,
                                          (u_char *) st[i].access_key,
                                          st[i].len, st[i].used, NULL);
@@ -2987,67 +3198,69 @@ ngx_http_apisec_flush(ngx_cycle_t *cycle, ngx_http_apisec_main_conf_t *amcf,
             }
         }
 
-    } else {
-        amcf->flushes++;
+        ngx_destroy_pool(f->pool);
+        return;
+    }
 
-        ngx_http_apisec_hooks_saved(amcf);
-        ngx_http_apisec_metrics_flushed(amcf, now_ms, 1);
+    amcf->flushes++;
 
-        if (pruned) {
-            ngx_log_error(NGX_LOG_INFO, cycle->log, 0,
-                          "apisec: %uz events older than %T s, delivered "
-                          "to every webhook, pruned", pruned,
-                          amcf->event_retention);
-        }
+    ngx_http_apisec_hooks_saved(amcf);
+    ngx_http_apisec_metrics_flushed(amcf, f->now_ms, 1);
 
-        for (i = 0; i < nw; i++) {
-            ngx_http_apisec_window_saved(amcf->rule_zone, &dw[i].key,
-                                         dw[i].w.gen);
-        }
+    if (f->pruned) {
+        ngx_log_error(NGX_LOG_INFO, f->log, 0,
+                      "apisec: %uz events older than %T s, delivered "
+                      "to every webhook, pruned", f->pruned,
+                      amcf->event_retention);
+    }
 
-        if (nw > 0) {
-            ngx_log_error(NGX_LOG_INFO, cycle->log, 0,
-                          "apisec: flushed %i windows of amount rules", nw);
-        }
+    for (i = 0; i < f->nw; i++) {
+        ngx_http_apisec_window_saved(amcf->rule_zone, &dw[i].key,
+                                     dw[i].w.gen);
+    }
 
-        /* the locks are in the store: from now on it decides */
+    if (f->nw > 0) {
+        ngx_log_error(NGX_LOG_INFO, f->log, 0,
+                      "apisec: flushed %i windows of amount rules", f->nw);
+    }
 
-        for (i = 0; i < n; i++) {
-            if (st[i].lock) {
-                ngx_http_apisec_lock_done(amcf->stamp_zone,
-                                          (u_char *) st[i].access_key,
-                                          st[i].len, 1);
-            }
-        }
+    /* the locks are in the store: from now on it decides */
 
-        /* the worker's write transactions so far: all of them flushes */
-
-        if (apisec_store_stat(store, &stat) != APISEC_OK) {
-            stat.write_txns = 0;
-        }
-
-        ngx_log_error(NGX_LOG_INFO, cycle->log, 0,
-                      "apisec: flushed %i stamps, %ui keys expired, in one "
-                      "write transaction (this worker: %uL write "
-                      "transactions, %ui flushes)",
-                      n, expired, stat.write_txns, amcf->flushes);
-
-        if (nev) {
-            ngx_log_error(NGX_LOG_INFO, cycle->log, 0,
-                          "apisec: flushed %i rule events", nev);
+    for (i = 0; i < f->n; i++) {
+        if (st[i].lock) {
+            ngx_http_apisec_lock_done(amcf->stamp_zone,
+                                      (u_char *) st[i].access_key,
+                                      st[i].len, 1);
         }
     }
 
-    ngx_destroy_pool(pool);
+    /* the worker's write transactions so far */
+
+    if (apisec_store_stat(f->store, &stat) != APISEC_OK) {
+        stat.write_txns = 0;
+    }
+
+    ngx_log_error(NGX_LOG_INFO, f->log, 0,
+                  "apisec: flushed %i stamps, %ui keys expired, in one "
+                  "write transaction (this worker: %uL write "
+                  "transactions, %ui flushes; %s)",
+                  f->n, f->expired, stat.write_txns, amcf->flushes,
+                  f->threaded ? "in a thread" : "in the event loop");
+
+    if (f->nev) {
+        ngx_log_error(NGX_LOG_INFO, f->log, 0,
+                      "apisec: flushed %i rule events", f->nev);
+    }
+
+    ngx_destroy_pool(f->pool);
 }
 
 
 /* the windows that the store does not have yet */
 
 static int
-ngx_http_apisec_flush_windows(ngx_cycle_t *cycle,
-    ngx_http_apisec_main_conf_t *amcf, apisec_wtxn_t *txn,
-    ngx_http_apisec_dirty_t *d, ngx_int_t n)
+ngx_http_apisec_flush_windows(apisec_wtxn_t *txn, ngx_http_apisec_dirty_t *d,
+    ngx_int_t n)
 {
     int        rc, written;
     ngx_int_t  i;
@@ -3102,7 +3315,7 @@ ngx_http_apisec_flush_failures(apisec_wtxn_t *txn, ngx_http_apisec_stamp_t *st,
  */
 
 static int
-ngx_http_apisec_flush_lock(ngx_cycle_t *cycle, apisec_wtxn_t *txn,
+ngx_http_apisec_flush_lock(ngx_log_t *log, apisec_wtxn_t *txn,
     ngx_http_apisec_stamp_t *st, int64_t now)
 {
     int           rc;
@@ -3147,7 +3360,7 @@ ngx_http_apisec_flush_lock(ngx_cycle_t *cycle, apisec_wtxn_t *txn,
                     ngx_http_apisec_rule_type_name(st->lock_type));
     }
 
-    ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
+    ngx_log_error(NGX_LOG_WARN, log, 0,
                   "apisec: key \"%s\" of account \"%s\" locked by rule "
                   "\"%s\"", k.access_key, k.account, st->lock_rule);
 

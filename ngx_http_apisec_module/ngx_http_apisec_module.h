@@ -176,6 +176,7 @@ typedef struct {
     ngx_event_t                release;        /* posted: the store's
                                                   snapshot goes at the end
                                                   of the loop's turn */
+    void                      *flush_out;      /* the flush in a thread */
     ngx_uint_t                 flushes;        /* write txns of the timer */
     ngx_uint_t                 batches;        /* window writes (threads) */
     ngx_uint_t                 batched;        /* requests they carried */
@@ -325,8 +326,9 @@ void ngx_http_apisec_metrics_rule(ngx_http_request_t *r,
     ngx_http_apisec_rule_t *rule);
 void ngx_http_apisec_metrics_flushed(ngx_http_apisec_main_conf_t *amcf,
     int64_t now_ms, ngx_uint_t ok);
+uint64_t ngx_http_apisec_hooks_take(ngx_http_apisec_main_conf_t *amcf);
 int ngx_http_apisec_hooks_write(ngx_http_apisec_main_conf_t *amcf,
-    apisec_wtxn_t *txn, uint64_t *min_acked);
+    apisec_wtxn_t *txn);
 ngx_uint_t ngx_http_apisec_hooks_dirty(ngx_http_apisec_main_conf_t *amcf);
 void ngx_http_apisec_hooks_saved(ngx_http_apisec_main_conf_t *amcf);
 ngx_int_t ngx_http_apisec_hooks_init(ngx_cycle_t *cycle,
