@@ -11,9 +11,11 @@
 # latency at a fixed rate (bench/latency.sh).
 #
 # Environment:
-#   BENCH_SECONDS=10        length of one run (at most 50: pools are signed
+#   BENCH_SECONDS=3         length of one run (at most 50: pools are signed
 #                           right before their run, for recvWindow=60000)
-#   BENCH_ROUNDS=3          rounds of the interleaved runs (medians over them)
+#   BENCH_ROUNDS=10         rounds of the interleaved runs (medians over
+#                           them): many short rounds, as the VM's speed
+#                           drifts from one run to the next
 #   BENCH_CONNECTIONS=50    wrk's connections (keep-alive)
 #   BENCH_KEYS=1000000      the large store
 #   BENCH_SCENARIOS="..."   a subset of: bare auth-1k auth rate bare-post
@@ -26,8 +28,8 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 cd "$top"
 
-sec=${BENCH_SECONDS:-10}
-rounds=${BENCH_ROUNDS:-3}
+sec=${BENCH_SECONDS:-3}
+rounds=${BENCH_ROUNDS:-10}
 conns=${BENCH_CONNECTIONS:-50}
 big=${BENCH_KEYS:-1000000}
 small=1000
