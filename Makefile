@@ -159,11 +159,13 @@ asan: $(BUILD)/.deps-test asan-build
 # apisecctl), and the files whose requests must arrive within a few
 # seconds of being signed or of a timer, which nginx under valgrind is
 # too slow for (012-timestamp: the window's edges; 020-workers: 40
-# requests in a 5 s window; 060-idle: flush ticks); their code paths are
+# requests in a 5 s window; 060-idle: flush ticks; 061-flush-thread: a
+# key's last use within a second of its idle time); their code paths are
 # run by the other files.  A new test file runs under valgrind unless it
 # is added here, with its reason.
 VALGRIND_SKIP  := t/001-config.t t/080-rules-config.t t/apisecctl.t \
-                  t/012-timestamp.t t/020-workers.t t/060-idle.t
+                  t/012-timestamp.t t/020-workers.t t/060-idle.t \
+                  t/061-flush-thread.t
 VALGRIND_TESTS ?= $(filter-out $(VALGRIND_SKIP),$(wildcard t/*.t))
 
 valgrind: $(BUILD)/.deps-valgrind all

@@ -3198,9 +3198,15 @@ ngx_http_apisec_flush_done(ngx_http_apisec_flush_t *f)
             }
         }
 
+        ngx_http_apisec_stamps_written(amcf->stamp_zone, st, f->n,
+                                       f->now_ms);
         ngx_destroy_pool(f->pool);
         return;
     }
+
+    /* the uses are the store's: the zone need not show them any more */
+
+    ngx_http_apisec_stamps_written(amcf->stamp_zone, st, f->n, f->now_ms);
 
     amcf->flushes++;
 

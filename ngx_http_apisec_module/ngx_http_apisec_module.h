@@ -277,6 +277,8 @@ void ngx_http_apisec_lock_done(ngx_shm_zone_t *zone, const u_char *ak,
 ngx_int_t ngx_http_apisec_stamps_take(ngx_shm_zone_t *zone, ngx_pool_t *pool,
     int64_t now_ms, int64_t min_ms, ngx_http_apisec_stamp_t **out,
     ngx_uint_t *dropped);
+void ngx_http_apisec_stamps_written(ngx_shm_zone_t *zone,
+    ngx_http_apisec_stamp_t *st, ngx_int_t n, int64_t now_ms);
 
 ngx_shm_zone_t *ngx_http_apisec_rule_zone(ngx_conf_t *cf, size_t size);
 ngx_int_t ngx_http_apisec_rate(ngx_shm_zone_t *zone,

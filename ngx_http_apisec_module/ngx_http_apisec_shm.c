@@ -20,7 +20,9 @@
  * the keys found idle, which the flush timer writes to the store in one
  * transaction per tick (ngx_http_apisec_module.c).  No request writes the
  * store.  The stamps live in shared memory, so a worker that dies loses
- * none of them, except those of a flush it was in the middle of.  A key
+ * none of them: a use a flush has taken stays in its node (writing) until
+ * the flush has committed, to be seen meanwhile, and is taken again a
+ * minute on should the flush never end.  A key
  * locked by a rule is refused by every worker from the stamp node until
  * the flush that writes the lock has committed; then the store decides
  * (so that "apisecctl unlock" works at once).
@@ -48,6 +50,7 @@
 #define NGX_HTTP_APISEC_DIRTY_MAX     256   /* windows a flush writes */
 #define NGX_HTTP_APISEC_BUCKETS_MAX   (1 << 20)
 #define NGX_HTTP_APISEC_LRU_LAG       1000  /* ms: a rate node's moves */
+#define NGX_HTTP_APISEC_WRITING_MAX   60000 /* ms: a flush never ended */
 
 /* the kinds of node in the rules zone */
 #define NGX_HTTP_APISEC_NODE_RATE     0
@@ -121,6 +124,9 @@ typedef struct {
     u_short                      off;
     ngx_queue_t                  queue;
     int64_t                      used;           /* Unix s, 0: not used */
+    int64_t                      writing;        /* a use a flush took and
+                                                    has not committed */
+    int64_t                      writing_ms;     /* when it took it */
     int64_t                      totp_step;      /* last accepted, or 0 */
     ngx_uint_t                   totp_failed;    /* failed codes */
     int64_t                      locked_until;   /* Unix s, 0: until unlock */
@@ -195,6 +201,8 @@ static void ngx_http_apisec_str_insert(ngx_rbtree_node_t *temp,
     ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
 static void *ngx_http_apisec_str_lookup(ngx_http_apisec_sh_t *sh,
     ngx_rbtree_key_t key, const u_char *data, size_t len);
+static ngx_uint_t ngx_http_apisec_stamp_done(
+    ngx_http_apisec_stamp_node_t *sn, int64_t recent);
 static ngx_http_apisec_stamp_node_t *ngx_http_apisec_stamp_node(
     ngx_http_apisec_zone_t *z, const u_char *ak, size_t len);
 static void ngx_http_apisec_rate_memo(ngx_http_apisec_zone_t *z,
@@ -824,7 +832,7 @@ ngx_http_apisec_lock_done(ngx_shm_zone_t *zone, const u_char *ak,
 }
 
 
-/* the last use stamped since the last flush, or 0 */
+/* the last use stamped and not yet in the store, or 0 */
 
 int64_t
 ngx_http_apisec_stamp_get(ngx_shm_zone_t *zone, const u_char *ak, size_t len)
@@ -840,11 +848,84 @@ ngx_http_apisec_stamp_get(ngx_shm_zone_t *zone, const u_char *ak, size_t len)
     sn = ngx_http_apisec_str_lookup(z->sh,
                                       ngx_crc32_short((u_char *) ak, len),
                                       ak, len);
-    used = (sn != NULL) ? sn->used : 0;
+    used = (sn == NULL) ? 0 : ngx_max(sn->used, sn->writing);
 
     ngx_shmtx_unlock(&z->shpool->mutex);
 
     return used;
+}
+
+
+/*
+ * Whether a stamp node, once what it had to write is taken, holds nothing
+ * more: no last TOTP step that may come again, no lock on its way to the
+ * store, no use being written
+ */
+
+static ngx_uint_t
+ngx_http_apisec_stamp_done(ngx_http_apisec_stamp_node_t *sn, int64_t recent)
+{
+    return sn->totp_step < recent && sn->writing == 0
+           && sn->lock != NGX_HTTP_APISEC_LOCK_NEW
+           && sn->lock != NGX_HTTP_APISEC_LOCK_TAKEN;
+}
+
+
+/*
+ * A flush's uses are in the store (or, on failure, stamped again): they
+ * need not be seen in the zone any more, and a node left with nothing is
+ * freed
+ */
+
+void
+ngx_http_apisec_stamps_written(ngx_shm_zone_t *zone,
+    ngx_http_apisec_stamp_t *st, ngx_int_t n, int64_t now_ms)
+{
+    int64_t                        recent;
+    ngx_int_t                      i;
+    ngx_rbtree_node_t             *node;
+    ngx_http_apisec_zone_t        *z;
+    ngx_http_apisec_stamp_node_t  *sn;
+
+    z = zone->data;
+    recent = now_ms / 1000 / APISEC_TOTP_STEP - 2;
+
+    ngx_shmtx_lock(&z->shpool->mutex);
+
+    for (i = 0; i < n; i++) {
+        if (st[i].used == 0) {
+            continue;
+        }
+
+        sn = ngx_http_apisec_str_lookup(z->sh,
+                                 ngx_crc32_short((u_char *) st[i].access_key,
+                                                 st[i].len),
+                                 (u_char *) st[i].access_key, st[i].len);
+
+        /* a later flush may have taken a later use: it is its own */
+
+        if (sn == NULL || sn->writing == 0 || sn->writing > st[i].used) {
+            continue;
+        }
+
+        sn->writing = 0;
+
+        if (sn->used || sn->expire || sn->totp_failed
+            || !ngx_http_apisec_stamp_done(sn, recent))
+        {
+            continue;
+        }
+
+        ngx_queue_remove(&sn->queue);
+
+        node = (ngx_rbtree_node_t *)
+                   ((u_char *) sn - offsetof(ngx_rbtree_node_t, color));
+
+        ngx_http_apisec_node_free(z, node);
+        z->sh->entries--;
+    }
+
+    ngx_shmtx_unlock(&z->shpool->mutex);
 }
 
 
@@ -914,6 +995,15 @@ ngx_http_apisec_stamps_take(ngx_shm_zone_t *zone, ngx_pool_t *pool,
         next = ngx_queue_next(q);
         sn = ngx_queue_data(q, ngx_http_apisec_stamp_node_t, queue);
 
+        /* a use taken by a flush that never ended (its worker killed) */
+
+        if (sn->writing != 0
+            && now_ms - sn->writing_ms > NGX_HTTP_APISEC_WRITING_MAX)
+        {
+            sn->used = ngx_max(sn->used, sn->writing);
+            sn->writing = 0;
+        }
+
         if (sn->used || sn->expire || sn->totp_failed
             || sn->totp_step >= recent || sn->lock == NGX_HTTP_APISEC_LOCK_NEW)
         {
@@ -936,13 +1026,22 @@ ngx_http_apisec_stamps_take(ngx_shm_zone_t *zone, ngx_pool_t *pool,
             if (sn->lock == NGX_HTTP_APISEC_LOCK_NEW) {
                 sn->lock = NGX_HTTP_APISEC_LOCK_TAKEN;
             }
+
+            /*
+             * the use stays to be seen until the flush has committed it
+             * (ngx_http_apisec_stamps_written): the key does not look
+             * idle meanwhile
+             */
+
+            if (sn->used) {
+                sn->writing = ngx_max(sn->writing, sn->used);
+                sn->writing_ms = now_ms;
+            }
         }
 
         /* a lock not yet in the store is kept, to be refused meanwhile */
 
-        if (sn->totp_step >= recent || sn->lock == NGX_HTTP_APISEC_LOCK_NEW
-            || sn->lock == NGX_HTTP_APISEC_LOCK_TAKEN)
-        {
+        if (!ngx_http_apisec_stamp_done(sn, recent)) {
             sn->used = 0;
             sn->expire = 0;
             sn->totp_failed = 0;
