@@ -2,9 +2,10 @@
 # make bench: what apisec costs beside nginx itself.
 #
 # nginx runs one worker pinned to CPU 0 and wrk runs on CPU 1; each
-# scenario (bench/lib.sh) is run for BENCH_SECONDS, one after the other,
-# and the whole list again BENCH_ROUNDS times (A B C ... A B C ...), so that
-# every scenario is compared with bare nginx of the same round.  For each
+# scenario (bench/lib.sh) is run for BENCH_SECONDS right after a run of
+# bare nginx (A B A C A D ...; BENCH_PAIRED=0: A B C ...), and the whole
+# list again BENCH_ROUNDS times, so that every scenario is compared with
+# bare nginx of the same minute, as the VM's speed drifts.  For each
 # run: requests a second (wrk) and the worker's CPU time a request (utime +
 # stime of /proc/PID/stat over the run, divided by the requests wrk
 # counted).  Then the instruction counts (bench/callgrind.sh) and the
@@ -16,6 +17,10 @@
 #   BENCH_ROUNDS=10         rounds of the interleaved runs (medians over
 #                           them): many short rounds, as the VM's speed
 #                           drifts from one run to the next
+#   BENCH_PAIRED=1          each scenario's run right after a run of its
+#                           base (bare, or bare-post for the POSTs), its
+#                           ratio to that run (0: A B C ... A B C ...,
+#                           ratios to the round's one base run)
 #   BENCH_CONNECTIONS=50    wrk's connections (keep-alive)
 #   BENCH_KEYS=1000000      the large store
 #   BENCH_SCENARIOS="..."   a subset of: bare auth-1k auth rate bare-post
@@ -141,18 +146,55 @@ for id in $scenarios; do
     run "$id" 0 2
 done
 
-echo "== $rounds rounds of: $scenarios ($sec s each, $conns connections)"
-for r in $(seq 1 "$rounds"); do
-    for id in $scenarios; do
-        run "$id" "$r" "$sec"
+# the scenario a scenario's ratios are taken against (bench/summary.pl)
+base_of() {
+    case $1 in
+        amount|amount-1h|bare-post) echo bare-post ;;
+        *) echo bare ;;
+    esac
+}
+
+if [ "${BENCH_PAIRED:-1}" != 0 ]; then
+    # each scenario right after a run of its base, the pair under one
+    # round number (ROUND * 100 + its place), so that its ratio is to
+    # the base of the same minute: A B A C A D ...
+    echo "== $rounds rounds of: $scenarios ($sec s each, $conns connections;" \
+         "each after a run of bare nginx)"
+    for r in $(seq 1 "$rounds"); do
+        k=0
+        for id in $scenarios; do
+            k=$((k + 1))
+            b=$(base_of "${id%-1k}")
+            if [ "$id" = "$b" ]; then
+                # a base runs alone only when nothing is paired with it
+                for o in $scenarios; do
+                    [ "$o" != "$id" ] && [ "$(base_of "${o%-1k}")" = "$id" ] \
+                        && continue 2
+                done
+                run "$id" $((r * 100 + k)) "$sec"
+                continue
+            fi
+            case " $scenarios " in
+                *" $b "*) run "$b" $((r * 100 + k)) "$sec" ;;
+            esac
+            run "$id" $((r * 100 + k)) "$sec"
+        done
     done
-done
+else
+    echo "== $rounds rounds of: $scenarios ($sec s each, $conns connections)"
+    for r in $(seq 1 "$rounds"); do
+        for id in $scenarios; do
+            run "$id" "$r" "$sec"
+        done
+    done
+fi
 
 stop_all
 trap - EXIT
 
 {
-    echo "== throughput: medians of $rounds rounds, $sec s runs; ratios to bare nginx of the same round"
+    echo "== throughput: medians of $rounds rounds, $sec s runs; ratios to bare nginx of the same round" \
+         "(with BENCH_PAIRED, the same pair)"
     perl "$top/bench/summary.pl" "$out/raw.tsv"
 } | tee "$out/table.txt"
 
