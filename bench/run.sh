@@ -148,10 +148,7 @@ done
 
 # the scenario a scenario's ratios are taken against (bench/summary.pl)
 base_of() {
-    case $1 in
-        amount|amount-1h|bare-post) echo bare-post ;;
-        *) echo bare ;;
-    esac
+    perl "$top/bench/summary.pl" --base-of "$1"
 }
 
 if [ "${BENCH_PAIRED:-1}" != 0 ]; then
@@ -164,11 +161,11 @@ if [ "${BENCH_PAIRED:-1}" != 0 ]; then
         k=0
         for id in $scenarios; do
             k=$((k + 1))
-            b=$(base_of "${id%-1k}")
+            b=$(base_of "$id")
             if [ "$id" = "$b" ]; then
                 # a base runs alone only when nothing is paired with it
                 for o in $scenarios; do
-                    [ "$o" != "$id" ] && [ "$(base_of "${o%-1k}")" = "$id" ] \
+                    [ "$o" != "$id" ] && [ "$(base_of "$o")" = "$id" ] \
                         && continue 2
                 done
                 run "$id" $((r * 100 + k)) "$sec"

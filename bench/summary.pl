@@ -9,7 +9,18 @@
 use strict;
 use warnings;
 
-my $file = shift or die "usage: summary.pl raw.tsv\n";
+# the scenario each scenario's ratios are to (bare unless listed)
+my %base_of = ('bare-post' => 'bare-post', amount => 'bare-post',
+               'amount-1h' => 'bare-post');
+
+# summary.pl --base-of SCENARIO: that scenario (for bench/run.sh's pairs)
+if (@ARGV == 2 && $ARGV[0] eq '--base-of') {
+    my $sc = $ARGV[1] =~ s/-1k$//r;
+    print $base_of{$sc} // 'bare', "\n";
+    exit 0;
+}
+
+my $file = shift or die "usage: summary.pl raw.tsv | --base-of SCENARIO\n";
 
 open my $fh, '<', $file or die "$file: $!";
 my $head = <$fh>;
@@ -40,8 +51,6 @@ sub keys_name {
     return $n;
 }
 
-my %base_of = ('bare-post' => 'bare-post', amount => 'bare-post',
-               'amount-1h' => 'bare-post');
 
 printf "%-10s %5s %10s %7s %12s %9s %8s %9s\n",
     'scenario', 'keys', 'req/s', 'ratio', 'CPU us/req', 'CPU ratio',

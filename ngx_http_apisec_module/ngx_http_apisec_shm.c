@@ -51,6 +51,8 @@
 #define NGX_HTTP_APISEC_BUCKETS_MAX   (1 << 20)
 #define NGX_HTTP_APISEC_LRU_LAG       1000  /* ms: a rate node's moves */
 #define NGX_HTTP_APISEC_WRITING_MAX   60000 /* ms: a flush never ended */
+/* the oldest TOTP step that may still come again at now (ms) */
+#define NGX_HTTP_APISEC_TOTP_RECENT(ms)  ((ms) / 1000 / APISEC_TOTP_STEP - 2)
 
 /* the kinds of node in the rules zone */
 #define NGX_HTTP_APISEC_NODE_RATE     0
@@ -196,7 +198,7 @@ static ngx_http_apisec_replay_node_t *ngx_http_apisec_replay_lookup(
 static ngx_uint_t ngx_http_apisec_replay_expire(ngx_http_apisec_zone_t *z,
     int64_t now, ngx_uint_t n);
 static void ngx_http_apisec_node_free(ngx_http_apisec_zone_t *z,
-    ngx_rbtree_node_t *node);
+    ngx_queue_t *q, void *data);
 static void ngx_http_apisec_str_insert(ngx_rbtree_node_t *temp,
     ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
 static void *ngx_http_apisec_str_lookup(ngx_http_apisec_sh_t *sh,
@@ -521,7 +523,6 @@ ngx_http_apisec_replay_expire(ngx_http_apisec_zone_t *z, int64_t now,
 {
     ngx_uint_t                      freed;
     ngx_queue_t                    *q, *prev;
-    ngx_rbtree_node_t              *node;
     ngx_http_apisec_replay_node_t  *rn;
 
     freed = 0;
@@ -542,14 +543,7 @@ ngx_http_apisec_replay_expire(ngx_http_apisec_zone_t *z, int64_t now,
             continue;
         }
 
-        ngx_queue_remove(q);
-
-        node = (ngx_rbtree_node_t *)
-                   ((u_char *) rn - offsetof(ngx_rbtree_node_t, color));
-
-        ngx_http_apisec_node_free(z, node);
-
-        z->sh->entries--;
+        ngx_http_apisec_node_free(z, q, rn);
         freed++;
     }
 
@@ -883,12 +877,11 @@ ngx_http_apisec_stamps_written(ngx_shm_zone_t *zone,
 {
     int64_t                        recent;
     ngx_int_t                      i;
-    ngx_rbtree_node_t             *node;
     ngx_http_apisec_zone_t        *z;
     ngx_http_apisec_stamp_node_t  *sn;
 
     z = zone->data;
-    recent = now_ms / 1000 / APISEC_TOTP_STEP - 2;
+    recent = NGX_HTTP_APISEC_TOTP_RECENT(now_ms);
 
     ngx_shmtx_lock(&z->shpool->mutex);
 
@@ -916,13 +909,7 @@ ngx_http_apisec_stamps_written(ngx_shm_zone_t *zone,
             continue;
         }
 
-        ngx_queue_remove(&sn->queue);
-
-        node = (ngx_rbtree_node_t *)
-                   ((u_char *) sn - offsetof(ngx_rbtree_node_t, color));
-
-        ngx_http_apisec_node_free(z, node);
-        z->sh->entries--;
+        ngx_http_apisec_node_free(z, &sn->queue, sn);
     }
 
     ngx_shmtx_unlock(&z->shpool->mutex);
@@ -944,7 +931,6 @@ ngx_http_apisec_stamps_take(ngx_shm_zone_t *zone, ngx_pool_t *pool,
     int64_t                        recent;
     ngx_uint_t                     i;
     ngx_queue_t                   *q, *next;
-    ngx_rbtree_node_t             *node;
     ngx_http_apisec_zone_t        *z;
     ngx_http_apisec_stamp_t       *st;
     ngx_http_apisec_stamp_node_t  *sn;
@@ -984,7 +970,7 @@ ngx_http_apisec_stamps_take(ngx_shm_zone_t *zone, ngx_pool_t *pool,
      * meanwhile; what it had to write is taken all the same
      */
 
-    recent = now_ms / 1000 / APISEC_TOTP_STEP - 2;
+    recent = NGX_HTTP_APISEC_TOTP_RECENT(now_ms);
 
     i = 0;
 
@@ -1048,13 +1034,7 @@ ngx_http_apisec_stamps_take(ngx_shm_zone_t *zone, ngx_pool_t *pool,
             continue;
         }
 
-        ngx_queue_remove(q);
-
-        node = (ngx_rbtree_node_t *)
-                   ((u_char *) sn - offsetof(ngx_rbtree_node_t, color));
-
-        ngx_http_apisec_node_free(z, node);
-        z->sh->entries--;
+        ngx_http_apisec_node_free(z, q, sn);
     }
 
     ngx_shmtx_unlock(&z->shpool->mutex);
@@ -1282,7 +1262,6 @@ ngx_http_apisec_rate_expire(ngx_http_apisec_zone_t *z, int64_t now,
 {
     ngx_uint_t                      n, freed, empty;
     ngx_queue_t                    *q;
-    ngx_rbtree_node_t              *node;
     ngx_http_apisec_lru_node_t     *ln;
     ngx_http_apisec_rate_node_t    *rn;
     ngx_http_apisec_window_node_t  *wn;
@@ -1323,14 +1302,7 @@ ngx_http_apisec_rate_expire(ngx_http_apisec_zone_t *z, int64_t now,
             break;
         }
 
-        ngx_queue_remove(q);
-
-        node = (ngx_rbtree_node_t *)
-                   ((u_char *) ln - offsetof(ngx_rbtree_node_t, color));
-
-        ngx_http_apisec_node_free(z, node);
-
-        z->sh->entries--;
+        ngx_http_apisec_node_free(z, q, ln);
         freed++;
     }
 
@@ -1836,16 +1808,25 @@ ngx_http_apisec_rule_events_take(ngx_shm_zone_t *zone, ngx_pool_t *pool,
 
 
 /*
- * A node out of its tree, and freed; called locked.  Every free is
+ * A node out of its queue and its tree, and freed (data: the node's
+ * color, where every kind of node begins); called locked.  Every free is
  * counted, so that a worker's memo of a node (ngx_http_apisec_rate) is
  * known to be still the node while the count has not moved.
  */
 
 static void
-ngx_http_apisec_node_free(ngx_http_apisec_zone_t *z, ngx_rbtree_node_t *node)
+ngx_http_apisec_node_free(ngx_http_apisec_zone_t *z, ngx_queue_t *q,
+    void *data)
 {
+    ngx_rbtree_node_t  *node;
+
+    node = (ngx_rbtree_node_t *)
+               ((u_char *) data - offsetof(ngx_rbtree_node_t, color));
+
+    ngx_queue_remove(q);
     ngx_rbtree_delete(ngx_http_apisec_tree(z->sh, node->key), node);
     ngx_slab_free_locked(z->shpool, node);
+    z->sh->entries--;
     z->sh->freed++;
 }
 
