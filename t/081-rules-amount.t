@@ -306,9 +306,13 @@ Test::More::is("$u->{currency} $u->{sum} $u->{count}",
                'USDT 9900.000000000000000099 99', 'the store has the exact sum');
 select undef, undef, undef, 0.5;
 open my $fh, '<', "$ApisecTest::Dir/race.log" or die $!;
-my %pids;
-while (<$fh>) { my ($pid, $st) = split; $pids{$pid}++ if $st == 200 }
-Test::More::cmp_ok(scalar(keys %pids), '==', 2, 'both workers let some through')
+# Which worker passes how many depends on the scheduling (a worker that
+# runs first can take all 99): what the test needs is that both served
+# the requests, each seeing the other's sum.
+my (%pids, $logged);
+while (<$fh>) { my ($pid, $st) = split; $pids{$pid}++; $logged++ }
+Test::More::is($logged, 200, 'every request is logged');
+Test::More::cmp_ok(scalar(keys %pids), '==', 2, 'both workers served some')
     or Test::More::diag(join ' ', %pids);
 --- request
 GET /t
