@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <time.h>
@@ -74,6 +75,12 @@
  * it was read in (apisec_kc_generation), or while the record's bytes in
  * the store are the same; a key that apisecctl changed is decoded again at
  * its next request.
+ *
+ * The table and its entries are one mapping of the handle's own, made at
+ * its opening (apisec_kc_new): entries aligned on cache lines, the lines
+ * a request reads first together, a dropped entry wiped and kept for the
+ * next, and the unsealed secrets out of core dumps (MADV_DONTDUMP) and
+ * never in memory that malloc hands to someone else.
  */
 
 typedef struct apisec_kc_link_s  apisec_kc_link_t;
@@ -84,23 +91,40 @@ struct apisec_kc_link_s {
     apisec_kc_link_t   *next;
 };
 
-/* what a request reads first, then the key's fields it reads (hot first) */
+/*
+ * In the order a request reads it, from the start of a cache line: the
+ * lookup's chain and hash, what every request reads beside them (its
+ * generation, the secret's length, the memo with the rate bucket's node),
+ * 72 bytes in all, then the key, whose numbers end in the third line and
+ * whose access key, up to 47 bytes, fills it (its account is in the
+ * fifth); the rest only when the entry changes.
+ */
 
 struct apisec_kc_entry_s {
-    apisec_kc_link_t    lru;            /* first: an entry is its link */
     apisec_kc_entry_t  *next;           /* in its bucket */
-    uint32_t            hash;
-    unsigned            used;           /* since its last move (a clock) */
     uint64_t            gen;            /* the generation it was seen in */
-    size_t              slen;           /* of plain; 0: not unsealed yet */
+    uint32_t            hash;
+    uint16_t            slen;           /* of plain; 0: not unsealed yet */
+    uint8_t             used;           /* since its last move (a clock) */
     int64_t             memo[APISEC_KEY_MEMO_WORDS]; /* apisec_key_memo */
     apisec_key_t        key;            /* the record decoded */
+    apisec_kc_link_t    lru;
     size_t              len;            /* of rec */
     size_t              cap;
     uint8_t            *rec;            /* the record as stored */
     uint8_t             plain[APISEC_SECRET_MAX]; /* key.secret unsealed,
                                                      on first use */
 };
+
+#define APISEC_KC_LINE              64
+
+#if (APISEC_SECRET_MAX > 65535)
+#error "apisec_kc_entry_t.slen is 16 bits"
+#endif
+
+#define apisec_kc_entry(l)                                                    \
+    ((apisec_kc_entry_t *) ((uint8_t *) (l)                                   \
+                            - offsetof(apisec_kc_entry_t, lru)))
 
 typedef struct {
     apisec_kc_entry_t **buckets;
@@ -112,6 +136,12 @@ typedef struct {
     size_t              txnid;          /* the snapshot gen is of */
     uint64_t            gen;            /* the keys' generation in it */
     uint64_t            local;          /* generations made up here */
+    apisec_kc_entry_t  *free;           /* dropped, wiped (chained by next) */
+    uint8_t            *entries;        /* max of them, stride bytes apart */
+    size_t              stride;
+    size_t              carved;         /* entries handed out so far */
+    void               *map;            /* buckets, then entries */
+    size_t              map_len;
 } apisec_kc_t;
 
 
@@ -1224,6 +1254,19 @@ apisec_key_reread(apisec_store_t *st, const char *ak, size_t aklen,
 }
 
 
+void
+apisec_key_prefetch(apisec_store_t *st, const char *ak, size_t aklen)
+{
+    apisec_kc_t  *kc;
+
+    kc = (st != NULL) ? st->cache : NULL;
+
+    if (kc != NULL && ak != NULL) {
+        apisec_prefetch(&kc->buckets[apisec_kc_hash(ak, aklen) & kc->mask]);
+    }
+}
+
+
 int64_t *
 apisec_key_memo(apisec_store_t *st)
 {
@@ -1415,7 +1458,7 @@ apisec_key_hmac(apisec_store_t *st, apisec_hmac_t *h, const apisec_key_t *k,
 
         if (e != NULL && n == 0 && slen <= sizeof(e->plain)) {
             memcpy(e->plain, secret, slen);
-            e->slen = slen;
+            e->slen = (uint16_t) slen;
         }
 
         apisec_wipe(secret, sizeof(secret));
@@ -1433,7 +1476,8 @@ apisec_key_hmac(apisec_store_t *st, apisec_hmac_t *h, const apisec_key_t *k,
 static apisec_kc_t *
 apisec_kc_new(size_t max)
 {
-    size_t        n;
+    size_t        n, table;
+    void         *map;
     apisec_kc_t  *kc;
 
     kc = calloc(1, sizeof(apisec_kc_t));
@@ -1441,16 +1485,35 @@ apisec_kc_new(size_t max)
         return NULL;
     }
 
-    /* about two buckets an entry */
+    /*
+     * about two buckets an entry, then the entries, in one mapping that
+     * the kernel fills with zeroes page by page as the cache fills
+     */
 
     for (n = 1; n < 2 * max; n <<= 1) { /* void */ }
 
-    kc->buckets = calloc(n, sizeof(apisec_kc_entry_t *));
-    if (kc->buckets == NULL) {
+    table = n * sizeof(apisec_kc_entry_t *);
+    table = (table + APISEC_KC_LINE - 1) & ~(size_t) (APISEC_KC_LINE - 1);
+
+    kc->stride = (sizeof(apisec_kc_entry_t) + APISEC_KC_LINE - 1)
+                 & ~(size_t) (APISEC_KC_LINE - 1);
+    kc->map_len = table + max * kc->stride;
+
+    map = mmap(NULL, kc->map_len, PROT_READ | PROT_WRITE,
+               MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+    if (map == MAP_FAILED) {
         free(kc);
         return NULL;
     }
 
+#ifdef MADV_DONTDUMP
+    (void) madvise(map, kc->map_len, MADV_DONTDUMP);
+#endif
+
+    kc->map = map;
+    kc->buckets = map;
+    kc->entries = (uint8_t *) map + table;
     kc->mask = n - 1;
     kc->max = max;
     kc->txnid = (size_t) -1;
@@ -1476,11 +1539,10 @@ apisec_kc_free(apisec_kc_t *kc)
             next = e->next;
             apisec_kc_forget(e);
             free(e->rec);
-            free(e);
         }
     }
 
-    free(kc->buckets);
+    (void) munmap(kc->map, kc->map_len);
     free(kc);
 }
 
@@ -1598,7 +1660,21 @@ apisec_kc_find(apisec_kc_t *kc, const char *ak, size_t len, uint32_t hash)
     apisec_kc_entry_t  *e;
 
     for (e = kc->buckets[hash & kc->mask]; e != NULL; e = e->next) {
-        if (e->hash == hash && memcmp(e->key.access_key, ak, len) == 0
+
+        if (e->hash != hash) {
+            continue;
+        }
+
+        /*
+         * the lines of the key's numbers, access key and account asked for
+         * at once, not one after the other as the code reads them
+         */
+
+        apisec_prefetch((uint8_t *) e + APISEC_KC_LINE);
+        apisec_prefetch(e->key.access_key);
+        apisec_prefetch(e->key.account);
+
+        if (memcmp(e->key.access_key, ak, len) == 0
             && e->key.access_key[len] == '\0')
         {
             return e;
@@ -1633,13 +1709,13 @@ apisec_kc_victim(apisec_kc_t *kc)
     size_t              n;
     apisec_kc_entry_t  *e;
 
-    e = (apisec_kc_entry_t *) kc->lru.prev;
+    e = apisec_kc_entry(kc->lru.prev);
 
     /* each is moved once at most: after n moves, the tail is unused */
 
     for (n = 0; n < kc->n && e->used; n++) {
         apisec_kc_use(kc, e);
-        e = (apisec_kc_entry_t *) kc->lru.prev;
+        e = apisec_kc_entry(kc->lru.prev);
     }
 
     return e;
@@ -1682,9 +1758,15 @@ apisec_kc_put(apisec_kc_t *kc, apisec_kc_entry_t *e, uint32_t hash,
     }
 
     if (e == NULL) {
-        e = calloc(1, sizeof(apisec_kc_entry_t));
-        if (e == NULL) {
-            return;
+
+        /* one dropped, or the next of the mapping: n < max of them are used */
+
+        if (kc->free != NULL) {
+            e = kc->free;
+            kc->free = e->next;
+
+        } else {
+            e = (apisec_kc_entry_t *) (kc->entries + kc->carved++ * kc->stride);
         }
 
         e->hash = hash;
@@ -1757,10 +1839,13 @@ apisec_kc_drop(apisec_kc_t *kc, apisec_kc_entry_t *e)
 
     kc->n--;
 
-    apisec_kc_forget(e);
+    /* wiped whole, secret and key: a new entry is all zeroes */
+
     free(e->rec);
-    apisec_wipe(&e->key, sizeof(apisec_key_t));
-    free(e);
+    apisec_wipe(e, sizeof(apisec_kc_entry_t));
+
+    e->next = kc->free;
+    kc->free = e;
 }
 
 

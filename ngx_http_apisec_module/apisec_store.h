@@ -218,6 +218,14 @@ int apisec_key_reread(apisec_store_t *st, const char *ak, size_t aklen,
     apisec_key_t *buf, const apisec_key_t **k);
 
 /*
+ * A hint: the access key ak will be looked up soon (apisec_key_find).
+ * With APISEC_OPEN_CACHE, its bucket in the cache's table is on its way
+ * into the processor's cache while the caller does other work; nothing is
+ * read or changed.
+ */
+void apisec_key_prefetch(apisec_store_t *st, const char *ak, size_t aklen);
+
+/*
  * APISEC_KEY_MEMO_WORDS words of the caller's own, kept beside the cached
  * key the last apisec_key_get or apisec_key_find found (0 when the key
  * came into the cache; kept while it stays there, whatever the record

@@ -1279,10 +1279,11 @@ ngx_http_apisec_check(ngx_http_request_t *r, ngx_http_apisec_ctx_t *ctx,
     int64_t                       now_ms, window;
     ngx_time_t                   *tp;
     int64_t                      *memo;
+    const char                   *parsed_detail;
     apisec_key_t                  buf;
     const apisec_key_t           *key;
     apisec_req_t                  req;
-    apisec_err_t                  err;
+    apisec_err_t                  err, parsed;
     apisec_auth_t                 auth;
     apisec_store_t               *store;
     const apisec_scheme_t        *scheme;
@@ -1327,6 +1328,30 @@ ngx_http_apisec_check(ngx_http_request_t *r, ngx_http_apisec_ctx_t *ctx,
         apisec_store_hold(store, 1);
         ngx_post_event(&amcf->release, &ngx_posted_events);
     }
+
+    /*
+     * The signed parameters parsed and the string to sign made up (for
+     * check 4) while the key's bucket in the cache comes into the
+     * processor's: what the lookup waited for, in its memory.  They need
+     * no key, and their error, if any, is told after checks 1 to 3, in
+     * the order of the checks.
+     */
+
+    apisec_key_prefetch(store, (const char *) ctx->access_key.data,
+                        ctx->access_key.len);
+
+    auth.canon_cap = apisec_scheme_canon_max(scheme, &req);
+    auth.canon = ngx_pnalloc(r->pool, auth.canon_cap + 1);
+    if (auth.canon == NULL) {
+        *detail = "out of memory";
+        return APISEC_E_STORE_UNAVAILABLE;
+    }
+
+    window = (alcf->time_window == NGX_CONF_UNSET_MSEC)
+             ? -1 : (int64_t) alcf->time_window;
+
+    parsed = apisec_scheme_parse(scheme, &req, window, &auth);
+    parsed_detail = auth.detail;
 
     rc = apisec_key_find(store, (const char *) ctx->access_key.data,
                          ctx->access_key.len, &buf, &key);
@@ -1423,23 +1448,11 @@ found:
         return APISEC_E_IP_NOT_ALLOWED;
     }
 
-    /* 4. timestamp window and signature */
+    /* 4. timestamp window and signature (parsed above) */
 
-    auth.canon_cap = apisec_scheme_canon_max(scheme, &req);
-    auth.canon = ngx_pnalloc(r->pool, auth.canon_cap + 1);
-    if (auth.canon == NULL) {
-        *detail = "out of memory";
-        return APISEC_E_STORE_UNAVAILABLE;
-    }
-
-    window = (alcf->time_window == NGX_CONF_UNSET_MSEC)
-             ? -1 : (int64_t) alcf->time_window;
-
-    err = apisec_scheme_parse(scheme, &req, window, &auth);
-
-    if (err != APISEC_E_OK) {
-        *detail = auth.detail;
-        return err;
+    if (parsed != APISEC_E_OK) {
+        *detail = parsed_detail;
+        return parsed;
     }
 
     err = apisec_scheme_window(scheme, &auth, now_ms);

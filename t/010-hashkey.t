@@ -383,3 +383,17 @@ X-HK-APIKEY: hkReader0001
 --- response_headers
 Content-Type: application/json
 --- response_body
+
+
+
+=== TEST 27: a key not in the store, with a parameter twice and no signature: 401 key-unknown (check 1 before the parse's error)
+--- apisec_request
+GET /api/v1/account?timestamp={ts}&timestamp={ts}
+X-HK-APIKEY: hkNobody0001
+--- error_code: 401
+--- response_body chomp
+{"code":"key-unknown","msg":"The API key is unknown."}
+--- error_log
+apisec: key "hkNobody0001" refused: key-unknown, no such key in the store
+--- no_error_log
+sent twice

@@ -156,3 +156,26 @@ X-HK-APIKEY: ipAnywhere01
 X-Real-IP: 2001:db8:ffff::9
 --- error_code: 200
 --- response_body_like: account=acct-any
+
+
+
+=== TEST 9: the allow-list before the parse: a foreign address without a signature is ip-not-allowed
+--- config
+    set_real_ip_from 127.0.0.1;
+    real_ip_header X-Real-IP;
+
+    location /api/ {
+        apisec on;
+        proxy_pass http://apisec_backend;
+    }
+--- apisec_request
+GET /api/v1/account?timestamp={ts}
+X-HK-APIKEY: ipV4only0001
+X-Real-IP: 192.0.2.1
+--- error_code: 403
+--- response_body chomp
+{"code":"ip-not-allowed","msg":"The client address is not allowed for this key."}
+--- error_log
+apisec: key "ipV4only0001" refused: ip-not-allowed
+--- no_error_log
+signature-missing

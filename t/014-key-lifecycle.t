@@ -173,3 +173,19 @@ X-HK-APIKEY: lcDisabled01
 --- error_code: 401
 --- response_body chomp
 {"code":"key-disabled","msg":"The API key is disabled."}
+--- error_log
+apisec: key "lcDisabled01" refused: key-disabled
+
+
+
+=== TEST 14: a disabled key with a parameter twice and no signature is key-disabled (status before the parse's error)
+--- apisec_request
+GET /api/v1/account?timestamp={ts}&timestamp={ts}
+X-HK-APIKEY: lcDisabled01
+--- error_code: 401
+--- response_body chomp
+{"code":"key-disabled","msg":"The API key is disabled."}
+--- error_log
+apisec: key "lcDisabled01" refused: key-disabled
+--- no_error_log
+sent twice

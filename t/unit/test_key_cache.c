@@ -495,8 +495,9 @@ test_other_process(void)
 static void
 test_many(void)
 {
-    int              i, n, bad;
+    int              i, j, n, bad, stale;
     char             ak[32], secret[32];
+    int64_t         *m;
     const char      *dir;
     apisec_key_t     k, got;
     apisec_wtxn_t   *w;
@@ -504,6 +505,10 @@ test_many(void)
     apisec_store_t  *st;
 
     n = APISEC_KEY_CACHE_MAX + 100;
+
+    /* a hint only, with or without a handle or a cache */
+
+    apisec_key_prefetch(NULL, "AKmany000000", 12);
 
     dir = cached_store("many", &st, &h);
 
@@ -522,13 +527,21 @@ test_many(void)
 
     CHECK_INT(apisec_store_commit(w), APISEC_OK);
 
-    /* every key, then the first ones again: dropped, and read again */
+    /*
+     * every key, then the first ones again: dropped, and read again.  Each
+     * key of the first pass comes into the cache new, the last 100 into
+     * entries dropped for them: its memo is zero, whatever the entry's
+     * last key left there (each leaves its number), and its secret its own
+     */
 
     bad = 0;
+    stale = 0;
 
     for (i = 0; i < n + 200; i++) {
         snprintf(ak, sizeof(ak), "AKmany%06d", i % n);
         snprintf(secret, sizeof(secret), "secret-%06d", i % n);
+
+        apisec_key_prefetch(st, ak, strlen(ak));
 
         if (apisec_key_get(st, ak, strlen(ak), &got) != APISEC_OK
             || strcmp(got.access_key, ak) != 0
@@ -536,9 +549,34 @@ test_many(void)
         {
             bad++;
         }
+
+        m = apisec_key_memo(st);
+
+        if (m == NULL) {
+            stale++;
+            continue;
+        }
+
+        for (j = 0; i < n && j < APISEC_KEY_MEMO_WORDS; j++) {
+            if (m[j] != 0) {
+                stale++;
+            }
+        }
+
+        for (j = 0; j < APISEC_KEY_MEMO_WORDS; j++) {
+            m[j] = i + 1;
+        }
     }
 
     CHECK_INT(bad, 0);
+    CHECK_INT(stale, 0);
+
+    /* an unknown key's hint changes nothing */
+
+    apisec_key_prefetch(st, "AKnone", 6);
+    CHECK_INT(apisec_key_get(st, "AKnone", 6, &got), APISEC_ERR_NOTFOUND);
+    CHECK_INT(apisec_key_get(st, "AKmany000001", 12, &got), APISEC_OK);
+    CHECK_STR(got.access_key, "AKmany000001");
 
     apisec_store_close(st);
     apisec_hmac_free(h);
