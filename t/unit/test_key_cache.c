@@ -6,12 +6,14 @@
  * apisec_key_hmac): a key changed, rotated, disabled or deleted, by this
  * handle or by another process, is seen at its next read; more keys than
  * the cache holds; flushes of last uses keep the cache, any other write,
- * by any writer, empties it (the cache's generation).
+ * by any writer, empties it (the cache's generation); the cache's memory,
+ * where the unsealed secrets are, is left out of core dumps.
  */
 
 
 #include <dirent.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -46,6 +48,8 @@ static int touch(apisec_store_t *st, const char *ak, int64_t t);
 static int raw_child(const char *dir, const char *ak, int status);
 static void test_generation(void);
 static void test_hold(void);
+static int dontdump_maps(void);
+static void test_no_dump(void);
 
 
 static char     base[] = "/tmp/apisec-kc-XXXXXX";
@@ -1021,6 +1025,76 @@ test_hold(void)
 }
 
 
+/* the mappings of this process left out of core dumps ("dd"), or -1 */
+
+static int
+dontdump_maps(void)
+{
+    int    n;
+    char   line[512];
+    FILE  *f;
+
+    f = fopen("/proc/self/smaps", "r");
+    if (f == NULL) {
+        return -1;
+    }
+
+    n = 0;
+
+    while (fgets(line, sizeof(line), f) != NULL) {
+        if (strncmp(line, "VmFlags:", 8) == 0 && strstr(line, " dd") != NULL) {
+            n++;
+        }
+    }
+
+    fclose(f);
+
+    return n;
+}
+
+
+/*
+ * A handle with the key cache maps its memory apart, out of core dumps
+ * (MADV_DONTDUMP), and unmaps it when closed; a handle without does not
+ */
+
+static void
+test_no_dump(void)
+{
+    int              before;
+    char             err[APISEC_ERR_LEN];
+    const char      *dir;
+    apisec_store_t  *st;
+
+    dir = new_store("cache");
+
+    before = dontdump_maps();
+
+#ifdef __linux__
+    CHECK(before >= 0);
+#endif
+
+    if (before < 0) {
+        return;
+    }
+
+    st = NULL;
+    CHECK_INT(apisec_store_open(&st, dir, mk, 0, 0, err, sizeof(err)),
+              APISEC_OK);
+    CHECK_INT(dontdump_maps(), before);
+    apisec_store_close(st);
+
+    st = NULL;
+    CHECK_INT(apisec_store_open(&st, dir, mk, APISEC_OPEN_CACHE, 0, err,
+                                sizeof(err)),
+              APISEC_OK);
+    CHECK_INT(dontdump_maps(), before + 1);
+    apisec_store_close(st);
+
+    CHECK_INT(dontdump_maps(), before);
+}
+
+
 int
 main(void)
 {
@@ -1042,6 +1116,7 @@ main(void)
     test_find_memo();
     test_generation();
     test_hold();
+    test_no_dump();
 
     snprintf(dirbuf, sizeof(dirbuf), "%s/%s", base, "cache");
     rm_rf(dirbuf);
