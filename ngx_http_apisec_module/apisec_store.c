@@ -1527,10 +1527,6 @@ apisec_kc_new(size_t max)
     (void) madvise(map, kc->map_len, MADV_DONTDUMP);
 #endif
 
-#ifdef MADV_HUGEPAGE
-    (void) madvise(map, kc->map_len, MADV_HUGEPAGE);
-#endif
-
     kc->map = map;
     kc->buckets = map;
     kc->entries = (uint8_t *) map + table;
