@@ -1254,31 +1254,15 @@ apisec_key_reread(apisec_store_t *st, const char *ak, size_t aklen,
 }
 
 
-/*
- * The bucket read, and its first entry's lines asked for: the read waits
- * for the bucket's line, but the processor goes on with the caller's next
- * instructions meanwhile, and the entry's lines, the costlier miss (a
- * page seldom in the TLB), come while the caller does its other work
- */
-
 void
 apisec_key_prefetch(apisec_store_t *st, const char *ak, size_t aklen)
 {
-    apisec_kc_t        *kc;
-    apisec_kc_entry_t  *e;
+    apisec_kc_t  *kc;
 
     kc = (st != NULL) ? st->cache : NULL;
 
-    if (kc == NULL || ak == NULL) {
-        return;
-    }
-
-    e = kc->buckets[apisec_kc_hash(ak, aklen) & kc->mask];
-
-    if (e != NULL) {
-        apisec_prefetch(e);
-        apisec_prefetch((uint8_t *) e + APISEC_KC_LINE);
-        apisec_prefetch(e->key.access_key);
+    if (kc != NULL && ak != NULL) {
+        apisec_prefetch(&kc->buckets[apisec_kc_hash(ak, aklen) & kc->mask]);
     }
 }
 

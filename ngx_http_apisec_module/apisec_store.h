@@ -219,9 +219,9 @@ int apisec_key_reread(apisec_store_t *st, const char *ak, size_t aklen,
 
 /*
  * A hint: the access key ak will be looked up soon (apisec_key_find).
- * With APISEC_OPEN_CACHE, its bucket in the cache's table and the first
- * entry there are on their way into the processor's cache while the
- * caller does other work; nothing is changed.
+ * With APISEC_OPEN_CACHE, its bucket in the cache's table is on its way
+ * into the processor's cache while the caller does other work; nothing is
+ * read or changed.
  */
 void apisec_key_prefetch(apisec_store_t *st, const char *ak, size_t aklen);
 
