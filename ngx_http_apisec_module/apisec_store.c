@@ -1661,20 +1661,17 @@ apisec_kc_find(apisec_kc_t *kc, const char *ak, size_t len, uint32_t hash)
 
     for (e = kc->buckets[hash & kc->mask]; e != NULL; e = e->next) {
 
-        if (e->hash != hash) {
-            continue;
-        }
-
         /*
          * the lines of the key's numbers, access key and account asked for
-         * at once, not one after the other as the code reads them
+         * with the first, at once, not one after the other as the code
+         * reads them
          */
 
         apisec_prefetch((uint8_t *) e + APISEC_KC_LINE);
         apisec_prefetch(e->key.access_key);
         apisec_prefetch(e->key.account);
 
-        if (memcmp(e->key.access_key, ak, len) == 0
+        if (e->hash == hash && memcmp(e->key.access_key, ak, len) == 0
             && e->key.access_key[len] == '\0')
         {
             return e;
