@@ -6,6 +6,8 @@
 #   CPU ratio:    bare CPU a request / scenario CPU a request (1.00 = costs
 #                 what bare nginx costs; 0.90 = the scenario's request costs
 #                 1/0.90 of bare's)
+#   CPU q1-q3:    the per-round CPU ratios' lower and upper quartiles: how
+#                 far one round's ratio strays as the VM's speed drifts
 use strict;
 use warnings;
 
@@ -44,6 +46,14 @@ sub median {
     return ($v[@v / 2 - 1] + $v[@v / 2]) / 2;
 }
 
+# the lower and upper quartiles (the medians of each half; n >= 2)
+sub quartiles {
+    my @v = sort { $a <=> $b } @_;
+    return (undef, undef) if @v < 2;
+    my $h = int(@v / 2);
+    return (median(@v[0 .. $h - 1]), median(@v[$#v - $h + 1 .. $#v]));
+}
+
 sub keys_name {
     my ($n) = @_;
     return ($n / 1000000) . 'M' if $n % 1000000 == 0;
@@ -52,9 +62,9 @@ sub keys_name {
 }
 
 
-printf "%-10s %5s %10s %7s %12s %9s %8s %9s\n",
+printf "%-10s %5s %10s %7s %12s %9s %10s %8s %9s\n",
     'scenario', 'keys', 'req/s', 'ratio', 'CPU us/req', 'CPU ratio',
-    'non-2xx', 'wrk CPU';
+    'CPU q1-q3', 'non-2xx', 'wrk CPU';
 
 for my $id (@order) {
     my $r = $run{$id};
@@ -79,13 +89,16 @@ for my $id (@order) {
               ? '-'
               : sprintf('%.0f%%', 100 * median(map { $_->{wrk} } values %$r));
 
-    printf "%-10s %5s %10.0f %7.2f %12.3f %9.2f %8d %9s\n",
+    my ($q1, $q3) = $id eq $base ? () : quartiles(@cpu_ratio);
+    my $iqr = defined $q1 ? sprintf('%.2f-%.2f', $q1, $q3) : '-';
+
+    printf "%-10s %5s %10.0f %7.2f %12.3f %9.2f %10s %8d %9s\n",
         $label, keys_name($r->{$rounds[0]}{keys}),
         median(map { $_->{rps} } values %$r),
         median(@rps_ratio) // 0,
         median(map { $_->{cpu} } values %$r),
         median(@cpu_ratio) // 0,
-        $non2xx, $wrk;
+        $iqr, $non2xx, $wrk;
 }
 
 print "\n* POST with a form body: ratios to bare-post (nginx alone, the same "
@@ -94,5 +107,7 @@ print "\n* POST with a form body: ratios to bare-post (nginx alone, the same "
               && $_ ne 'bare-post' } @order;
 print "ratio: req/s over bare's req/s; CPU ratio: bare's CPU a request over "
     . "the scenario's (>= 0.90 is the goal)\n"
+    . "CPU q1-q3: the quartiles of the rounds' CPU ratios (their spread is "
+    . "the VM's drift)\n"
     . "wrk CPU: the load generator's CPU use on its core (near 100%: wrk, "
     . "not nginx, sets the pace)\n";
