@@ -27,6 +27,12 @@
 #                           amount replay lua
 #   BENCH_CALLGRIND=0       skip the instruction counts
 #   BENCH_LATENCY=0         skip the fixed-rate latency runs
+#   BENCH_PERF=1            perf record (cpu-clock, BENCH_PERF_HZ=2000) of
+#                           the worker during each recorded run, into
+#                           OUT/perf.SCENARIO.ROUND.data; bench/perf.pl
+#                           OUT splits each run's CPU a request by library
+#                           and function.  The sampling costs the worker
+#                           a little: take ratios from runs without it
 #   BENCH_OUT=DIR           where the raw results go (default
 #                           build/bench/results/DATE)
 set -euo pipefail
@@ -42,6 +48,11 @@ scenarios=${BENCH_SCENARIOS:-bare auth-1k auth rate bare-post amount amount-1h r
 out=${BENCH_OUT:-$bench/results/$(date -u +%Y%m%dT%H%M%SZ)}
 port_small=18401
 port_big=18402
+
+if [ "${BENCH_PERF:-0}" != 0 ] && ! command -v perf >/dev/null 2>&1; then
+    echo "bench: BENCH_PERF needs perf (Debian: apt-get install linux-perf)" >&2
+    exit 2
+fi
 
 if [ "$sec" -gt 50 ]; then
     echo "bench: BENCH_SECONDS is at most 50 (pools are signed for a 60 s window)" >&2
@@ -87,7 +98,7 @@ bare_rps=100000
 run() {
     local id=$1 round=$2 secs=$3
     local sc=${id%-1k} keys=$big name=$name_big port=$port_big
-    local count=10000 recv=60000 pool=$out/pool.txt w c0 c1 t0
+    local count=10000 recv=60000 pool=$out/pool.txt w c0 c1 t0 prof=
 
     if [ "$id" != "$sc" ]; then
         keys=$small name=$name_small port=$port_small
@@ -104,6 +115,15 @@ run() {
     sign_pool "$sc" "$keys" "$count" "$recv" "$pool"
 
     w=$(worker_pid "$name")
+
+    # the profile spans the run: started before it, stopped after it
+    if [ "${BENCH_PERF:-0}" != 0 ] && [ "$round" != 0 ]; then
+        taskset -c 1 perf record -q -F "${BENCH_PERF_HZ:-2000}" -p "$w" \
+            -o "$out/perf.$id.$round.data" > /dev/null 2>&1 &
+        prof=$!
+        sleep 0.5
+    fi
+
     c0=$(awk '{print $14 + $15}' "/proc/$w/stat")
 
     /usr/bin/time -f '%U %S' -o "$out/wrk.time" \
@@ -111,6 +131,11 @@ run() {
         "http://127.0.0.1:$port" -- "$pool" > "$out/wrk.out"
 
     c1=$(awk '{print $14 + $15}' "/proc/$w/stat")
+
+    if [ -n "$prof" ]; then
+        kill -INT "$prof" 2>/dev/null || true
+        wait "$prof" 2>/dev/null || true
+    fi
     rm -f "$pool"
 
     [ "$round" = 0 ] && return 0
