@@ -86,6 +86,8 @@
 typedef struct apisec_kc_link_s  apisec_kc_link_t;
 typedef struct apisec_kc_entry_s  apisec_kc_entry_t;
 
+#define APISEC_KC_LINE              64
+
 struct apisec_kc_link_s {
     apisec_kc_link_t   *prev;
     apisec_kc_link_t   *next;
@@ -112,11 +114,11 @@ struct apisec_kc_entry_s {
     size_t              len;            /* of rec */
     size_t              cap;
     uint8_t            *rec;            /* the record as stored */
-    uint8_t             plain[APISEC_SECRET_MAX]; /* key.secret unsealed,
-                                                     on first use */
-};
 
-#define APISEC_KC_LINE              64
+    /* key.secret unsealed, on first use; from a line's start */
+    uint8_t             plain[APISEC_SECRET_MAX]
+                            __attribute__((aligned(APISEC_KC_LINE)));
+};
 
 #if (APISEC_SECRET_MAX > 65535)
 #error "apisec_kc_entry_t.slen is 16 bits"
@@ -1382,10 +1384,10 @@ apisec_key_read(apisec_store_t *st, const char *ak, size_t aklen,
 
 cached:
 
-    /* the key's secret, on its way while the caller checks the rest */
+    /* the rest of a long secret, on its way while the caller checks */
 
-    if (e->slen != 0) {
-        apisec_prefetch(e->plain);
+    if (e->slen > APISEC_KC_LINE) {
+        apisec_prefetch(e->plain + APISEC_KC_LINE);
     }
 
     if (found != NULL) {
@@ -1662,14 +1664,16 @@ apisec_kc_find(apisec_kc_t *kc, const char *ak, size_t len, uint32_t hash)
     for (e = kc->buckets[hash & kc->mask]; e != NULL; e = e->next) {
 
         /*
-         * the lines of the key's numbers, access key and account asked for
-         * with the first, at once, not one after the other as the code
-         * reads them
+         * the lines of the key's numbers, access key and account, and the
+         * first of its secret (the HMAC's first read, a miss of its own
+         * otherwise: perf), asked for with the first, at once, not one
+         * after the other as the code reads them
          */
 
         apisec_prefetch((uint8_t *) e + APISEC_KC_LINE);
         apisec_prefetch(e->key.access_key);
         apisec_prefetch(e->key.account);
+        apisec_prefetch(e->plain);
 
         if (e->hash == hash && memcmp(e->key.access_key, ak, len) == 0
             && e->key.access_key[len] == '\0')
