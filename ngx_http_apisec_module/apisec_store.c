@@ -99,7 +99,8 @@ struct apisec_kc_link_s {
  * generation, the secret's length, the memo with the rate bucket's node),
  * 72 bytes in all, then the key, whose numbers end in the third line and
  * whose access key, up to 47 bytes, fills it (its account is in the
- * fifth); the rest only when the entry changes.
+ * fifth), then what only a change of the entry reads, and last the
+ * unsealed secret, from a line's start.
  */
 
 struct apisec_kc_entry_s {
