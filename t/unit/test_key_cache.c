@@ -561,9 +561,13 @@ test_many(void)
             continue;
         }
 
-        for (j = 0; i < n && j < APISEC_KEY_MEMO_WORDS; j++) {
-            if (m[j] != 0) {
-                stale++;
+        /* the first pass: every key new to the cache */
+
+        if (i < n) {
+            for (j = 0; j < APISEC_KEY_MEMO_WORDS; j++) {
+                if (m[j] != 0) {
+                    stale++;
+                }
             }
         }
 
