@@ -251,6 +251,25 @@ worker_pid() {
     cat "/proc/$master/task/$master/children" | awk '{print $1}'
 }
 
+# cpu_ns PID: the CPU time the process has run, in nanoseconds: from
+# se.sum_exec_runtime of /proc/PID/sched (the scheduler's own clock, to
+# the nanosecond) where the kernel has it (CONFIG_SCHED_DEBUG), else
+# utime + stime of /proc/PID/stat (clock ticks: 10 ms, too coarse for runs
+# of a second or two)
+cpu_ns() {
+    local pid=$1
+
+    if [ -r "/proc/$pid/sched" ] \
+        && awk '/^se.sum_exec_runtime/ { f = 1; printf "%.0f\n", $3 * 1e6 }
+                END { exit !f }' "/proc/$pid/sched"
+    then
+        return 0
+    fi
+
+    awk -v t="$(getconf CLK_TCK)" '{ printf "%.0f\n", ($14 + $15) * 1e9 / t }' \
+        "/proc/$pid/stat"
+}
+
 # wait_port PORT: until something listens on 127.0.0.1:PORT (30 s at most)
 wait_port() {
     for _ in $(seq 1 300); do

@@ -15,6 +15,21 @@
  *       latency runs from when it was due until its response is complete.
  *       Prints the count, the errors, the rate achieved and the latency
  *       percentiles in microseconds.
+ *   loadgen slices PORT POOL_A POOL_B PID SLICE_MS SLICES CONNECTIONS
+ *       SLICES slices of SLICE_MS milliseconds, closed loop over
+ *       CONNECTIONS keep-alive connections, the requests of POOL_A in the
+ *       even slices and POOL_B's in the odd ones, each slice drained (no
+ *       request sent after its time is up, every response waited for)
+ *       before the next begins, so that the CPU time the process PID (the
+ *       nginx worker) runs in a slice is all its requests' and no other's.
+ *       One line a slice: its number, A or B, the responses, the ones not
+ *       200, the worker's CPU time and the slice's wall time in
+ *       nanoseconds.  The worker's CPU time is se.sum_exec_runtime of
+ *       /proc/PID/sched (to the nanosecond; kernels without
+ *       CONFIG_SCHED_DEBUG lack it, and the mode fails).  Pairs of slices a
+ *       tenth of a second apart see the same machine: the VM's speed moves
+ *       by 10-20% from one second to the next, which pairs of whole runs
+ *       seconds apart cannot tell from the cost of what they compare.
  *
  * POOL: one request a line, METHOD TAB URI TAB ACCESS_KEY TAB BODY
  * (bench/keys.pl sign).  Responses must carry a Content-Length (nginx's
@@ -26,6 +41,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdint.h>
@@ -57,6 +73,12 @@ typedef struct {
     char      buf[LG_BUF];
     size_t    have;
 } lg_conn_t;
+
+
+typedef struct {
+    lg_req_t *req;
+    size_t    n;
+} lg_pool_t;
 
 
 static lg_req_t  *pool;
@@ -451,9 +473,205 @@ rate_mode(double rate, double seconds, int nconns)
 }
 
 
+/* the CPU time PID has run, ns (se.sum_exec_runtime of /proc/PID/sched) */
+
+static int64_t
+cpu_ns(int fd)
+{
+    char     buf[8192], *p, *e;
+    ssize_t  n;
+    double   ms;
+
+    n = pread(fd, buf, sizeof(buf) - 1, 0);
+    if (n <= 0) {
+        die("pread /proc/PID/sched");
+    }
+
+    buf[n] = '\0';
+    p = strstr(buf, "se.sum_exec_runtime");
+    if (p == NULL || (p = strchr(p, ':')) == NULL) {
+        fprintf(stderr, "loadgen: no se.sum_exec_runtime in /proc/PID/sched\n");
+        exit(1);
+    }
+
+    ms = strtod(p + 1, &e);
+    if (e == p + 1) {
+        fprintf(stderr, "loadgen: bad se.sum_exec_runtime\n");
+        exit(1);
+    }
+
+    return (int64_t) (ms * 1e6 + 0.5);
+}
+
+
+static int
+slices_mode(lg_pool_t *pools, int pid, long slice_ms, long nslices,
+    int nconns)
+{
+    int                 ep, i, k, fd, status, closing, nready, sending;
+    long                s, done, errors, inflight;
+    size_t              len, next[2];
+    ssize_t             r;
+    int64_t             start, end, c0, c1;
+    char                path[64];
+    lg_conn_t          *conns, *c;
+    lg_pool_t          *pl;
+    struct epoll_event  ev, evs[256];
+
+    snprintf(path, sizeof(path), "/proc/%d/sched", pid);
+    fd = open(path, O_RDONLY);
+    if (fd == -1) {
+        die(path);
+    }
+
+    conns = calloc(nconns, sizeof(lg_conn_t));
+    if (conns == NULL) {
+        die("calloc");
+    }
+
+    ep = epoll_create1(0);
+    if (ep == -1) {
+        die("epoll_create1");
+    }
+
+    for (i = 0; i < nconns; i++) {
+        conns[i].fd = connect_to();
+        ev.events = EPOLLIN;
+        ev.data.ptr = &conns[i];
+        if (epoll_ctl(ep, EPOLL_CTL_ADD, conns[i].fd, &ev) == -1) {
+            die("epoll_ctl");
+        }
+    }
+
+    next[0] = 0;
+    next[1] = 0;
+
+    for (s = 0; s < nslices; s++) {
+        pl = &pools[s % 2];
+        done = 0;
+        errors = 0;
+        inflight = 0;
+        sending = 1;
+
+        c0 = cpu_ns(fd);
+        start = now_ns();
+        end = start + slice_ms * 1000000;
+
+        for (i = 0; i < nconns; i++) {
+            c = &conns[i];
+            c->req = &pl->req[next[s % 2]++ % pl->n];
+            c->have = 0;
+            c->busy = 1;
+
+            if (write(c->fd, c->req->data, c->req->len)
+                != (ssize_t) c->req->len)
+            {
+                die("write");
+            }
+
+            inflight++;
+        }
+
+        while (inflight > 0) {
+            nready = epoll_wait(ep, evs, 256, 1000);
+            if (nready == -1 && errno != EINTR) {
+                die("epoll_wait");
+            }
+
+            if (nready == 0) {
+                fprintf(stderr, "loadgen: no response for a second\n");
+                return 1;
+            }
+
+            if (sending && now_ns() >= end) {
+                sending = 0;
+            }
+
+            for (k = 0; k < nready; k++) {
+                c = evs[k].data.ptr;
+
+                r = read(c->fd, c->buf + c->have, LG_BUF - c->have);
+                if (r <= 0) {
+                    die("read");
+                }
+
+                c->have += r;
+                len = response_complete(c->buf, c->have, &status, &closing);
+
+                if (len == 0) {
+                    if (c->have == LG_BUF) {
+                        fprintf(stderr, "loadgen: response too large\n");
+                        return 1;
+                    }
+
+                    continue;
+                }
+
+                done++;
+                errors += (status != 200);
+                c->busy = 0;
+                c->have = 0;
+                inflight--;
+
+                if (closing) {
+                    (void) epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
+                    (void) close(c->fd);
+                    c->fd = connect_to();
+                    ev.events = EPOLLIN;
+                    ev.data.ptr = c;
+                    if (epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &ev) == -1) {
+                        die("epoll_ctl");
+                    }
+                }
+
+                if (!sending) {
+                    continue;
+                }
+
+                c->req = &pl->req[next[s % 2]++ % pl->n];
+                c->busy = 1;
+
+                if (write(c->fd, c->req->data, c->req->len)
+                    != (ssize_t) c->req->len)
+                {
+                    die("write");
+                }
+
+                inflight++;
+            }
+        }
+
+        c1 = cpu_ns(fd);
+
+        printf("%ld\t%c\t%ld\t%ld\t%lld\t%lld\n", s, "AB"[s % 2], done,
+               errors, (long long) (c1 - c0), (long long) (now_ns() - start));
+    }
+
+    (void) close(fd);
+    return 0;
+}
+
+
 int
 main(int argc, char **argv)
 {
+    if (argc == 9 && strcmp(argv[1], "slices") == 0) {
+        lg_pool_t  pools[2];
+
+        port = atoi(argv[2]);
+        load_pool(argv[3]);
+        pools[0].req = pool;
+        pools[0].n = npool;
+        pool = NULL;
+        npool = 0;
+        load_pool(argv[4]);
+        pools[1].req = pool;
+        pools[1].n = npool;
+
+        return slices_mode(pools, atoi(argv[5]), atol(argv[6]),
+                           atol(argv[7]), atoi(argv[8]));
+    }
+
     if (argc == 5 && strcmp(argv[1], "count") == 0) {
         port = atoi(argv[2]);
         load_pool(argv[3]);
@@ -467,6 +685,8 @@ main(int argc, char **argv)
     }
 
     fprintf(stderr, "usage: loadgen count PORT POOL N\n"
-                    "       loadgen rate PORT POOL RATE SECONDS CONNECTIONS\n");
+                    "       loadgen rate PORT POOL RATE SECONDS CONNECTIONS\n"
+                    "       loadgen slices PORT POOL_A POOL_B PID SLICE_MS "
+                    "SLICES CONNECTIONS\n");
     return 2;
 }

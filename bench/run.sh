@@ -6,10 +6,10 @@
 # bare nginx (A B A C A D ...; BENCH_PAIRED=0: A B C ...), and the whole
 # list again BENCH_ROUNDS times, so that every scenario is compared with
 # bare nginx of the same minute, as the VM's speed drifts.  For each
-# run: requests a second (wrk) and the worker's CPU time a request (utime +
-# stime of /proc/PID/stat over the run, divided by the requests wrk
-# counted).  Then the instruction counts (bench/callgrind.sh) and the
-# latency at a fixed rate (bench/latency.sh).
+# run: requests a second (wrk) and the worker's CPU time a request (its
+# run time by the scheduler's clock over the run, bench/lib.sh cpu_ns,
+# divided by the requests wrk counted).  Then the instruction counts
+# (bench/callgrind.sh) and the latency at a fixed rate (bench/latency.sh).
 #
 # Environment:
 #   BENCH_SECONDS=3         length of one run (at most 50: pools are signed
@@ -17,6 +17,15 @@
 #   BENCH_ROUNDS=10         rounds of the interleaved runs (medians over
 #                           them): many short rounds, as the VM's speed
 #                           drifts from one run to the next
+#   BENCH_DRIVER=slices     how the CPU ratios are measured: "slices"
+#                           (bench/loadgen.c slices, where the kernel has
+#                           /proc/PID/sched): each run alternates the
+#                           scenario and its base (bare, or bare-post for
+#                           the POSTs) on the same worker in slices of
+#                           BENCH_SLICE_MS (100) ms, and the run's ratio is
+#                           over its slices; "wrk": one wrk run a scenario,
+#                           paired as BENCH_PAIRED says.  BENCH_PERF takes
+#                           wrk (a profile of one scenario at a time)
 #   BENCH_PAIRED=1          each scenario's run right after a run of its
 #                           base (bare, or bare-post for the POSTs), its
 #                           ratio to that run (0: A B C ... A B C ...,
@@ -54,13 +63,29 @@ if [ "${BENCH_PERF:-0}" != 0 ] && ! command -v perf >/dev/null 2>&1; then
     exit 2
 fi
 
+driver=${BENCH_DRIVER:-slices}
+slice_ms=${BENCH_SLICE_MS:-100}
+
+if [ "${BENCH_PERF:-0}" != 0 ]; then
+    driver=wrk
+fi
+
+if [ "$driver" = slices ] && [ ! -r /proc/self/sched ]; then
+    echo "bench: no /proc/PID/sched (CONFIG_SCHED_DEBUG) here: BENCH_DRIVER=wrk" >&2
+    driver=wrk
+fi
+
+case $driver in
+    slices|wrk) ;;
+    *) echo "bench: BENCH_DRIVER is slices or wrk" >&2; exit 2 ;;
+esac
+
 if [ "$sec" -gt 50 ]; then
     echo "bench: BENCH_SECONDS is at most 50 (pools are signed for a 60 s window)" >&2
     exit 2
 fi
 
 mkdir -p "$out"
-tck=$(getconf CLK_TCK)
 
 echo "== stores"
 bench/store.sh "$small"
@@ -124,13 +149,13 @@ run() {
         sleep 0.5
     fi
 
-    c0=$(awk '{print $14 + $15}' "/proc/$w/stat")
+    c0=$(cpu_ns "$w")
 
     /usr/bin/time -f '%U %S' -o "$out/wrk.time" \
         taskset -c 1 wrk -t1 -c"$conns" -d"${secs}s" -s "$top/bench/pool.lua" \
         "http://127.0.0.1:$port" -- "$pool" > "$out/wrk.out"
 
-    c1=$(awk '{print $14 + $15}' "/proc/$w/stat")
+    c1=$(cpu_ns "$w")
 
     if [ -n "$prof" ]; then
         kill -INT "$prof" 2>/dev/null || true
@@ -141,17 +166,17 @@ run() {
     [ "$round" = 0 ] && return 0
 
     perl -e '
-        my ($id, $keys, $round, $tck, $c, $wrkt, $f) = @ARGV;
+        my ($id, $keys, $round, $ns, $wrkt, $f) = @ARGV;
         my %w = map { /^(\w+): (\d+)/ ? ($1, $2) : () }
                 do { open my $h, "<", $f or die; <$h> };
         open my $t, "<", $wrkt or die;
         my ($u, $s) = split " ", scalar <$t>;
         my $rps = $w{requests} / ($w{duration_us} / 1e6);
-        my $cpu = $c / $tck * 1e6 / $w{requests};
+        my $cpu = $ns / 1e3 / $w{requests};
         printf "%s\t%d\t%d\t%d\t%d\t%d\t%.1f\t%.3f\t%.2f\n", $id, $keys,
             $round, $w{requests}, $w{non2xx}, $w{socket_errors}, $rps, $cpu,
             ($u + $s) / ($w{duration_us} / 1e6);
-    ' "$id" "$keys" "$round" "$tck" "$((c1 - c0))" "$out/wrk.time" \
+    ' "$id" "$keys" "$round" "$((c1 - c0))" "$out/wrk.time" \
         "$out/wrk.out" >> "$out/raw.tsv"
 
     tail -1 "$out/raw.tsv" | awk -F'\t' '{
@@ -163,20 +188,116 @@ run() {
     fi
 }
 
+# run_slices BASE SCENARIO ROUND SECONDS: one bench/loadgen slices run,
+# BASE and SCENARIO alternated on SCENARIO's worker; a line of raw.tsv for
+# each (their slices' requests and CPU time summed) and the slices in
+# slices.tsv (ROUND 0: a warm-up, not recorded).  The first pair of slices
+# is left out of the sums: the worker comes to it from idle (the pools
+# signed meanwhile), and its first slice, always BASE's, cost 2-4% more
+# in A-against-A runs than the rest
+run_slices() {
+    local b=$1 id=$2 round=$3 secs=$4
+    local sc=${id%-1k} keys=$big name=$name_big port=$port_big
+    local count=10000 recv=60000 n w
+
+    sc=${sc%-aa}
+
+    if [ "$id" != "$sc" ]; then
+        keys=$small name=$name_small port=$port_small
+    fi
+
+    if [ "$sc" = replay ]; then
+        count=$(( bare_rps * secs * 3 / 2 ))
+        [ "$count" -lt 10000 ] && count=10000
+        recv=$(( (secs + 10) * 1000 ))
+    fi
+
+    sign_pool "$b" "$keys" 10000 60000 "$out/pool-a.txt"
+    sign_pool "$sc" "$keys" "$count" "$recv" "$out/pool-b.txt"
+
+    n=$(( secs * 1000 / slice_ms ))
+    n=$(( (n < 2 ? 2 : n - n % 2) + 2 ))
+    w=$(worker_pid "$name")
+
+    /usr/bin/time -f '%U %S' -o "$out/wrk.time" \
+        taskset -c 1 "$bench/loadgen" slices "$port" "$out/pool-a.txt" \
+        "$out/pool-b.txt" "$w" "$slice_ms" "$n" "$conns" > "$out/slices.out"
+    rm -f "$out/pool-a.txt" "$out/pool-b.txt"
+
+    [ "$round" = 0 ] && return 0
+
+    awk -v b="$b" -v id="$id" -v r="$round" 'BEGIN { OFS = "\t" }
+        { print b, id, r, $0 }' "$out/slices.out" >> "$out/slices.tsv"
+
+    perl -e '
+        my ($b, $id, $keys, $round, $wrkt, $f) = @ARGV;
+        my (%req, %err, %cpu, %wall);
+        open my $h, "<", $f or die;
+        while (<$h>) {
+            my ($i, $ab, $req, $err, $cpu, $wall) = split /\t/;
+            next if $i < 2;
+            $req{$ab} += $req; $err{$ab} += $err;
+            $cpu{$ab} += $cpu; $wall{$ab} += $wall;
+        }
+        open my $t, "<", $wrkt or die;
+        my ($u, $s) = split " ", scalar <$t>;
+        my $gen = ($u + $s) / (($wall{A} + $wall{B}) / 1e9);
+        for (["A", $b], ["B", $id]) {
+            my ($ab, $name) = @$_;
+            printf "%s\t%d\t%d\t%d\t%d\t0\t%.1f\t%.3f\t%.2f\n", $name, $keys,
+                $round, $req{$ab}, $err{$ab}, $req{$ab} / ($wall{$ab} / 1e9),
+                $cpu{$ab} / 1e3 / $req{$ab}, $gen;
+        }
+    ' "$b" "$id" "$keys" "$round" "$out/wrk.time" "$out/slices.out" \
+        >> "$out/raw.tsv"
+
+    tail -2 "$out/raw.tsv" | awk -F'\t' '{
+        printf "   round %d %-10s %9.0f req/s  %7.3f us CPU/req  non-2xx %d\n",
+               $3, $1, $7, $8, $5 }'
+
+    if [ "$b" = bare ]; then
+        bare_rps=$(tail -2 "$out/raw.tsv" | head -1 \
+                   | awk -F'\t' '{printf "%d", $7}')
+    fi
+}
+
 printf 'scenario\tkeys\tround\trequests\tnon2xx\tsocket_errors\trps\tcpu_us_per_req\twrk_cpu\n' \
     > "$out/raw.tsv"
-
-echo "== warm-up: every scenario for 2 s (not recorded)"
-for id in $scenarios; do
-    run "$id" 0 2
-done
 
 # the scenario a scenario's ratios are taken against (bench/summary.pl)
 base_of() {
     perl "$top/bench/summary.pl" --base-of "$1"
 }
 
-if [ "${BENCH_PAIRED:-1}" != 0 ]; then
+echo "== warm-up: every scenario for 2 s (not recorded)"
+for id in $scenarios; do
+    if [ "$driver" = slices ]; then
+        loadgen_build
+        run_slices "$(base_of "$id")" "$id" 0 2
+    else
+        run "$id" 0 2
+    fi
+done
+
+if [ "$driver" = slices ]; then
+    # each scenario alternated with its base in one run, slice by slice;
+    # a base alone (bare, bare-post) against itself: the method's own
+    # spread (A against A)
+    echo "== $rounds rounds of: $scenarios ($sec s each, $conns connections;" \
+         "each alternated with bare nginx in slices of $slice_ms ms)"
+    for r in $(seq 1 "$rounds"); do
+        k=0
+        for id in $scenarios; do
+            k=$((k + 1))
+            b=$(base_of "$id")
+            if [ "$id" = "$b" ]; then
+                run_slices "$b" "$b-aa" $((r * 100 + k)) "$sec"
+            else
+                run_slices "$b" "$id" $((r * 100 + k)) "$sec"
+            fi
+        done
+    done
+elif [ "${BENCH_PAIRED:-1}" != 0 ]; then
     # each scenario right after a run of its base, the pair under one
     # round number (ROUND * 100 + its place), so that its ratio is to
     # the base of the same minute: A B A C A D ...
@@ -215,7 +336,7 @@ stop_all
 trap - EXIT
 
 {
-    echo "== throughput: medians of $rounds rounds, $sec s runs; ratios to bare nginx of the same round" \
+    echo "== throughput ($driver): medians of $rounds rounds, $sec s runs; ratios to bare nginx of the same round" \
          "(with BENCH_PAIRED, the same pair)"
     perl "$top/bench/summary.pl" "$out/raw.tsv"
 } | tee "$out/table.txt"

@@ -8,6 +8,8 @@
 #                 1/0.90 of bare's)
 #   CPU q1-q3:    the per-round CPU ratios' lower and upper quartiles: how
 #                 far one round's ratio strays as the VM's speed drifts
+# A row "bare A/A" (bench/run.sh's slices, SCENARIO-aa) is the base against
+# itself: the ratios the method finds where there is no difference.
 use strict;
 use warnings;
 
@@ -17,7 +19,7 @@ my %base_of = ('bare-post' => 'bare-post', amount => 'bare-post',
 
 # summary.pl --base-of SCENARIO: that scenario (for bench/run.sh's pairs)
 if (@ARGV == 2 && $ARGV[0] eq '--base-of') {
-    my $sc = $ARGV[1] =~ s/-1k$//r;
+    my $sc = $ARGV[1] =~ s/-(1k|aa)$//r;
     print $base_of{$sc} // 'bare', "\n";
     exit 0;
 }
@@ -62,14 +64,14 @@ sub keys_name {
 }
 
 
-printf "%-10s %5s %10s %7s %12s %9s %10s %8s %9s\n",
+printf "%-13s %5s %10s %7s %12s %9s %10s %8s %9s\n",
     'scenario', 'keys', 'req/s', 'ratio', 'CPU us/req', 'CPU ratio',
-    'CPU q1-q3', 'non-2xx', 'wrk CPU';
+    'CPU q1-q3', 'non-2xx', 'gen CPU';
 
 for my $id (@order) {
     my $r = $run{$id};
     my @rounds = sort { $a <=> $b } keys %$r;
-    my $sc = $id =~ s/-1k$//r;
+    my $sc = $id =~ s/-(1k|aa)$//r;
     my $base = $base_of{$sc} // 'bare';
     my (@rps_ratio, @cpu_ratio);
 
@@ -82,7 +84,8 @@ for my $id (@order) {
     my $non2xx = 0;
     $non2xx += $r->{$_}{non2xx} + $r->{$_}{sockerr} for @rounds;
 
-    my $label = $base ne 'bare' && $id ne $base ? "$sc*" : $sc;
+    my $label = $base ne 'bare' && $sc ne $base ? "$sc*" : $sc;
+    $label .= ' A/A' if $id =~ /-aa$/;
 
     # the replay pool is large: loading it takes wrk seconds of CPU
     my $wrk = $sc eq 'replay'
@@ -92,8 +95,8 @@ for my $id (@order) {
     my ($q1, $q3) = $id eq $base ? () : quartiles(@cpu_ratio);
     my $iqr = defined $q1 ? sprintf('%.2f-%.2f', $q1, $q3) : '-';
 
-    printf "%-10s %5s %10.0f %7.2f %12.3f %9.2f %10s %8d %9s\n",
-        $label, keys_name($r->{$rounds[0]}{keys}),
+    printf "%-13s %5s %10.0f %7.2f %12.3f %9.2f %10s %8d %9s\n",
+        $label, $sc eq $base ? '-' : keys_name($r->{$rounds[0]}{keys}),
         median(map { $_->{rps} } values %$r),
         median(@rps_ratio) // 0,
         median(map { $_->{cpu} } values %$r),
@@ -109,5 +112,7 @@ print "ratio: req/s over bare's req/s; CPU ratio: bare's CPU a request over "
     . "the scenario's (>= 0.90 is the goal)\n"
     . "CPU q1-q3: the quartiles of the rounds' CPU ratios (their spread is "
     . "the VM's drift)\n"
-    . "wrk CPU: the load generator's CPU use on its core (near 100%: wrk, "
-    . "not nginx, sets the pace)\n";
+    . "gen CPU: the load generator's CPU use on its core (wrk, or "
+    . "bench/loadgen in slices; near 100%: it, not nginx, sets the pace)\n";
+print "A/A: the base against itself, the same way (the method's spread)\n"
+    if grep { /-aa$/ } @order;
