@@ -251,17 +251,19 @@ worker_pid() {
     cat "/proc/$master/task/$master/children" | awk '{print $1}'
 }
 
-# cpu_ns PID: the CPU time the process has run, in nanoseconds: from
-# se.sum_exec_runtime of /proc/PID/sched (the scheduler's own clock, to
-# the nanosecond) where the kernel has it (CONFIG_SCHED_DEBUG), else
-# utime + stime of /proc/PID/stat (clock ticks: 10 ms, too coarse for runs
-# of a second or two)
+# cpu_ns PID: the CPU time the process has run, in nanoseconds, all its
+# threads (the worker's thread pool flushes the last-use stamps on the
+# worker's CPU): se.sum_exec_runtime of /proc/PID/task/TID/sched (the
+# scheduler's own clock, to the nanosecond) where the kernel has it
+# (CONFIG_SCHED_DEBUG), else utime + stime of /proc/PID/stat (clock ticks:
+# 10 ms, too coarse for runs of a second or two)
 cpu_ns() {
     local pid=$1
 
     if [ -r "/proc/$pid/sched" ] \
-        && awk '/^se.sum_exec_runtime/ { f = 1; printf "%.0f\n", $3 * 1e6 }
-                END { exit !f }' "/proc/$pid/sched"
+        && awk '/^se.sum_exec_runtime/ { f = 1; t += $3 }
+                END { if (f) printf "%.0f\n", t * 1e6; exit !f }' \
+               /proc/"$pid"/task/*/sched 2>/dev/null
     then
         return 0
     fi

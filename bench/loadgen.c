@@ -17,16 +17,18 @@
  *       percentiles in microseconds.
  *   loadgen slices PORT POOL_A POOL_B PID SLICE_MS SLICES CONNECTIONS
  *       SLICES slices of SLICE_MS milliseconds, closed loop over
- *       CONNECTIONS keep-alive connections, the requests of POOL_A in the
- *       even slices and POOL_B's in the odd ones, each slice drained (no
+ *       CONNECTIONS keep-alive connections, the requests of POOL_A and
+ *       POOL_B's in turn, A B B A A B B A ... (each as often after the
+ *       other as after itself, as the first of a pair as the second), each
+ *       slice drained (no
  *       request sent after its time is up, every response waited for)
  *       before the next begins, so that the CPU time the process PID (the
  *       nginx worker) runs in a slice is all its requests' and no other's.
  *       One line a slice: its number, A or B, the responses, the ones not
  *       200, the worker's CPU time and the slice's wall time in
  *       nanoseconds.  The worker's CPU time is se.sum_exec_runtime of
- *       /proc/PID/sched (to the nanosecond; kernels without
- *       CONFIG_SCHED_DEBUG lack it, and the mode fails).  Pairs of slices a
+ *       /proc/PID/task/TID/sched over its threads (to the nanosecond;
+ *       kernels without CONFIG_SCHED_DEBUG lack it, and the mode fails).  Pairs of slices a
  *       tenth of a second apart see the same machine: the VM's speed moves
  *       by 10-20% from one second to the next, which pairs of whole runs
  *       seconds apart cannot tell from the cost of what they compare.
@@ -41,6 +43,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -473,18 +476,18 @@ rate_mode(double rate, double seconds, int nconns)
 }
 
 
-/* the CPU time PID has run, ns (se.sum_exec_runtime of /proc/PID/sched) */
+/* se.sum_exec_runtime of a sched file of /proc, ns */
 
 static int64_t
-cpu_ns(int fd)
+task_ns(int fd)
 {
     char     buf[8192], *p, *e;
     ssize_t  n;
     double   ms;
 
-    n = pread(fd, buf, sizeof(buf) - 1, 0);
+    n = read(fd, buf, sizeof(buf) - 1);
     if (n <= 0) {
-        die("pread /proc/PID/sched");
+        die("read /proc/PID/task/TID/sched");
     }
 
     buf[n] = '\0';
@@ -504,25 +507,65 @@ cpu_ns(int fd)
 }
 
 
+/*
+ * The CPU time process pid has run, ns: se.sum_exec_runtime of
+ * /proc/PID/task/TID/sched summed over its threads (the worker's own and
+ * its thread pool's, which flushes the last-use stamps on the same CPU)
+ */
+
+static int64_t
+cpu_ns(int pid)
+{
+    int             fd;
+    char            path[64];
+    DIR            *dir;
+    int64_t         sum;
+    struct dirent  *d;
+
+    snprintf(path, sizeof(path), "/proc/%d/task", pid);
+    dir = opendir(path);
+    if (dir == NULL) {
+        die(path);
+    }
+
+    sum = 0;
+
+    while ((d = readdir(dir)) != NULL) {
+        if (d->d_name[0] < '0' || d->d_name[0] > '9') {
+            continue;
+        }
+
+        snprintf(path, sizeof(path), "/proc/%d/task/%.16s/sched", pid,
+                 d->d_name);
+        fd = open(path, O_RDONLY);
+        if (fd == -1) {
+            continue;       /* a thread gone since readdir */
+        }
+
+        sum += task_ns(fd);
+        (void) close(fd);
+    }
+
+    (void) closedir(dir);
+
+    return sum;
+}
+
+
 static int
 slices_mode(lg_pool_t *pools, int pid, long slice_ms, long nslices,
     int nconns)
 {
-    int                 ep, i, k, fd, status, closing, nready, sending;
+    int                 ep, i, k, ab, status, closing, nready, sending;
     long                s, done, errors, inflight;
     size_t              len, next[2];
     ssize_t             r;
     int64_t             start, end, c0, c1;
-    char                path[64];
     lg_conn_t          *conns, *c;
     lg_pool_t          *pl;
     struct epoll_event  ev, evs[256];
 
-    snprintf(path, sizeof(path), "/proc/%d/sched", pid);
-    fd = open(path, O_RDONLY);
-    if (fd == -1) {
-        die(path);
-    }
+    (void) cpu_ns(pid);
 
     conns = calloc(nconns, sizeof(lg_conn_t));
     if (conns == NULL) {
@@ -547,19 +590,20 @@ slices_mode(lg_pool_t *pools, int pid, long slice_ms, long nslices,
     next[1] = 0;
 
     for (s = 0; s < nslices; s++) {
-        pl = &pools[s % 2];
+        ab = ((s + 1) / 2) % 2;
+        pl = &pools[ab];
         done = 0;
         errors = 0;
         inflight = 0;
         sending = 1;
 
-        c0 = cpu_ns(fd);
+        c0 = cpu_ns(pid);
         start = now_ns();
         end = start + slice_ms * 1000000;
 
         for (i = 0; i < nconns; i++) {
             c = &conns[i];
-            c->req = &pl->req[next[s % 2]++ % pl->n];
+            c->req = &pl->req[next[ab]++ % pl->n];
             c->have = 0;
             c->busy = 1;
 
@@ -628,7 +672,7 @@ slices_mode(lg_pool_t *pools, int pid, long slice_ms, long nslices,
                     continue;
                 }
 
-                c->req = &pl->req[next[s % 2]++ % pl->n];
+                c->req = &pl->req[next[ab]++ % pl->n];
                 c->busy = 1;
 
                 if (write(c->fd, c->req->data, c->req->len)
@@ -641,13 +685,12 @@ slices_mode(lg_pool_t *pools, int pid, long slice_ms, long nslices,
             }
         }
 
-        c1 = cpu_ns(fd);
+        c1 = cpu_ns(pid);
 
-        printf("%ld\t%c\t%ld\t%ld\t%lld\t%lld\n", s, "AB"[s % 2], done,
+        printf("%ld\t%c\t%ld\t%ld\t%lld\t%lld\n", s, "AB"[ab], done,
                errors, (long long) (c1 - c0), (long long) (now_ns() - start));
     }
 
-    (void) close(fd);
     return 0;
 }
 

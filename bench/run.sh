@@ -191,10 +191,10 @@ run() {
 # run_slices BASE SCENARIO ROUND SECONDS: one bench/loadgen slices run,
 # BASE and SCENARIO alternated on SCENARIO's worker; a line of raw.tsv for
 # each (their slices' requests and CPU time summed) and the slices in
-# slices.tsv (ROUND 0: a warm-up, not recorded).  The first pair of slices
-# is left out of the sums: the worker comes to it from idle (the pools
-# signed meanwhile), and its first slice, always BASE's, cost 2-4% more
-# in A-against-A runs than the rest
+# slices.tsv (ROUND 0: a warm-up, not recorded).  The slices go A B B A
+# A B B A ... after a first pair A B left out of the sums: the worker comes
+# to it from idle (the pools signed meanwhile), and that first slice cost
+# 2-4% more in A-against-A runs than the rest
 run_slices() {
     local b=$1 id=$2 round=$3 secs=$4
     local sc=${id%-1k} keys=$big name=$name_big port=$port_big
@@ -216,7 +216,7 @@ run_slices() {
     sign_pool "$sc" "$keys" "$count" "$recv" "$out/pool-b.txt"
 
     n=$(( secs * 1000 / slice_ms ))
-    n=$(( (n < 2 ? 2 : n - n % 2) + 2 ))
+    n=$(( (n < 4 ? 4 : n - n % 4) + 2 ))
     w=$(worker_pid "$name")
 
     /usr/bin/time -f '%U %S' -o "$out/wrk.time" \
