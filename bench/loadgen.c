@@ -26,7 +26,8 @@
  *       nginx worker) runs in a slice is all its requests' and no other's.
  *       One line a slice: its number, A or B, the responses, the ones not
  *       200, the worker's CPU time and the slice's wall time in
- *       nanoseconds.  The worker's CPU time is se.sum_exec_runtime of
+ *       nanoseconds, and when it began and ended (CLOCK_MONOTONIC, ns: perf
+ *       record -k CLOCK_MONOTONIC's clock, to split a profile by slice).  The worker's CPU time is se.sum_exec_runtime of
  *       /proc/PID/task/TID/sched over its threads (to the nanosecond;
  *       kernels without CONFIG_SCHED_DEBUG lack it, and the mode fails).  Pairs of slices a
  *       tenth of a second apart see the same machine: the VM's speed moves
@@ -686,9 +687,11 @@ slices_mode(lg_pool_t *pools, int pid, long slice_ms, long nslices,
         }
 
         c1 = cpu_ns(pid);
+        end = now_ns();
 
-        printf("%ld\t%c\t%ld\t%ld\t%lld\t%lld\n", s, "AB"[ab], done,
-               errors, (long long) (c1 - c0), (long long) (now_ns() - start));
+        printf("%ld\t%c\t%ld\t%ld\t%lld\t%lld\t%lld\t%lld\n", s, "AB"[ab],
+               done, errors, (long long) (c1 - c0), (long long) (end - start),
+               (long long) start, (long long) end);
     }
 
     return 0;

@@ -24,8 +24,7 @@
 #                           the POSTs) on the same worker in slices of
 #                           BENCH_SLICE_MS (100) ms, and the run's ratio is
 #                           over its slices; "wrk": one wrk run a scenario,
-#                           paired as BENCH_PAIRED says.  BENCH_PERF takes
-#                           wrk (a profile of one scenario at a time)
+#                           paired as BENCH_PAIRED says
 #   BENCH_PAIRED=1          each scenario's run right after a run of its
 #                           base (bare, or bare-post for the POSTs), its
 #                           ratio to that run (0: A B C ... A B C ...,
@@ -38,10 +37,13 @@
 #   BENCH_LATENCY=0         skip the fixed-rate latency runs
 #   BENCH_PERF=1            perf record (cpu-clock, BENCH_PERF_HZ=2000) of
 #                           the worker during each recorded run, into
-#                           OUT/perf.SCENARIO.ROUND.data; bench/perf.pl
-#                           OUT splits each run's CPU a request by library
-#                           and function.  The sampling costs the worker
-#                           a little: take ratios from runs without it
+#                           OUT/perf.SCENARIO.ROUND.data (-k
+#                           CLOCK_MONOTONIC: in slices, each sample is
+#                           told to its slice by time); bench/perf.pl OUT
+#                           splits each run's CPU a request (each side's
+#                           of a slices run) by library and function.  The
+#                           sampling costs the worker a little: take
+#                           ratios from runs without it
 #   BENCH_OUT=DIR           where the raw results go (default
 #                           build/bench/results/DATE)
 set -euo pipefail
@@ -65,10 +67,6 @@ fi
 
 driver=${BENCH_DRIVER:-slices}
 slice_ms=${BENCH_SLICE_MS:-100}
-
-if [ "${BENCH_PERF:-0}" != 0 ]; then
-    driver=wrk
-fi
 
 if [ "$driver" = slices ] && [ ! -r /proc/self/sched ]; then
     echo "bench: no /proc/PID/sched (CONFIG_SCHED_DEBUG) here: BENCH_DRIVER=wrk" >&2
@@ -198,7 +196,7 @@ run() {
 run_slices() {
     local b=$1 id=$2 round=$3 secs=$4
     local sc=${id%-1k} keys=$big name=$name_big port=$port_big
-    local count=10000 recv=60000 n w
+    local count=10000 recv=60000 n w prof=
 
     sc=${sc%-aa}
 
@@ -219,10 +217,23 @@ run_slices() {
     n=$(( (n < 4 ? 4 : n - n % 4) + 2 ))
     w=$(worker_pid "$name")
 
+    if [ "${BENCH_PERF:-0}" != 0 ] && [ "$round" != 0 ]; then
+        taskset -c 1 perf record -q -k CLOCK_MONOTONIC \
+            -F "${BENCH_PERF_HZ:-2000}" -p "$w" \
+            -o "$out/perf.$id.$round.data" > /dev/null 2>&1 &
+        prof=$!
+        sleep 0.5
+    fi
+
     /usr/bin/time -f '%U %S' -o "$out/wrk.time" \
         taskset -c 1 "$bench/loadgen" slices "$port" "$out/pool-a.txt" \
         "$out/pool-b.txt" "$w" "$slice_ms" "$n" "$conns" > "$out/slices.out"
     rm -f "$out/pool-a.txt" "$out/pool-b.txt"
+
+    if [ -n "$prof" ]; then
+        kill -INT "$prof" 2>/dev/null || true
+        wait "$prof" 2>/dev/null || true
+    fi
 
     [ "$round" = 0 ] && return 0
 
