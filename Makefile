@@ -27,7 +27,12 @@ CTL_HDRS    := $(SRC)/apisec_json.h
 MOD_SRCS    := $(wildcard $(SRC)/ngx_http_apisec_*.c $(SRC)/ngx_http_apisec_*.h)
 
 UNIT_SRCS   := $(wildcard t/unit/test_*.c)
-UNIT_BINS   := $(patsubst t/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
+# test_crypto twice: the HMAC over SHA-256's own calls, and over EVP only
+# (-DAPISEC_HMAC_EVP: the build for a library without deprecated calls,
+# or a FIPS provider; ngx_http_apisec_module/apisec_crypto.c)
+UNIT_EVP    := test_crypto-evp
+UNIT_BINS   := $(patsubst t/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS)) \
+               $(BUILD)/unit/$(UNIT_EVP)
 
 .PHONY: all module ctl deps test unit demo demo-stop clean \
         asan asan-build valgrind fuzz fuzz-build fuzz-ci bench
@@ -62,6 +67,12 @@ $(BUILD)/unit/%: t/unit/%.c t/unit/unit.h $(LIB_SRCS) $(LIB_HDRS) \
 	@mkdir -p $(BUILD)/unit
 	$(CC) $(CFLAGS) $(EXTRA_CFLAGS) $(WARN) -I$(SRC) -It/unit -o $@ \
 	    $< $(LIB_SRCS) $(EXTRA_LDFLAGS) $(LIBS)
+
+$(BUILD)/unit/$(UNIT_EVP): t/unit/test_crypto.c t/unit/unit.h $(LIB_SRCS) \
+        $(LIB_HDRS) | $(BUILD)/.deps-build
+	@mkdir -p $(BUILD)/unit
+	$(CC) $(CFLAGS) $(EXTRA_CFLAGS) -DAPISEC_HMAC_EVP $(WARN) -I$(SRC) \
+	    -It/unit -o $@ $< $(LIB_SRCS) $(EXTRA_LDFLAGS) $(LIBS)
 
 unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
@@ -103,7 +114,8 @@ SAN_MODULE  := $(if $(findstring clang,$(SAN_CC)),\
 # build/asan for clang, build/asan-gcc for gcc: a change of compiler
 # never mixes objects
 ASAN        := $(BUILD)/asan$(if $(findstring clang,$(SAN_CC)),,-$(notdir $(SAN_CC)))
-ASAN_UNIT_BINS := $(patsubst t/unit/%.c,$(ASAN)/unit/%,$(UNIT_SRCS))
+ASAN_UNIT_BINS := $(patsubst t/unit/%.c,$(ASAN)/unit/%,$(UNIT_SRCS)) \
+                  $(ASAN)/unit/$(UNIT_EVP)
 
 # the unit tests under LeakSanitizer too; nginx without it (its own
 # exit-time allocations), see scripts/prove.sh
@@ -138,6 +150,12 @@ $(ASAN)/unit/%: t/unit/%.c t/unit/unit.h $(LIB_SRCS) $(LIB_HDRS) \
 	@mkdir -p $(ASAN)/unit
 	$(SAN_CC) -O1 -g $(SAN_FLAGS) $(WARN) -I$(SRC) -It/unit -o $@ \
 	    $< $(LIB_SRCS) $(LIBS)
+
+$(ASAN)/unit/$(UNIT_EVP): t/unit/test_crypto.c t/unit/unit.h $(LIB_SRCS) \
+        $(LIB_HDRS) | $(BUILD)/.deps-asan
+	@mkdir -p $(ASAN)/unit
+	$(SAN_CC) -O1 -g $(SAN_FLAGS) -DAPISEC_HMAC_EVP $(WARN) -I$(SRC) \
+	    -It/unit -o $@ $< $(LIB_SRCS) $(LIBS)
 
 asan-build: $(ASAN)/ngx_http_apisec_module.so $(ASAN)/apisecctl \
         $(ASAN_UNIT_BINS)

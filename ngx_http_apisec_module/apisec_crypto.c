@@ -1,9 +1,19 @@
 /*
  * apisec: master key file, sealing (AES-256-GCM), HMAC-SHA256,
  * constant-time comparison, random identifiers, hex and base64.
- * OpenSSL 3 EVP interfaces only.  Every temporary that held key
- * material is wiped before it goes out of scope.
+ * OpenSSL 3 EVP interfaces, but for SHA-256 under the HMAC of every
+ * request (below).  Every temporary that held key material is wiped
+ * before it goes out of scope.
  */
+
+
+/*
+ * SHA256_Init, _Update and _Final are deprecated in OpenSSL 3.0 but in
+ * every 3.x release: used where the library still has them (not built
+ * no-deprecated) and the build does not ask for EVP only
+ * (-DAPISEC_HMAC_EVP, e.g. for a FIPS provider, which they bypass)
+ */
+#define OPENSSL_SUPPRESS_DEPRECATED  1
 
 
 #include <errno.h>
@@ -21,6 +31,7 @@
 #include <openssl/evp.h>
 #include <openssl/params.h>
 #include <openssl/rand.h>
+#include <openssl/sha.h>
 
 #include "apisec_parse.h"
 #include "apisec_crypto.h"
@@ -30,21 +41,43 @@
 
 
 /*
- * HMAC (RFC 2104) composed over EVP_MD: the digests fetched once, one
- * digest context reused for every MAC.  Not EVP_MAC: OpenSSL 3.0's MAC
- * layer costs more than the HMAC itself (a key copied, and two digest
- * contexts freed and allocated again, for every MAC; docs/benchmarks.md,
- * bench/hmac.c), and this is the one signature check of every request.
- * The unit tests hold it to RFC 4231's and RFC 6238's vectors and to
- * EVP_MAC's output for keys and messages of every length about a block.
+ * HMAC (RFC 2104) composed over a digest: EVP_MD, the digests fetched
+ * once and one digest context reused for every MAC, or for SHA-256
+ * OpenSSL's own SHA-256 calls.  Not EVP_MAC: OpenSSL 3.0's MAC layer costs
+ * more than the HMAC itself (a key copied, and two digest contexts freed
+ * and allocated again, for every MAC; docs/benchmarks.md, bench/hmac.c),
+ * and this is the one signature check of every request.  Nor EVP_MD for
+ * SHA-256 where the library has SHA256_Init: OpenSSL 3.0's
+ * EVP_DigestInit_ex frees the digest's context and allocates a new one
+ * each time, and asks for an ENGINE (about 550 instructions, two of them
+ * a MAC); the same SHA-256 code (the CPU's SHA extensions) is called
+ * directly.  The unit tests hold both ways (t/unit/test_crypto.c, built
+ * twice) to RFC 4231's and RFC 6238's vectors and to EVP_MAC's output for
+ * keys and messages of every length about a block.
  */
+
+#if !defined(OPENSSL_NO_DEPRECATED_3_0) && !defined(APISEC_HMAC_EVP)
+#define APISEC_SHA256_DIRECT  1
+#endif
 
 #define APISEC_HMAC_BLOCK  64           /* SHA-1's and SHA-256's block */
 
+/* a digest for the HMAC: EVP's (md), or SHA-256's own calls (md NULL) */
+
+typedef struct {
+    EVP_MD_CTX      *ctx;
+    const EVP_MD    *md;
+    size_t           size;
+#ifdef APISEC_SHA256_DIRECT
+    SHA256_CTX       sha;
+#endif
+} apisec_digest_t;
+
 struct apisec_hmac_s {
-    EVP_MD       *sha256;
-    EVP_MD       *sha1;         /* TOTP (RFC 6238), fetched on first use */
-    EVP_MD_CTX   *ctx;
+    EVP_MD          *sha256;
+    EVP_MD          *sha1;      /* TOTP (RFC 6238), fetched on first use */
+    EVP_MD_CTX      *ctx;
+    apisec_digest_t  d256;
 };
 
 
@@ -55,9 +88,12 @@ static void apisec_crypto_err(char *err, size_t errlen, const char *fmt, ...)
     ;
 static int apisec_b64_value(int c);
 static EVP_MD *apisec_hmac_digest(const char *name);
-static int apisec_hmac_run(EVP_MD_CTX *ctx, const EVP_MD *md,
-    const uint8_t *key, size_t keylen, const uint8_t *data, size_t len,
-    uint8_t *out, size_t outlen);
+static int apisec_digest_init(apisec_digest_t *d);
+static int apisec_digest_update(apisec_digest_t *d, const void *data,
+    size_t len);
+static int apisec_digest_final(apisec_digest_t *d, uint8_t *out);
+static int apisec_hmac_run(apisec_digest_t *d, const uint8_t *key,
+    size_t keylen, const uint8_t *data, size_t len, uint8_t *out);
 
 
 static const char  apisec_alnum[] =
@@ -448,31 +484,79 @@ apisec_hmac_digest(const char *name)
 }
 
 
+/* the digest's three steps; 0 or -1 */
+
+static int
+apisec_digest_init(apisec_digest_t *d)
+{
+#ifdef APISEC_SHA256_DIRECT
+    if (d->md == NULL) {
+        return (SHA256_Init(&d->sha) == 1) ? 0 : -1;
+    }
+#endif
+
+    return (EVP_DigestInit_ex(d->ctx, d->md, NULL) == 1) ? 0 : -1;
+}
+
+
+static int
+apisec_digest_update(apisec_digest_t *d, const void *data, size_t len)
+{
+    if (len == 0) {
+        return 0;
+    }
+
+#ifdef APISEC_SHA256_DIRECT
+    if (d->md == NULL) {
+        return (SHA256_Update(&d->sha, data, len) == 1) ? 0 : -1;
+    }
+#endif
+
+    return (EVP_DigestUpdate(d->ctx, data, len) == 1) ? 0 : -1;
+}
+
+
+/* out[d->size] */
+
+static int
+apisec_digest_final(apisec_digest_t *d, uint8_t *out)
+{
+    unsigned int  n;
+
+#ifdef APISEC_SHA256_DIRECT
+    if (d->md == NULL) {
+        return (SHA256_Final(out, &d->sha) == 1) ? 0 : -1;
+    }
+#endif
+
+    return (EVP_DigestFinal_ex(d->ctx, out, &n) == 1 && n == d->size)
+           ? 0 : -1;
+}
+
+
 /*
- * One HMAC of data under key into out[outlen] (the digest's size), in
- * ctx: H((K ^ opad) || H((K ^ ipad) || data)), K the key padded with
- * zeros to the block, or its digest when it is longer.  Every copy of
- * the key is wiped; on failure out is wiped too and -1 returned.
+ * One HMAC of data under key into out[d->size]: H((K ^ opad) ||
+ * H((K ^ ipad) || data)), K the key padded with zeros to the block, or
+ * its digest when it is longer.  Every copy of the key is wiped (the
+ * digest's own state too); on failure out is wiped too and -1 returned.
  */
 
 static int
-apisec_hmac_run(EVP_MD_CTX *ctx, const EVP_MD *md, const uint8_t *key,
-    size_t keylen, const uint8_t *data, size_t len, uint8_t *out,
-    size_t outlen)
+apisec_hmac_run(apisec_digest_t *d, const uint8_t *key, size_t keylen,
+    const uint8_t *data, size_t len, uint8_t *out)
 {
-    int           rc;
-    size_t        i;
-    uint8_t       k[APISEC_HMAC_BLOCK], pad[APISEC_HMAC_BLOCK];
-    uint8_t       inner[EVP_MAX_MD_SIZE];
-    unsigned int  n;
+    int      rc;
+    size_t   i;
+    uint8_t  k[APISEC_HMAC_BLOCK], pad[APISEC_HMAC_BLOCK];
+    uint8_t  inner[EVP_MAX_MD_SIZE];
 
     rc = -1;
     memset(k, 0, sizeof(k));
 
     if (keylen > sizeof(k)) {
-        if (EVP_DigestInit_ex(ctx, md, NULL) != 1
-            || EVP_DigestUpdate(ctx, key, keylen) != 1
-            || EVP_DigestFinal_ex(ctx, k, &n) != 1)
+        if (apisec_digest_init(d) != 0
+            || apisec_digest_update(d, key, keylen) != 0
+            || apisec_digest_final(d, k) != 0)
         {
             goto done;
         }
@@ -485,11 +569,10 @@ apisec_hmac_run(EVP_MD_CTX *ctx, const EVP_MD *md, const uint8_t *key,
         pad[i] = k[i] ^ 0x36;
     }
 
-    if (EVP_DigestInit_ex(ctx, md, NULL) != 1
-        || EVP_DigestUpdate(ctx, pad, sizeof(pad)) != 1
-        || (len > 0 && EVP_DigestUpdate(ctx, data, len) != 1)
-        || EVP_DigestFinal_ex(ctx, inner, &n) != 1
-        || n != outlen)
+    if (apisec_digest_init(d) != 0
+        || apisec_digest_update(d, pad, sizeof(pad)) != 0
+        || apisec_digest_update(d, data, len) != 0
+        || apisec_digest_final(d, inner) != 0)
     {
         goto done;
     }
@@ -498,11 +581,10 @@ apisec_hmac_run(EVP_MD_CTX *ctx, const EVP_MD *md, const uint8_t *key,
         pad[i] = k[i] ^ 0x5c;
     }
 
-    if (EVP_DigestInit_ex(ctx, md, NULL) != 1
-        || EVP_DigestUpdate(ctx, pad, sizeof(pad)) != 1
-        || EVP_DigestUpdate(ctx, inner, outlen) != 1
-        || EVP_DigestFinal_ex(ctx, out, &n) != 1
-        || n != outlen)
+    if (apisec_digest_init(d) != 0
+        || apisec_digest_update(d, pad, sizeof(pad)) != 0
+        || apisec_digest_update(d, inner, d->size) != 0
+        || apisec_digest_final(d, out) != 0)
     {
         goto done;
     }
@@ -515,11 +597,28 @@ done:
     apisec_wipe(pad, sizeof(pad));
     apisec_wipe(inner, sizeof(inner));
 
+#ifdef APISEC_SHA256_DIRECT
+    if (d->md == NULL) {
+        apisec_wipe(&d->sha, sizeof(d->sha));
+    }
+#endif
+
     if (rc != 0) {
-        apisec_wipe(out, outlen);
+        apisec_wipe(out, d->size);
     }
 
     return rc;
+}
+
+
+const char *
+apisec_hmac_impl(void)
+{
+#ifdef APISEC_SHA256_DIRECT
+    return "SHA256";
+#else
+    return "EVP";
+#endif
 }
 
 
@@ -543,6 +642,13 @@ apisec_hmac_new(void)
         return NULL;
     }
 
+    h->d256.ctx = h->ctx;
+    h->d256.size = APISEC_SHA256_LEN;
+
+#ifndef APISEC_SHA256_DIRECT
+    h->d256.md = h->sha256;
+#endif
+
     return h;
 }
 
@@ -557,6 +663,7 @@ apisec_hmac_free(apisec_hmac_t *h)
     EVP_MD_CTX_free(h->ctx);
     EVP_MD_free(h->sha1);
     EVP_MD_free(h->sha256);
+    apisec_wipe(h, sizeof(apisec_hmac_t));
     free(h);
 }
 
@@ -571,8 +678,7 @@ apisec_hmac_sha256(apisec_hmac_t *h, const uint8_t *key, size_t keylen,
         return -1;
     }
 
-    return apisec_hmac_run(h->ctx, h->sha256, key, keylen, data, len, out,
-                           APISEC_SHA256_LEN);
+    return apisec_hmac_run(&h->d256, key, keylen, data, len, out);
 }
 
 
@@ -857,9 +963,10 @@ int
 apisec_totp(apisec_hmac_t *h, const uint8_t *secret, size_t len,
     uint64_t step, unsigned digits, unsigned *code)
 {
-    int          i;
-    uint8_t      msg[8], mac[20];
-    uint32_t     bin, mod;
+    int               i;
+    uint8_t           msg[8], mac[20];
+    uint32_t          bin, mod;
+    apisec_digest_t   d;
 
     if (h == NULL || secret == NULL || len == 0 || len > INT_MAX
         || digits < 6 || digits > 8 || code == NULL)
@@ -879,10 +986,11 @@ apisec_totp(apisec_hmac_t *h, const uint8_t *secret, size_t len,
         step >>= 8;
     }
 
-    if (apisec_hmac_run(h->ctx, h->sha1, secret, len, msg, sizeof(msg), mac,
-                        sizeof(mac))
-        != 0)
-    {
+    d.ctx = h->ctx;
+    d.md = h->sha1;
+    d.size = sizeof(mac);
+
+    if (apisec_hmac_run(&d, secret, len, msg, sizeof(msg), mac) != 0) {
         return -1;
     }
 

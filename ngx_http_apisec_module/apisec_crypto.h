@@ -48,11 +48,16 @@ int apisec_unseal(const uint8_t *mk, const uint8_t *aad, size_t aadlen,
 
 /*
  * A reusable HMAC context (SHA-256, and SHA-1 for TOTP): RFC 2104 over
- * EVP_MD, the digests fetched once, one EVP_MD_CTX reused
+ * EVP_MD, the digests fetched once, one EVP_MD_CTX reused, or for SHA-256
+ * over OpenSSL's SHA-256 calls (apisec_crypto.c)
  */
 typedef struct apisec_hmac_s  apisec_hmac_t;
 
 apisec_hmac_t *apisec_hmac_new(void);
+/* how this build computes the HMAC's SHA-256: "SHA256" (OpenSSL's own
+ * SHA-256 calls) or "EVP" (-DAPISEC_HMAC_EVP, or a library without the
+ * deprecated calls) */
+const char *apisec_hmac_impl(void);
 void apisec_hmac_free(apisec_hmac_t *h);
 int apisec_hmac_sha256(apisec_hmac_t *h, const uint8_t *key, size_t keylen,
     const uint8_t *data, size_t len, uint8_t *out);

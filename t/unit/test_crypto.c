@@ -1,7 +1,8 @@
 /*
  * Unit tests of apisec_crypto.c: HMAC-SHA256 (RFC 4231, and the same
  * MACs as OpenSSL's EVP_MAC for keys and messages of every length about
- * a block, SHA-256 and SHA-1), sealing,
+ * a block, SHA-256 and SHA-1; built twice, with SHA-256's own calls and
+ * with EVP only, -DAPISEC_HMAC_EVP), sealing,
  * constant-time comparison, hex, base64 (RFC 4648), random identifiers,
  * the master key file, TOTP (the RFC 6238 vectors, the window of one
  * step either side, malformed codes, oathtool's codes) and base32
@@ -16,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/configuration.h>
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/params.h>
@@ -120,6 +122,14 @@ test_hmac(void)
     int             i;
     uint8_t         key[131], data[50], mac[APISEC_SHA256_LEN];
     apisec_hmac_t  *h, *h2;
+
+    /* the way this build was asked for (Makefile: test_crypto-evp) */
+
+#if defined(APISEC_HMAC_EVP) || defined(OPENSSL_NO_DEPRECATED_3_0)
+    CHECK_STR(apisec_hmac_impl(), "EVP");
+#else
+    CHECK_STR(apisec_hmac_impl(), "SHA256");
+#endif
 
     h = apisec_hmac_new();
     CHECK(h != NULL);
