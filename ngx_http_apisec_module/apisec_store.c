@@ -226,6 +226,7 @@ static uint32_t apisec_kc_hash(const char *ak, size_t len);
 static void apisec_kc_generation(apisec_store_t *st, apisec_kc_t *kc,
     size_t txnid);
 static int apisec_store_generation(apisec_wtxn_t *w);
+static void apisec_kc_prefetch(apisec_kc_entry_t *e);
 static apisec_kc_entry_t *apisec_kc_find(apisec_kc_t *kc, const char *ak,
     size_t len, uint32_t hash);
 static void apisec_kc_touch(apisec_kc_entry_t *e);
@@ -1270,6 +1271,28 @@ apisec_key_prefetch(apisec_store_t *st, const char *ak, size_t aklen)
 }
 
 
+void
+apisec_key_prefetch_entry(apisec_store_t *st, const char *ak, size_t aklen)
+{
+    apisec_kc_t        *kc;
+    apisec_kc_entry_t  *e;
+
+    kc = (st != NULL) ? st->cache : NULL;
+
+    if (kc == NULL || ak == NULL) {
+        return;
+    }
+
+    /* the bucket's first entry: mostly the key's, two buckets an entry */
+
+    e = kc->buckets[apisec_kc_hash(ak, aklen) & kc->mask];
+
+    if (e != NULL) {
+        apisec_kc_prefetch(e);
+    }
+}
+
+
 int64_t *
 apisec_key_memo(apisec_store_t *st)
 {
@@ -1657,6 +1680,25 @@ apisec_store_generation(apisec_wtxn_t *w)
 }
 
 
+/*
+ * The lines of an entry a request reads: its first, the key's numbers,
+ * access key and account, and the first of its secret (the HMAC's first
+ * read, a miss of its own otherwise: perf), asked for at once, not one
+ * after the other as the code reads them.  Only addresses are computed:
+ * nothing of the entry is read.
+ */
+
+static void
+apisec_kc_prefetch(apisec_kc_entry_t *e)
+{
+    apisec_prefetch(e);
+    apisec_prefetch((uint8_t *) e + APISEC_KC_LINE);
+    apisec_prefetch(e->key.access_key);
+    apisec_prefetch(e->key.account);
+    apisec_prefetch(e->plain);
+}
+
+
 static apisec_kc_entry_t *
 apisec_kc_find(apisec_kc_t *kc, const char *ak, size_t len, uint32_t hash)
 {
@@ -1664,17 +1706,7 @@ apisec_kc_find(apisec_kc_t *kc, const char *ak, size_t len, uint32_t hash)
 
     for (e = kc->buckets[hash & kc->mask]; e != NULL; e = e->next) {
 
-        /*
-         * the lines of the key's numbers, access key and account, and the
-         * first of its secret (the HMAC's first read, a miss of its own
-         * otherwise: perf), asked for with the first, at once, not one
-         * after the other as the code reads them
-         */
-
-        apisec_prefetch((uint8_t *) e + APISEC_KC_LINE);
-        apisec_prefetch(e->key.access_key);
-        apisec_prefetch(e->key.account);
-        apisec_prefetch(e->plain);
+        apisec_kc_prefetch(e);
 
         if (e->hash == hash && memcmp(e->key.access_key, ak, len) == 0
             && e->key.access_key[len] == '\0')

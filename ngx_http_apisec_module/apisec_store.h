@@ -218,12 +218,16 @@ int apisec_key_reread(apisec_store_t *st, const char *ak, size_t aklen,
     apisec_key_t *buf, const apisec_key_t **k);
 
 /*
- * A hint: the access key ak will be looked up soon (apisec_key_find).
- * With APISEC_OPEN_CACHE, its bucket in the cache's table is on its way
- * into the processor's cache while the caller does other work; nothing is
- * read or changed.
+ * Hints: the access key ak will be looked up soon (apisec_key_find).
+ * With APISEC_OPEN_CACHE, apisec_key_prefetch asks for its bucket in the
+ * cache's table, nothing read; apisec_key_prefetch_entry, later, reads the
+ * bucket (in the processor's cache by then, after the first hint) and asks
+ * for the lines of the entry it leads to, while the caller does other
+ * work before the lookup.  Neither changes anything.
  */
 void apisec_key_prefetch(apisec_store_t *st, const char *ak, size_t aklen);
+void apisec_key_prefetch_entry(apisec_store_t *st, const char *ak,
+    size_t aklen);
 
 /*
  * APISEC_KEY_MEMO_WORDS words of the caller's own, kept beside the cached

@@ -48,6 +48,7 @@ typedef struct {
 
 
 static ngx_int_t ngx_http_apisec_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_apisec_post_read(ngx_http_request_t *r);
 static void ngx_http_apisec_body_handler(ngx_http_request_t *r);
 static ngx_uint_t ngx_http_apisec_content_types(ngx_http_request_t *r);
 static ngx_int_t ngx_http_apisec_withdrawal(ngx_http_request_t *r,
@@ -124,6 +125,8 @@ static int ngx_http_apisec_flush_lock(ngx_log_t *log, apisec_wtxn_t *txn,
 
 static ngx_int_t ngx_http_apisec_add_variables(ngx_conf_t *cf);
 static ngx_int_t ngx_http_apisec_init(ngx_conf_t *cf);
+static ngx_int_t ngx_http_apisec_key_header(ngx_conf_t *cf,
+    ngx_http_apisec_main_conf_t *amcf, const apisec_scheme_t *s);
 static void *ngx_http_apisec_create_main_conf(ngx_conf_t *cf);
 static char *ngx_http_apisec_init_main_conf(ngx_conf_t *cf, void *conf);
 static void *ngx_http_apisec_create_loc_conf(ngx_conf_t *cf);
@@ -376,6 +379,67 @@ static ngx_uint_t   ngx_http_apisec_batch_out;
 static ngx_event_t  ngx_http_apisec_batch_wait;
 
 #endif
+
+
+/*
+ * The post-read phase, before the location is found: where a scheme in
+ * use carries the access key in a header, the key's bucket in the key
+ * cache is asked for (apisec_key_prefetch), to be in the processor's cache
+ * by the access phase, which then asks for the key's entry before the
+ * signed parameters are parsed.  A hint only: nothing is decided here, and
+ * a request of a location without apisec pays for a look at its header
+ * names.
+ */
+
+static ngx_int_t
+ngx_http_apisec_post_read(ngx_http_request_t *r)
+{
+    ngx_uint_t                    i, k;
+    ngx_list_part_t              *part;
+    ngx_table_elt_t              *h;
+    ngx_http_apisec_main_conf_t  *amcf;
+
+    amcf = ngx_http_get_module_main_conf(r, ngx_http_apisec_module);
+
+    if (amcf->store == NULL) {
+        return NGX_DECLINED;
+    }
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        for (k = 0; k < amcf->key_headers; k++) {
+            if (h[i].hash == amcf->key_header_hash[k]
+                && h[i].key.len == amcf->key_header[k].len
+                && ngx_memcmp(h[i].lowcase_key, amcf->key_header[k].data,
+                              h[i].key.len)
+                   == 0)
+            {
+                if (h[i].value.len <= APISEC_KEY_MAX) {
+                    apisec_key_prefetch(amcf->store,
+                                        (const char *) h[i].value.data,
+                                        h[i].value.len);
+                }
+
+                return NGX_DECLINED;
+            }
+        }
+    }
+
+    return NGX_DECLINED;
+}
 
 
 static ngx_int_t
@@ -1331,14 +1395,15 @@ ngx_http_apisec_check(ngx_http_request_t *r, ngx_http_apisec_ctx_t *ctx,
 
     /*
      * The signed parameters parsed and the string to sign made up (for
-     * check 4) while the key's bucket in the cache comes into the
-     * processor's: what the lookup waited for, in its memory.  They need
-     * no key, and their error, if any, is told after checks 1 to 3, in
-     * the order of the checks.
+     * check 4) while the key's entry in the cache comes into the
+     * processor's (its bucket was asked for at the post-read phase, where
+     * the key is in a header): what the lookup waited for, in its memory.
+     * They need no key, and their error, if any, is told after checks 1
+     * to 3, in the order of the checks.
      */
 
-    apisec_key_prefetch(store, (const char *) ctx->access_key.data,
-                        ctx->access_key.len);
+    apisec_key_prefetch_entry(store, (const char *) ctx->access_key.data,
+                              ctx->access_key.len);
 
     auth.canon_cap = apisec_scheme_canon_max(scheme, &req);
     auth.canon = ngx_pnalloc(r->pool, auth.canon_cap + 1);
@@ -2365,13 +2430,71 @@ ngx_http_apisec_add_variables(ngx_conf_t *cf)
 }
 
 
+/* the scheme's access key header, if it has one, among amcf's */
+
+static ngx_int_t
+ngx_http_apisec_key_header(ngx_conf_t *cf, ngx_http_apisec_main_conf_t *amcf,
+    const apisec_scheme_t *s)
+{
+    size_t      len;
+    ngx_uint_t  k;
+    ngx_str_t  *name;
+
+    if (s->key_param != NULL || s->headers[0] == NULL) {
+        return NGX_OK;
+    }
+
+    len = ngx_strlen(s->headers[0]);
+
+    for (k = 0; k < amcf->key_headers; k++) {
+        if (amcf->key_header[k].len == len
+            && ngx_strncasecmp(amcf->key_header[k].data,
+                               (u_char *) s->headers[0], len)
+               == 0)
+        {
+            return NGX_OK;
+        }
+    }
+
+    if (amcf->key_headers == NGX_HTTP_APISEC_KEY_HEADERS) {
+        return NGX_OK;      /* a hint the more: none */
+    }
+
+    name = &amcf->key_header[amcf->key_headers];
+    name->data = ngx_pnalloc(cf->pool, len);
+    if (name->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    name->len = len;
+    amcf->key_header_hash[amcf->key_headers] =
+        ngx_hash_strlow(name->data, (u_char *) s->headers[0], len);
+    amcf->key_headers++;
+
+    return NGX_OK;
+}
+
+
 static ngx_int_t
 ngx_http_apisec_init(ngx_conf_t *cf)
 {
-    ngx_http_handler_pt        *h;
-    ngx_http_core_main_conf_t  *cmcf;
+    ngx_http_handler_pt          *h;
+    ngx_http_core_main_conf_t    *cmcf;
+    ngx_http_apisec_main_conf_t  *amcf;
 
     cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+    amcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_apisec_module);
+
+    /* the key cache's hint, where a scheme in use has a key header */
+
+    if (amcf->key_headers > 0) {
+        h = ngx_array_push(&cmcf->phases[NGX_HTTP_POST_READ_PHASE].handlers);
+        if (h == NULL) {
+            return NGX_ERROR;
+        }
+
+        *h = ngx_http_apisec_post_read;
+    }
 
     h = ngx_array_push(&cmcf->phases[NGX_HTTP_ACCESS_PHASE].handlers);
     if (h == NULL) {
@@ -2672,6 +2795,10 @@ ngx_http_apisec_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "\"apisec\" is on, but \"apisec_store\" "
                                "is not set");
+            return NGX_CONF_ERROR;
+        }
+
+        if (ngx_http_apisec_key_header(cf, amcf, conf->scheme) != NGX_OK) {
             return NGX_CONF_ERROR;
         }
     }

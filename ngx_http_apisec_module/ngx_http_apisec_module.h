@@ -19,6 +19,7 @@
 #include "apisec_fields.h"
 
 
+#define NGX_HTTP_APISEC_KEY_HEADERS  8        /* key headers of schemes */
 #define NGX_HTTP_APISEC_REOPEN_MSEC  1000     /* store reopen backoff */
 #define NGX_HTTP_APISEC_REPLAY_SIZE  (16 * 1024 * 1024)
 #define NGX_HTTP_APISEC_STAMP_SIZE   (4 * 1024 * 1024)
@@ -189,6 +190,14 @@ typedef struct {
     ngx_event_t                keys_tick;      /* per worker */
     ngx_uint_t                 hooks_holder;   /* holds the lease */
     char                       log_id[APISEC_LOG_ID_LEN + 1];
+
+    /*
+     * the access key headers of the schemes in use (apisec_key_prefetch
+     * at the post-read phase), lowercase, with nginx's hash of each
+     */
+    ngx_str_t                  key_header[NGX_HTTP_APISEC_KEY_HEADERS];
+    ngx_uint_t                 key_header_hash[NGX_HTTP_APISEC_KEY_HEADERS];
+    ngx_uint_t                 key_headers;
 
     /* per worker, opened in init_process */
     apisec_store_t            *store;
