@@ -397,3 +397,18 @@ X-HK-APIKEY: hkNobody0001
 apisec: key "hkNobody0001" refused: key-unknown, no such key in the store
 --- no_error_log
 sent twice
+
+
+
+=== TEST 28: a location without apisec, with access key headers (the post-read phase's hint to the key cache): not checked, served
+--- request
+GET /open/time
+--- more_headers eval
+"X-HK-APIKEY: hkReader0001\nx-hk-apikey: hkNobody0001\nX-MBX-APIKEY: "
+. ("K" x 7000) . "\nOK-ACCESS-KEY: \n"
+--- error_code: 200
+--- response_body
+backend GET /open/time account= key= body=
+--- no_error_log
+[alert]
+[error]

@@ -510,9 +510,10 @@ test_many(void)
 
     n = APISEC_KEY_CACHE_MAX + 100;
 
-    /* a hint only, with or without a handle or a cache */
+    /* hints only, with or without a handle or a cache */
 
     apisec_key_prefetch(NULL, "AKmany000000", 12);
+    apisec_key_prefetch_entry(NULL, "AKmany000000", 12);
 
     dir = cached_store("many", &st, &h);
 
@@ -545,7 +546,10 @@ test_many(void)
         snprintf(ak, sizeof(ak), "AKmany%06d", i % n);
         snprintf(secret, sizeof(secret), "secret-%06d", i % n);
 
+        /* both hints, as the module gives them (post-read, then access) */
+
         apisec_key_prefetch(st, ak, strlen(ak));
+        apisec_key_prefetch_entry(st, ak, strlen(ak));
 
         if (apisec_key_get(st, ak, strlen(ak), &got) != APISEC_OK
             || strcmp(got.access_key, ak) != 0
@@ -582,6 +586,7 @@ test_many(void)
     /* an unknown key's hint changes nothing */
 
     apisec_key_prefetch(st, "AKnone", 6);
+    apisec_key_prefetch_entry(st, "AKnone", 6);
     CHECK_INT(apisec_key_get(st, "AKnone", 6, &got), APISEC_ERR_NOTFOUND);
     CHECK_INT(apisec_key_get(st, "AKmany000001", 12, &got), APISEC_OK);
     CHECK_STR(got.access_key, "AKmany000001");
