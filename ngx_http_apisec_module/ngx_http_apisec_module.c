@@ -1444,10 +1444,12 @@ found:
     /*
      * the node of the key's rate bucket, known from the memo, on its way
      * into the cache while checks 2 to 6 run: most of what check 7 costs
-     * is this miss
+     * is this miss; and the key's stamp node, where check 8 writes this
+     * second's use
      */
 
     ngx_http_apisec_rate_prefetch(ctx->memo);
+    ngx_http_apisec_stamp_prefetch(ctx->memo, (int64_t) ngx_time());
 
     ctx->account.len = ngx_strlen(key->account);
     ctx->account.data = ngx_pnalloc(r->pool, ctx->account.len);

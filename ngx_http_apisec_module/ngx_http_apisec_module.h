@@ -294,6 +294,7 @@ ngx_int_t ngx_http_apisec_rate(ngx_shm_zone_t *zone,
     ngx_http_apisec_rule_t *rule, ngx_str_t *who, int64_t now_ms,
     time_t *retry, int64_t *memo);
 void ngx_http_apisec_rate_prefetch(const int64_t *memo);
+void ngx_http_apisec_stamp_prefetch(const int64_t *memo, int64_t sec);
 ngx_int_t ngx_http_apisec_window(ngx_shm_zone_t *zone, ngx_str_t *key,
     int64_t per, ngx_uint_t durable, apisec_window_t *stored,
     ngx_uint_t have_stored, int64_t now_ms,

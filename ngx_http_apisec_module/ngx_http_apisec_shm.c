@@ -1210,6 +1210,29 @@ ngx_http_apisec_rate_prefetch(const int64_t *memo)
 }
 
 
+/*
+ * The same for the key's stamp node, when the memo says this worker has
+ * not stamped the key in second sec (ngx_http_apisec_stamp will write
+ * it): the line of its use
+ */
+
+void
+ngx_http_apisec_stamp_prefetch(const int64_t *memo, int64_t sec)
+{
+    u_char  *p;
+
+    if (memo == NULL || memo[NGX_HTTP_APISEC_MEMO_STAMP] == sec
+        || memo[NGX_HTTP_APISEC_MEMO_STAMP_NODE] == 0)
+    {
+        return;
+    }
+
+    p = (u_char *) (uintptr_t) memo[NGX_HTTP_APISEC_MEMO_STAMP_NODE];
+
+    apisec_prefetch(p + offsetof(ngx_http_apisec_stamp_node_t, used));
+}
+
+
 /* the worker's memo of rule's node rn, in memo's rate words (or none) */
 
 static void
