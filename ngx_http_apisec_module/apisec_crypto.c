@@ -60,6 +60,10 @@
 #define APISEC_SHA256_DIRECT  1
 #endif
 
+#if (APISEC_HMAC_PADS_LEN < 2 * 8 * 4)
+#error "APISEC_HMAC_PADS_LEN holds two SHA-256 states"
+#endif
+
 #define APISEC_HMAC_BLOCK  64           /* SHA-1's and SHA-256's block */
 
 /* a digest for the HMAC: EVP's (md), or SHA-256's own calls (md NULL) */
@@ -679,6 +683,150 @@ apisec_hmac_sha256(apisec_hmac_t *h, const uint8_t *key, size_t keylen,
     }
 
     return apisec_hmac_run(&h->d256, key, keylen, data, len, out);
+}
+
+
+#ifdef APISEC_SHA256_DIRECT
+
+/*
+ * A SHA-256 state after one block, in pads: the eight words of the state
+ * (SHA256_CTX's h, public in sha.h); the rest of such a state is what
+ * SHA256_Init leaves, but for the 512 bits counted
+ */
+
+#define APISEC_SHA256_STATE  (8 * sizeof(SHA_LONG))
+
+static void
+apisec_sha256_resume(SHA256_CTX *c, const uint8_t *state)
+{
+    (void) SHA256_Init(c);
+    memcpy(c->h, state, APISEC_SHA256_STATE);
+    c->Nl = 8 * APISEC_HMAC_BLOCK;
+}
+
+#endif
+
+
+int
+apisec_hmac_sha256_pads(apisec_hmac_t *h, const uint8_t *key, size_t keylen,
+    uint8_t *pads)
+{
+#ifdef APISEC_SHA256_DIRECT
+    int         rc;
+    size_t      i;
+    uint8_t     k[APISEC_HMAC_BLOCK], pad[APISEC_HMAC_BLOCK];
+    SHA256_CTX  c;
+
+    if (h == NULL || pads == NULL || (key == NULL && keylen != 0)) {
+        return -1;
+    }
+
+    rc = -1;
+    memset(k, 0, sizeof(k));
+
+    if (keylen > sizeof(k)) {
+        if (SHA256_Init(&c) != 1 || SHA256_Update(&c, key, keylen) != 1
+            || SHA256_Final(k, &c) != 1)
+        {
+            goto done;
+        }
+
+    } else if (keylen > 0) {
+        memcpy(k, key, keylen);
+    }
+
+    for (i = 0; i < sizeof(k); i++) {
+        pad[i] = k[i] ^ 0x36;
+    }
+
+    if (SHA256_Init(&c) != 1 || SHA256_Update(&c, pad, sizeof(pad)) != 1) {
+        goto done;
+    }
+
+    memcpy(pads, c.h, APISEC_SHA256_STATE);
+
+    for (i = 0; i < sizeof(k); i++) {
+        pad[i] = k[i] ^ 0x5c;
+    }
+
+    if (SHA256_Init(&c) != 1 || SHA256_Update(&c, pad, sizeof(pad)) != 1) {
+        goto done;
+    }
+
+    memcpy(pads + APISEC_SHA256_STATE, c.h, APISEC_SHA256_STATE);
+    rc = 0;
+
+done:
+
+    apisec_wipe(k, sizeof(k));
+    apisec_wipe(pad, sizeof(pad));
+    apisec_wipe(&c, sizeof(c));
+
+    if (rc != 0) {
+        apisec_wipe(pads, APISEC_HMAC_PADS_LEN);
+    }
+
+    return rc;
+
+#else
+
+    return (h == NULL || pads == NULL) ? -1 : 1;
+
+#endif
+}
+
+
+int
+apisec_hmac_sha256_padded(apisec_hmac_t *h, const uint8_t *pads,
+    const uint8_t *data, size_t len, uint8_t *out)
+{
+#ifdef APISEC_SHA256_DIRECT
+    int         rc;
+    uint8_t     inner[APISEC_SHA256_LEN];
+    SHA256_CTX  c;
+
+    if (h == NULL || pads == NULL || out == NULL
+        || (data == NULL && len != 0))
+    {
+        return -1;
+    }
+
+    rc = -1;
+
+    apisec_sha256_resume(&c, pads);
+
+    if ((len > 0 && SHA256_Update(&c, data, len) != 1)
+        || SHA256_Final(inner, &c) != 1)
+    {
+        goto done;
+    }
+
+    apisec_sha256_resume(&c, pads + APISEC_SHA256_STATE);
+
+    if (SHA256_Update(&c, inner, sizeof(inner)) != 1
+        || SHA256_Final(out, &c) != 1)
+    {
+        goto done;
+    }
+
+    rc = 0;
+
+done:
+
+    apisec_wipe(inner, sizeof(inner));
+    apisec_wipe(&c, sizeof(c));
+
+    if (rc != 0) {
+        apisec_wipe(out, APISEC_SHA256_LEN);
+    }
+
+    return rc;
+
+#else
+
+    return -1;
+
+#endif
 }
 
 

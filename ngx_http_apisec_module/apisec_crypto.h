@@ -62,6 +62,21 @@ void apisec_hmac_free(apisec_hmac_t *h);
 int apisec_hmac_sha256(apisec_hmac_t *h, const uint8_t *key, size_t keylen,
     const uint8_t *data, size_t len, uint8_t *out);
 
+/*
+ * The HMAC-SHA256 of a key used again and again, its two pads hashed
+ * once: apisec_hmac_sha256_pads puts the SHA-256 states after the key's
+ * inner and outer pad into pads[APISEC_HMAC_PADS_LEN] (as secret as the
+ * key: wipe them with it); 0, 1 where this build cannot (EVP only: see
+ * apisec_hmac_impl), -1 on failure.  apisec_hmac_sha256_padded is then
+ * apisec_hmac_sha256 under that key, two SHA-256 blocks fewer; 0 or -1.
+ */
+#define APISEC_HMAC_PADS_LEN  64
+
+int apisec_hmac_sha256_pads(apisec_hmac_t *h, const uint8_t *key,
+    size_t keylen, uint8_t *pads);
+int apisec_hmac_sha256_padded(apisec_hmac_t *h, const uint8_t *pads,
+    const uint8_t *data, size_t len, uint8_t *out);
+
 
 #define APISEC_TOTP_STEP        30      /* RFC 6238: 30 s steps */
 #define APISEC_TOTP_DIGITS      6

@@ -100,7 +100,8 @@ struct apisec_kc_link_s {
  * 72 bytes in all, then the key, whose numbers end in the third line and
  * whose access key, up to 47 bytes, fills it (its account is in the
  * fifth), then what only a change of the entry reads, and last the
- * unsealed secret, from a line's start.
+ * HMAC's pad states (one line, all of the secret a request reads) and
+ * the unsealed secret, each from a line's start.
  */
 
 struct apisec_kc_entry_s {
@@ -109,12 +110,17 @@ struct apisec_kc_entry_s {
     uint32_t            hash;
     uint16_t            slen;           /* of plain; 0: not unsealed yet */
     uint8_t             used;           /* since its last move (a clock) */
+    uint8_t             padded;         /* pads made from plain */
     int64_t             memo[APISEC_KEY_MEMO_WORDS]; /* apisec_key_memo */
     apisec_key_t        key;            /* the record decoded */
     apisec_kc_link_t    lru;
     size_t              len;            /* of rec */
     size_t              cap;
     uint8_t            *rec;            /* the record as stored */
+
+    /* the pads of plain (apisec_hmac_sha256_pads), with it */
+    uint8_t             pads[APISEC_HMAC_PADS_LEN]
+                            __attribute__((aligned(APISEC_KC_LINE)));
 
     /* key.secret unsealed, on first use; from a line's start */
     uint8_t             plain[APISEC_SECRET_MAX]
@@ -1410,7 +1416,7 @@ cached:
 
     /* the rest of a long secret, on its way while the caller checks */
 
-    if (e->slen > APISEC_KC_LINE) {
+    if (!e->padded && e->slen > APISEC_KC_LINE) {
         apisec_prefetch(e->plain + APISEC_KC_LINE);
     }
 
@@ -1470,7 +1476,10 @@ apisec_key_hmac(apisec_store_t *st, apisec_hmac_t *h, const apisec_key_t *k,
      * (docs/benchmarks.md)
      */
 
-    if (e != NULL && e->slen != 0) {
+    if (e != NULL && e->padded) {
+        n = apisec_hmac_sha256_padded(h, e->pads, data, len, mac);
+
+    } else if (e != NULL && e->slen != 0) {
         n = apisec_hmac_sha256(h, e->plain, e->slen, data, len, mac);
 
     } else {
@@ -1485,6 +1494,12 @@ apisec_key_hmac(apisec_store_t *st, apisec_hmac_t *h, const apisec_key_t *k,
         if (e != NULL && n == 0 && slen <= sizeof(e->plain)) {
             memcpy(e->plain, secret, slen);
             e->slen = (uint16_t) slen;
+
+            /* the pads hashed once, where the build can (not EVP only) */
+
+            e->padded = (apisec_hmac_sha256_pads(h, (const uint8_t *) secret,
+                                                 slen, e->pads)
+                         == 0);
         }
 
         apisec_wipe(secret, sizeof(secret));
@@ -1682,9 +1697,9 @@ apisec_store_generation(apisec_wtxn_t *w)
 
 /*
  * The lines of an entry a request reads: its first, the key's numbers,
- * access key and account, and the first of its secret (the HMAC's first
- * read, a miss of its own otherwise: perf), asked for at once, not one
- * after the other as the code reads them.  Only addresses are computed:
+ * access key and account, and the HMAC's pads (its first read, a miss of
+ * its own otherwise: perf), asked for at once, not one after the other as
+ * the code reads them.  Only addresses are computed:
  * nothing of the entry is read.
  */
 
@@ -1695,7 +1710,7 @@ apisec_kc_prefetch(apisec_kc_entry_t *e)
     apisec_prefetch((uint8_t *) e + APISEC_KC_LINE);
     apisec_prefetch(e->key.access_key);
     apisec_prefetch(e->key.account);
-    apisec_prefetch(e->plain);
+    apisec_prefetch(e->pads);
 }
 
 
@@ -1844,7 +1859,9 @@ apisec_kc_put(apisec_kc_t *kc, apisec_kc_entry_t *e, uint32_t hash,
 static void
 apisec_kc_forget(apisec_kc_entry_t *e)
 {
+    apisec_wipe(e->pads, sizeof(e->pads));
     apisec_wipe(e->plain, sizeof(e->plain));
+    e->padded = 0;
     e->slen = 0;
 }
 

@@ -280,10 +280,11 @@ evp_hmac(const char *digest, const uint8_t *key, size_t keylen,
 static void
 test_hmac_evp(void)
 {
-    int             bad, badtotp;
+    int             bad, badtotp, badpads, pr;
     size_t          kl, ml, i;
     uint8_t         key[160], msg[300], got[APISEC_SHA256_LEN];
     uint8_t         want[APISEC_SHA256_LEN], want1[20], step[8];
+    uint8_t         pads[APISEC_HMAC_PADS_LEN];
     unsigned        code, off, bin;
     apisec_hmac_t  *h;
 
@@ -307,8 +308,24 @@ test_hmac_evp(void)
 
     bad = 0;
     badtotp = 0;
+    badpads = 0;
 
     for (kl = 0; kl <= sizeof(key); kl++) {
+
+        /* the key's pads hashed once (not in an EVP-only build: 1) */
+
+        pr = apisec_hmac_sha256_pads(h, key, kl, pads);
+
+#if defined(APISEC_HMAC_EVP) || defined(OPENSSL_NO_DEPRECATED_3_0)
+        if (pr != 1) {
+            badpads++;
+        }
+#else
+        if (pr != 0) {
+            badpads++;
+        }
+#endif
+
         for (i = 0; i < sizeof(mlens) / sizeof(mlens[0]); i++) {
             ml = mlens[i];
 
@@ -318,6 +335,13 @@ test_hmac_evp(void)
                 || memcmp(got, want, sizeof(got)) != 0)
             {
                 bad++;
+            }
+
+            if (pr == 0
+                && (apisec_hmac_sha256_padded(h, pads, msg, ml, got) != 0
+                    || memcmp(got, want, sizeof(got)) != 0))
+            {
+                badpads++;
             }
         }
 
@@ -352,6 +376,28 @@ test_hmac_evp(void)
 
     CHECK(bad == 0);
     CHECK(badtotp == 0);
+    CHECK(badpads == 0);
+
+    /* bad arguments; pads of another key give another MAC */
+
+    CHECK(apisec_hmac_sha256_pads(NULL, key, 20, pads) == -1);
+    CHECK(apisec_hmac_sha256_pads(h, key, 20, NULL) == -1);
+    CHECK(apisec_hmac_sha256_padded(NULL, pads, msg, 10, got) == -1);
+    CHECK(apisec_hmac_sha256_padded(h, NULL, msg, 10, got) == -1);
+    CHECK(apisec_hmac_sha256_padded(h, pads, msg, 10, NULL) == -1);
+
+#if !defined(APISEC_HMAC_EVP) && !defined(OPENSSL_NO_DEPRECATED_3_0)
+    CHECK(apisec_hmac_sha256_pads(h, NULL, 20, pads) == -1);
+    CHECK(apisec_hmac_sha256_padded(h, pads, NULL, 10, got) == -1);
+    CHECK(apisec_hmac_sha256_pads(h, key, 20, pads) == 0);
+    CHECK(apisec_hmac_sha256_padded(h, pads, msg, 10, got) == 0);
+    CHECK(apisec_hmac_sha256(h, key, 21, msg, 10, want) == 0);
+    CHECK(memcmp(got, want, sizeof(got)) != 0);
+    CHECK(apisec_hmac_sha256(h, key, 20, msg, 10, want) == 0);
+    CHECK(memcmp(got, want, sizeof(got)) == 0);
+#else
+    CHECK(apisec_hmac_sha256_padded(h, pads, msg, 10, got) == -1);
+#endif
 
     apisec_hmac_free(h);
 }
