@@ -326,26 +326,13 @@ cmp_i64(const void *a, const void *b)
 }
 
 
+/* every connection opened, in a new epoll set (returned) */
+
 static int
-rate_mode(double rate, double seconds, int nconns)
+conns_open(lg_conn_t *conns, int nconns)
 {
-    int                 ep, i, k, status, closing, nready, timeout;
-    long                next, total, done, errors, inflight;
-    size_t              len;
-    ssize_t             r;
-    int64_t             start, now, end, due, *lat, *queue;
-    long                qhead, qtail;
-    lg_conn_t          *conns, *c;
-    struct epoll_event  ev, evs[256];
-
-    total = (long) (rate * seconds);
-    lat = calloc(total + 1, sizeof(int64_t));
-    queue = calloc(total + 1, sizeof(int64_t));
-    conns = calloc(nconns, sizeof(lg_conn_t));
-
-    if (lat == NULL || queue == NULL || conns == NULL) {
-        die("calloc");
-    }
+    int                 ep, i;
+    struct epoll_event  ev;
 
     ep = epoll_create1(0);
     if (ep == -1) {
@@ -360,6 +347,51 @@ rate_mode(double rate, double seconds, int nconns)
             die("epoll_ctl");
         }
     }
+
+    return ep;
+}
+
+
+/* c closed by the server ("Connection: close"): a new connection */
+
+static void
+conn_again(int ep, lg_conn_t *c)
+{
+    struct epoll_event  ev;
+
+    (void) epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
+    (void) close(c->fd);
+    c->fd = connect_to();
+    ev.events = EPOLLIN;
+    ev.data.ptr = c;
+    if (epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &ev) == -1) {
+        die("epoll_ctl");
+    }
+}
+
+
+static int
+rate_mode(double rate, double seconds, int nconns)
+{
+    int                 ep, i, k, status, closing, nready, timeout;
+    long                next, total, done, errors, inflight;
+    size_t              len;
+    ssize_t             r;
+    int64_t             start, now, end, due, *lat, *queue;
+    long                qhead, qtail;
+    lg_conn_t          *conns, *c;
+    struct epoll_event  evs[256];
+
+    total = (long) (rate * seconds);
+    lat = calloc(total + 1, sizeof(int64_t));
+    queue = calloc(total + 1, sizeof(int64_t));
+    conns = calloc(nconns, sizeof(lg_conn_t));
+
+    if (lat == NULL || queue == NULL || conns == NULL) {
+        die("calloc");
+    }
+
+    ep = conns_open(conns, nconns);
 
     start = now_ns();
     end = start + (int64_t) (seconds * 1e9);
@@ -449,14 +481,7 @@ rate_mode(double rate, double seconds, int nconns)
             inflight--;
 
             if (closing) {
-                (void) epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
-                (void) close(c->fd);
-                c->fd = connect_to();
-                ev.events = EPOLLIN;
-                ev.data.ptr = c;
-                if (epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &ev) == -1) {
-                    die("epoll_ctl");
-                }
+                conn_again(ep, c);
             }
         }
     }
@@ -564,7 +589,7 @@ slices_mode(lg_pool_t *pools, int pid, long slice_ms, long nslices,
     int64_t             start, end, c0, c1;
     lg_conn_t          *conns, *c;
     lg_pool_t          *pl;
-    struct epoll_event  ev, evs[256];
+    struct epoll_event  evs[256];
 
     (void) cpu_ns(pid);
 
@@ -573,19 +598,7 @@ slices_mode(lg_pool_t *pools, int pid, long slice_ms, long nslices,
         die("calloc");
     }
 
-    ep = epoll_create1(0);
-    if (ep == -1) {
-        die("epoll_create1");
-    }
-
-    for (i = 0; i < nconns; i++) {
-        conns[i].fd = connect_to();
-        ev.events = EPOLLIN;
-        ev.data.ptr = &conns[i];
-        if (epoll_ctl(ep, EPOLL_CTL_ADD, conns[i].fd, &ev) == -1) {
-            die("epoll_ctl");
-        }
-    }
+    ep = conns_open(conns, nconns);
 
     next[0] = 0;
     next[1] = 0;
@@ -659,14 +672,7 @@ slices_mode(lg_pool_t *pools, int pid, long slice_ms, long nslices,
                 inflight--;
 
                 if (closing) {
-                    (void) epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
-                    (void) close(c->fd);
-                    c->fd = connect_to();
-                    ev.events = EPOLLIN;
-                    ev.data.ptr = c;
-                    if (epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &ev) == -1) {
-                        die("epoll_ctl");
-                    }
+                    conn_again(ep, c);
                 }
 
                 if (!sending) {

@@ -118,14 +118,19 @@ wait_port "$port_big"
 # warm-up, not recorded)
 bare_rps=100000
 
-run() {
-    local id=$1 round=$2 secs=$3
-    local sc=${id%-1k} keys=$big name=$name_big port=$port_big
-    local count=10000 recv=60000 pool=$out/pool.txt w c0 c1 t0 prof=
+# target ID SECS: for scenario ID (SCENARIO, SCENARIO-1k, SCENARIO-aa),
+# into the caller's locals: sc, the nginx instance (keys, name, port), and
+# the pool's size and window (count, recv)
+target() {
+    local id=$1 secs=$2
 
-    if [ "$id" != "$sc" ]; then
-        keys=$small name=$name_small port=$port_small
-    fi
+    sc=${id%-1k}
+    sc=${sc%-aa}
+    keys=$big name=$name_big port=$port_big count=10000 recv=60000
+
+    case $id in
+        *-1k) keys=$small name=$name_small port=$port_small ;;
+    esac
 
     if [ "$sc" = replay ]; then
         # once-only requests: more than the run can send (it cannot go
@@ -134,18 +139,42 @@ run() {
         [ "$count" -lt 10000 ] && count=10000
         recv=$(( (secs + 10) * 1000 ))
     fi
+}
 
+# perf_start PID FILE, perf_stop: a profile (BENCH_PERF) of PID spanning
+# the run, started before it (in prof) and stopped after it; on
+# CLOCK_MONOTONIC, loadgen's clock of the slices
+prof=
+
+perf_start() {
+    prof=
+
+    if [ "${BENCH_PERF:-0}" != 0 ]; then
+        taskset -c 1 perf record -q -k CLOCK_MONOTONIC \
+            -F "${BENCH_PERF_HZ:-2000}" -p "$1" -o "$2" > /dev/null 2>&1 &
+        prof=$!
+        sleep 0.5
+    fi
+}
+
+perf_stop() {
+    if [ -n "$prof" ]; then
+        kill -INT "$prof" 2>/dev/null || true
+        wait "$prof" 2>/dev/null || true
+        prof=
+    fi
+}
+
+run() {
+    local id=$1 round=$2 secs=$3
+    local sc keys name port count recv pool=$out/pool.txt w c0 c1
+
+    target "$id" "$secs"
     sign_pool "$sc" "$keys" "$count" "$recv" "$pool"
 
     w=$(worker_pid "$name")
 
-    # the profile spans the run: started before it, stopped after it
-    if [ "${BENCH_PERF:-0}" != 0 ] && [ "$round" != 0 ]; then
-        taskset -c 1 perf record -q -F "${BENCH_PERF_HZ:-2000}" -p "$w" \
-            -o "$out/perf.$id.$round.data" > /dev/null 2>&1 &
-        prof=$!
-        sleep 0.5
-    fi
+    [ "$round" != 0 ] && perf_start "$w" "$out/perf.$id.$round.data"
 
     c0=$(cpu_ns "$w")
 
@@ -155,10 +184,7 @@ run() {
 
     c1=$(cpu_ns "$w")
 
-    if [ -n "$prof" ]; then
-        kill -INT "$prof" 2>/dev/null || true
-        wait "$prof" 2>/dev/null || true
-    fi
+    perf_stop
     rm -f "$pool"
 
     [ "$round" = 0 ] && return 0
@@ -195,21 +221,9 @@ run() {
 # 2-4% more in A-against-A runs than the rest
 run_slices() {
     local b=$1 id=$2 round=$3 secs=$4
-    local sc=${id%-1k} keys=$big name=$name_big port=$port_big
-    local count=10000 recv=60000 n w prof=
+    local sc keys name port count recv n w
 
-    sc=${sc%-aa}
-
-    if [ "$id" != "$sc" ]; then
-        keys=$small name=$name_small port=$port_small
-    fi
-
-    if [ "$sc" = replay ]; then
-        count=$(( bare_rps * secs * 3 / 2 ))
-        [ "$count" -lt 10000 ] && count=10000
-        recv=$(( (secs + 10) * 1000 ))
-    fi
-
+    target "$id" "$secs"
     sign_pool "$b" "$keys" 10000 60000 "$out/pool-a.txt"
     sign_pool "$sc" "$keys" "$count" "$recv" "$out/pool-b.txt"
 
@@ -217,23 +231,14 @@ run_slices() {
     n=$(( (n < 4 ? 4 : n - n % 4) + 2 ))
     w=$(worker_pid "$name")
 
-    if [ "${BENCH_PERF:-0}" != 0 ] && [ "$round" != 0 ]; then
-        taskset -c 1 perf record -q -k CLOCK_MONOTONIC \
-            -F "${BENCH_PERF_HZ:-2000}" -p "$w" \
-            -o "$out/perf.$id.$round.data" > /dev/null 2>&1 &
-        prof=$!
-        sleep 0.5
-    fi
+    [ "$round" != 0 ] && perf_start "$w" "$out/perf.$id.$round.data"
 
     /usr/bin/time -f '%U %S' -o "$out/wrk.time" \
         taskset -c 1 "$bench/loadgen" slices "$port" "$out/pool-a.txt" \
         "$out/pool-b.txt" "$w" "$slice_ms" "$n" "$conns" > "$out/slices.out"
     rm -f "$out/pool-a.txt" "$out/pool-b.txt"
 
-    if [ -n "$prof" ]; then
-        kill -INT "$prof" 2>/dev/null || true
-        wait "$prof" 2>/dev/null || true
-    fi
+    perf_stop
 
     [ "$round" = 0 ] && return 0
 
