@@ -114,11 +114,13 @@ my $mode = shift // '';
 if ($mode eq '--tsv') {
     my $r = per_request(@ARGV);
 
-    # apisec's HMAC: apisec_hmac_sha256 (the worker's one context, keyed
-    # with the cached secret each time), through EVP_MAC, whose HMAC calls
-    # HMAC_Init_ex, HMAC_Update and HMAC_Final: those count for the Lua
-    # peer only (apisec_hmac_key_sha256: builds before 2026-12-02)
-    my $hmac = incl($r, qr/^apisec_hmac_(?:key_)?sha256 /)
+    # apisec's HMAC: apisec_hmac_sha256 (keyed with the cached secret each
+    # time), apisec_hmac_sha256_padded (from the key's pads, made by
+    # apisec_hmac_sha256_pads when the secret is unsealed: since 2026-12-07)
+    # or apisec_hmac_key_sha256 (builds before 2026-12-02); HMAC_Init_ex,
+    # HMAC_Update and HMAC_Final count for the Lua peer only (EVP_MAC's
+    # HMAC calls them too)
+    my $hmac = incl($r, qr/^apisec_hmac_(?:key_)?sha256(?:_padded|_pads)? /)
                || incl($r, qr/^(?:HMAC_Init_ex|HMAC_Update|HMAC_Final) /);
 
     my $sha = 0;
@@ -234,8 +236,8 @@ if ($mode eq '--table') {
     print "\nIr/req: instructions a request, the whole nginx process; over "
         . "bare: minus bare nginx's (bare-post for POST) in the same process;\n"
         . "handler: apisec's access handler (the Lua access handler for "
-        . "lua), inclusive; HMAC: the HMAC-SHA256 call (apisec_hmac_sha256; "
-        . "HMAC_Init_ex/Update/Final for lua), "
+        . "lua), inclusive; HMAC: the HMAC-SHA256 call (apisec_hmac_sha256 "
+        . "or _padded; HMAC_Init_ex/Update/Final for lua), "
         . "inclusive; SHA-256: of "
         . "which the SHA-256 compression function (sha256_block_data_order);\n"
         . "beyond HMAC: over bare minus HMAC; unseal: AES-256-GCM opening "

@@ -352,8 +352,12 @@ stop_all
 trap - EXIT
 
 {
-    echo "== throughput ($driver): medians of $rounds rounds, $sec s runs; ratios to bare nginx of the same round" \
-         "(with BENCH_PAIRED, the same pair)"
+    case $driver in
+        slices) how="of the same run, slice by slice" ;;
+        *)      how="of the same round (with BENCH_PAIRED, the same pair)" ;;
+    esac
+    echo "== throughput ($driver): medians of $rounds rounds, $sec s runs;" \
+         "ratios to bare nginx $how"
     perl "$top/bench/summary.pl" "$out/raw.tsv"
 } | tee "$out/table.txt"
 
