@@ -49,9 +49,10 @@
  * and this is the one signature check of every request.  Nor EVP_MD for
  * SHA-256 where the library has SHA256_Init: OpenSSL 3.0's
  * EVP_DigestInit_ex frees the digest's context and allocates a new one
- * each time, and asks for an ENGINE (about 550 instructions, two of them
- * a MAC); the same SHA-256 code (the CPU's SHA extensions) is called
- * directly.  The unit tests hold both ways (t/unit/test_crypto.c, built
+ * each time, and asks for an ENGINE (about 550 instructions a call, two
+ * calls a MAC); the same SHA-256 code (the CPU's SHA extensions) is
+ * called directly.  A key used again keeps its two pads' states
+ * (apisec_hmac_sha256_pads): its MACs then hash two blocks fewer.  The unit tests hold both ways (t/unit/test_crypto.c, built
  * twice) to RFC 4231's and RFC 6238's vectors and to EVP_MAC's output for
  * keys and messages of every length about a block.
  */
