@@ -52,10 +52,14 @@ ApisecTest::import_keys(main::k('flightKey01',
                                 last_used_at => ApisecTest::ago(2)));
 my $req = "GET /api/v1/account?timestamp={ts}&signature={sig}\n"
           . "X-HK-APIKEY: flightKey01";
-# mdb_load -T begins its write transaction, then waits for its input
+# mdb_load -T begins its write transaction, then waits for its input.
+# 0.8 s: the stored use (2 s old at the import, in whole seconds) is to be
+# over 4 s old at the second request, 2.6 s after the first, whatever the
+# seconds' boundaries (with 0.3 s it was 4, once, in a CI run); still under
+# 4 at the first
 open my $hold, '|-', 'mdb_load', '-T', '-s', 'keys', $ApisecTest::Store
     or die "mdb_load: $!";
-select undef, undef, undef, 0.3;
+select undef, undef, undef, 0.8;
 my $send = sub {
     my $st = eval {
         local $SIG{ALRM} = sub { die "timeout\n" };
