@@ -352,6 +352,35 @@ conns_open(lg_conn_t *conns, int nconns)
 }
 
 
+/*
+ * What c's socket has to read, after what it had: the response's length
+ * once it is complete (its status and whether the server closes), or 0;
+ * a response too large for the buffer ends the run
+ */
+
+static size_t
+conn_read(lg_conn_t *c, int *status, int *closing)
+{
+    size_t   len;
+    ssize_t  r;
+
+    r = read(c->fd, c->buf + c->have, LG_BUF - c->have);
+    if (r <= 0) {
+        die("read");
+    }
+
+    c->have += r;
+    len = response_complete(c->buf, c->have, status, closing);
+
+    if (len == 0 && c->have == LG_BUF) {
+        fprintf(stderr, "loadgen: response too large\n");
+        exit(1);
+    }
+
+    return len;
+}
+
+
 /* c closed by the server ("Connection: close"): a new connection */
 
 static void
@@ -375,8 +404,6 @@ rate_mode(double rate, double seconds, int nconns)
 {
     int                 ep, i, k, status, closing, nready, timeout;
     long                next, total, done, errors, inflight;
-    size_t              len;
-    ssize_t             r;
     int64_t             start, now, end, due, *lat, *queue;
     long                qhead, qtail;
     lg_conn_t          *conns, *c;
@@ -462,15 +489,7 @@ rate_mode(double rate, double seconds, int nconns)
         for (k = 0; k < nready; k++) {
             c = evs[k].data.ptr;
 
-            r = read(c->fd, c->buf + c->have, LG_BUF - c->have);
-            if (r <= 0) {
-                die("read");
-            }
-
-            c->have += r;
-            len = response_complete(c->buf, c->have, &status, &closing);
-
-            if (len == 0) {
+            if (conn_read(c, &status, &closing) == 0) {
                 continue;
             }
 
@@ -584,8 +603,7 @@ slices_mode(lg_pool_t *pools, int pid, long slice_ms, long nslices,
 {
     int                 ep, i, k, ab, status, closing, nready, sending;
     long                s, done, errors, inflight;
-    size_t              len, next[2];
-    ssize_t             r;
+    size_t              next[2];
     int64_t             start, end, c0, c1;
     lg_conn_t          *conns, *c;
     lg_pool_t          *pl;
@@ -648,20 +666,7 @@ slices_mode(lg_pool_t *pools, int pid, long slice_ms, long nslices,
             for (k = 0; k < nready; k++) {
                 c = evs[k].data.ptr;
 
-                r = read(c->fd, c->buf + c->have, LG_BUF - c->have);
-                if (r <= 0) {
-                    die("read");
-                }
-
-                c->have += r;
-                len = response_complete(c->buf, c->have, &status, &closing);
-
-                if (len == 0) {
-                    if (c->have == LG_BUF) {
-                        fprintf(stderr, "loadgen: response too large\n");
-                        return 1;
-                    }
-
+                if (conn_read(c, &status, &closing) == 0) {
                     continue;
                 }
 

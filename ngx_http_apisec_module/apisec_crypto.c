@@ -97,6 +97,9 @@ static int apisec_digest_init(apisec_digest_t *d);
 static int apisec_digest_update(apisec_digest_t *d, const void *data,
     size_t len);
 static int apisec_digest_final(apisec_digest_t *d, uint8_t *out);
+static int apisec_hmac_block(apisec_digest_t *d, const uint8_t *key,
+    size_t keylen, uint8_t *k);
+static void apisec_hmac_pad(uint8_t *pad, const uint8_t *k, uint8_t x);
 static int apisec_hmac_run(apisec_digest_t *d, const uint8_t *key,
     size_t keylen, const uint8_t *data, size_t len, uint8_t *out);
 
@@ -540,6 +543,45 @@ apisec_digest_final(apisec_digest_t *d, uint8_t *out)
 
 
 /*
+ * The HMAC's K into k[APISEC_HMAC_BLOCK]: the key padded with zeros to
+ * the block, or its digest (d's) when it is longer; 0 or -1
+ */
+
+static int
+apisec_hmac_block(apisec_digest_t *d, const uint8_t *key, size_t keylen,
+    uint8_t *k)
+{
+    memset(k, 0, APISEC_HMAC_BLOCK);
+
+    if (keylen > APISEC_HMAC_BLOCK) {
+        return (apisec_digest_init(d) != 0
+                || apisec_digest_update(d, key, keylen) != 0
+                || apisec_digest_final(d, k) != 0)
+               ? -1 : 0;
+    }
+
+    if (keylen > 0) {
+        memcpy(k, key, keylen);
+    }
+
+    return 0;
+}
+
+
+/* pad = K ^ x, the inner (0x36) or outer (0x5c) pad */
+
+static void
+apisec_hmac_pad(uint8_t *pad, const uint8_t *k, uint8_t x)
+{
+    size_t  i;
+
+    for (i = 0; i < APISEC_HMAC_BLOCK; i++) {
+        pad[i] = k[i] ^ x;
+    }
+}
+
+
+/*
  * One HMAC of data under key into out[d->size]: H((K ^ opad) ||
  * H((K ^ ipad) || data)), K the key padded with zeros to the block, or
  * its digest when it is longer.  Every copy of the key is wiped (the
@@ -551,28 +593,16 @@ apisec_hmac_run(apisec_digest_t *d, const uint8_t *key, size_t keylen,
     const uint8_t *data, size_t len, uint8_t *out)
 {
     int      rc;
-    size_t   i;
     uint8_t  k[APISEC_HMAC_BLOCK], pad[APISEC_HMAC_BLOCK];
     uint8_t  inner[EVP_MAX_MD_SIZE];
 
     rc = -1;
-    memset(k, 0, sizeof(k));
 
-    if (keylen > sizeof(k)) {
-        if (apisec_digest_init(d) != 0
-            || apisec_digest_update(d, key, keylen) != 0
-            || apisec_digest_final(d, k) != 0)
-        {
-            goto done;
-        }
-
-    } else if (keylen > 0) {
-        memcpy(k, key, keylen);
+    if (apisec_hmac_block(d, key, keylen, k) != 0) {
+        goto done;
     }
 
-    for (i = 0; i < sizeof(k); i++) {
-        pad[i] = k[i] ^ 0x36;
-    }
+    apisec_hmac_pad(pad, k, 0x36);
 
     if (apisec_digest_init(d) != 0
         || apisec_digest_update(d, pad, sizeof(pad)) != 0
@@ -582,9 +612,7 @@ apisec_hmac_run(apisec_digest_t *d, const uint8_t *key, size_t keylen,
         goto done;
     }
 
-    for (i = 0; i < sizeof(k); i++) {
-        pad[i] = k[i] ^ 0x5c;
-    }
+    apisec_hmac_pad(pad, k, 0x5c);
 
     if (apisec_digest_init(d) != 0
         || apisec_digest_update(d, pad, sizeof(pad)) != 0
@@ -713,55 +741,49 @@ apisec_hmac_sha256_pads(apisec_hmac_t *h, const uint8_t *key, size_t keylen,
     uint8_t *pads)
 {
 #ifdef APISEC_SHA256_DIRECT
-    int         rc;
-    size_t      i;
-    uint8_t     k[APISEC_HMAC_BLOCK], pad[APISEC_HMAC_BLOCK];
-    SHA256_CTX  c;
+    int               rc;
+    uint8_t           k[APISEC_HMAC_BLOCK], pad[APISEC_HMAC_BLOCK];
+    apisec_digest_t  *d;
 
     if (h == NULL || pads == NULL || (key == NULL && keylen != 0)) {
         return -1;
     }
 
+    /* K and each pad's block as apisec_hmac_run hashes them; the states */
+
+    d = &h->d256;
     rc = -1;
-    memset(k, 0, sizeof(k));
 
-    if (keylen > sizeof(k)) {
-        if (SHA256_Init(&c) != 1 || SHA256_Update(&c, key, keylen) != 1
-            || SHA256_Final(k, &c) != 1)
-        {
-            goto done;
-        }
-
-    } else if (keylen > 0) {
-        memcpy(k, key, keylen);
-    }
-
-    for (i = 0; i < sizeof(k); i++) {
-        pad[i] = k[i] ^ 0x36;
-    }
-
-    if (SHA256_Init(&c) != 1 || SHA256_Update(&c, pad, sizeof(pad)) != 1) {
+    if (apisec_hmac_block(d, key, keylen, k) != 0) {
         goto done;
     }
 
-    memcpy(pads, c.h, APISEC_SHA256_STATE);
+    apisec_hmac_pad(pad, k, 0x36);
 
-    for (i = 0; i < sizeof(k); i++) {
-        pad[i] = k[i] ^ 0x5c;
-    }
-
-    if (SHA256_Init(&c) != 1 || SHA256_Update(&c, pad, sizeof(pad)) != 1) {
+    if (apisec_digest_init(d) != 0
+        || apisec_digest_update(d, pad, sizeof(pad)) != 0)
+    {
         goto done;
     }
 
-    memcpy(pads + APISEC_SHA256_STATE, c.h, APISEC_SHA256_STATE);
+    memcpy(pads, d->sha.h, APISEC_SHA256_STATE);
+
+    apisec_hmac_pad(pad, k, 0x5c);
+
+    if (apisec_digest_init(d) != 0
+        || apisec_digest_update(d, pad, sizeof(pad)) != 0)
+    {
+        goto done;
+    }
+
+    memcpy(pads + APISEC_SHA256_STATE, d->sha.h, APISEC_SHA256_STATE);
     rc = 0;
 
 done:
 
     apisec_wipe(k, sizeof(k));
     apisec_wipe(pad, sizeof(pad));
-    apisec_wipe(&c, sizeof(c));
+    apisec_wipe(&d->sha, sizeof(d->sha));
 
     if (rc != 0) {
         apisec_wipe(pads, APISEC_HMAC_PADS_LEN);

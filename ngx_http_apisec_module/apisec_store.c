@@ -1699,8 +1699,8 @@ apisec_store_generation(apisec_wtxn_t *w)
  * The lines of an entry a request reads: its first, the key's numbers,
  * access key and account, and the HMAC's pads (its first read, a miss of
  * its own otherwise: perf), asked for at once, not one after the other as
- * the code reads them.  Only addresses are computed:
- * nothing of the entry is read.
+ * the code reads them.  Only addresses are computed: nothing of the entry
+ * is read.
  */
 
 static void
